@@ -1,0 +1,366 @@
+"""The Store: every query chatroom makes, written once, for SQLite and MySQL alike.
+
+Called from worker threads only (never from the loop). Each thread gets its own connection.
+Queries are parameterised, always: a crafted username is data, never SQL. Writes that must
+happen together run in one transaction (``_write``); a driver error leaves as one of our own
+exceptions (db/errors.py), and a dead MySQL connection is dropped so the next call reconnects.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Callable, Iterable, List, NamedTuple, Optional, Sequence, Tuple, TypeVar
+
+from db.dialect import Dialect, parse_url
+from db.errors import StoreError, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Bump when schema.sql changes, and add the steps that bring an older database forward.
+SCHEMA_VERSION = 1
+MIGRATIONS: dict = {}  # {new_version: [statements]}, applied in order
+# Larger than any msg_id: "before" when the caller did not give one.
+NO_MSG_LIMIT = 2 ** 62
+
+
+class User(NamedTuple):
+    id: int
+    username: str
+    password_hash: str
+    phone: str
+    email: str
+
+
+class SmsCode(NamedTuple):
+    phone: str
+    code_hash: str
+    sent_at: float
+    attempts: int
+    used: bool
+
+
+class Message(NamedTuple):
+    id: int
+    sender: str
+    recipient: Optional[str]
+    text: str
+    created_at: float
+
+    def event(self) -> dict:
+        return {"op": "message", "msg_id": self.id, "from": self.sender, "to": self.recipient,
+                "text": self.text, "ts": self.created_at}
+
+
+class FileRecord(NamedTuple):
+    id: int
+    name: str
+    owner_id: int
+    owner: str
+    size: int
+    sha256: str
+    type: str
+    uploaded_at: float
+    storage_key: str
+    state: str
+
+    def public(self) -> dict:
+        """The file record of SPEC §6."""
+        return {"file_id": self.id, "name": self.name, "owner": self.owner, "size": self.size,
+                "sha256": self.sha256, "type": self.type, "uploaded_at": self.uploaded_at}
+
+
+_USER_COLUMNS = "u.id, u.username, u.password_hash, u.phone, u.email"
+_FILE_SELECT = ("SELECT f.id, f.name, f.owner_id, u.username, f.size, f.sha256, f.type, "
+                "f.uploaded_at, f.storage_key, f.state FROM files f JOIN users u "
+                "ON u.id = f.owner_id ")
+_MESSAGE_SELECT = ("SELECT m.id, s.username, r.username, m.text, m.created_at FROM messages m "
+                   "JOIN users s ON s.id = m.sender_id LEFT JOIN users r ON r.id = m.recipient_id ")
+
+
+class Store:
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self._local = threading.local()
+        self._all_conns: List[Any] = []
+        self._all_lock = threading.Lock()
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def describe(self) -> str:
+        return self.dialect.describe()  # type: ignore[attr-defined]
+
+    def _conn(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self.dialect.connect()
+            self._local.conn = conn
+            with self._all_lock:
+                self._all_conns.append(conn)
+        return conn
+
+    def _drop_conn(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            with self._all_lock:
+                if conn in self._all_conns:
+                    self._all_conns.remove(conn)
+            try:
+                conn.close()
+            except Exception:  # already broken; nothing more to do with it
+                pass
+
+    def close(self) -> None:
+        """Close every thread's connection (at shutdown)."""
+        with self._all_lock:
+            conns, self._all_conns = self._all_conns, []
+        for conn in conns:
+            try:
+                conn.close()
+            except Exception:
+                pass
+
+    def _fail(self, exc: BaseException) -> None:
+        mine = self.dialect.translate(exc)
+        if mine is not None:
+            raise mine from None
+        if self.dialect.is_disconnect(exc):
+            self._drop_conn()
+            raise StoreUnavailable("database connection lost: %s" % exc) from None
+        raise exc
+
+    def _read(self, fn: Callable[[Any], T]) -> T:
+        try:
+            conn = self._conn()
+            cur = conn.cursor()
+            try:
+                return fn(cur)
+            finally:
+                cur.close()
+        except StoreError:
+            raise
+        except Exception as exc:
+            self._fail(exc)
+            raise  # unreachable: _fail always raises
+
+    def _write(self, fn: Callable[[Any], T]) -> T:
+        """fn(cursor) inside one transaction: all of it is committed, or none of it."""
+        try:
+            conn = self._conn()
+            cur = conn.cursor()
+            try:
+                cur.execute(self.dialect.begin)
+                try:
+                    result = fn(cur)
+                    cur.execute("COMMIT")
+                except BaseException:
+                    try:
+                        cur.execute("ROLLBACK")
+                    except Exception:  # the connection died; dropping it rolls back
+                        pass
+                    raise
+                return result
+            finally:
+                cur.close()
+        except StoreError:
+            raise
+        except Exception as exc:
+            self._fail(exc)
+            raise
+
+    def _q(self, cur: Any, sql: str, params: Sequence[Any] = ()) -> Any:
+        cur.execute(self.dialect.sql(sql), tuple(params))
+        return cur
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def ensure_schema(self) -> None:
+        """Create missing tables; bring an older schema forward; refuse a newer one."""
+        def create(cur: Any) -> None:
+            for statement in self.dialect.schema():
+                cur.execute(statement)
+        self._read(create)
+
+        def check(cur: Any) -> None:
+            row = self._q(cur, "SELECT version FROM schema_version").fetchone()
+            if row is None:
+                self._q(cur, "INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+                return
+            version = int(row[0])
+            if version > SCHEMA_VERSION:
+                raise StoreError("the database has schema version %d, newer than this program "
+                                 "(%d): upgrade chatroom" % (version, SCHEMA_VERSION))
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS.get(target, []):
+                    cur.execute(statement)
+                self._q(cur, "UPDATE schema_version SET version = ?", (target,))
+                log.info("database schema migrated to version %d", target)
+        self._write(check)
+
+    # -- users ----------------------------------------------------------------------------
+
+    def create_user(self, username: str, username_key: str, password_hash: str, phone: str,
+                    email: str, now: float, use_code_of: Optional[str] = None) -> int:
+        """Insert a user (UsernameTaken/PhoneTaken on a clash) and, in the same transaction,
+        mark the phone's SMS code as used."""
+        def run(cur: Any) -> int:
+            self._q(cur, "INSERT INTO users (username, username_key, password_hash, phone, email, "
+                         "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (username, username_key, password_hash, phone, email, now))
+            user_id = int(cur.lastrowid)
+            if use_code_of is not None:
+                self._q(cur, "UPDATE sms_codes SET used = 1 WHERE phone = ?", (use_code_of,))
+            return user_id
+        return self._write(run)
+
+    def user_by_key(self, username_key: str) -> Optional[User]:
+        return self._one_user("SELECT %s FROM users u WHERE u.username_key = ?" % _USER_COLUMNS,
+                              (username_key,))
+
+    def user_by_phone(self, phone: str) -> Optional[User]:
+        return self._one_user("SELECT %s FROM users u WHERE u.phone = ?" % _USER_COLUMNS, (phone,))
+
+    def username_taken(self, username_key: str) -> bool:
+        return self.user_by_key(username_key) is not None
+
+    def phone_taken(self, phone: str) -> bool:
+        return self.user_by_phone(phone) is not None
+
+    def _one_user(self, sql: str, params: Sequence[Any]) -> Optional[User]:
+        row = self._read(lambda cur: self._q(cur, sql, params).fetchone())
+        return User(int(row[0]), row[1], row[2], row[3], row[4]) if row else None
+
+    # -- sessions -------------------------------------------------------------------------
+
+    def create_session(self, token_hash: str, user_id: int, now: float, expires_at: float) -> None:
+        def run(cur: Any) -> None:
+            # Forget this user's expired sessions while we are here: the table stays small.
+            self._q(cur, "DELETE FROM sessions WHERE user_id = ? AND expires_at <= ?",
+                    (user_id, now))
+            self._q(cur, "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) "
+                         "VALUES (?, ?, ?, ?)", (token_hash, user_id, now, expires_at))
+        self._write(run)
+
+    def session_user(self, token_hash: str, now: float) -> Optional[User]:
+        return self._one_user("SELECT %s FROM sessions s JOIN users u ON u.id = s.user_id "
+                              "WHERE s.token_hash = ? AND s.expires_at > ?" % _USER_COLUMNS,
+                              (token_hash, now))
+
+    def delete_session(self, token_hash: str, now: float) -> bool:
+        def run(cur: Any) -> bool:
+            self._q(cur, "DELETE FROM sessions WHERE token_hash = ? AND expires_at > ?",
+                    (token_hash, now))
+            return cur.rowcount > 0
+        return self._write(run)
+
+    # -- SMS codes ------------------------------------------------------------------------
+
+    def sms_code(self, phone: str) -> Optional[SmsCode]:
+        row = self._read(lambda cur: self._q(
+            cur, "SELECT phone, code_hash, sent_at, attempts, used FROM sms_codes "
+                 "WHERE phone = ?", (phone,)).fetchone())
+        return SmsCode(row[0], row[1], float(row[2]), int(row[3]), bool(row[4])) if row else None
+
+    def save_sms_code(self, phone: str, code_hash: str, sent_at: float) -> None:
+        """The phone's one current code (a new one replaces the old, with a fresh count)."""
+        def run(cur: Any) -> None:
+            self._q(cur, "DELETE FROM sms_codes WHERE phone = ?", (phone,))
+            self._q(cur, "INSERT INTO sms_codes (phone, code_hash, sent_at, attempts, used) "
+                         "VALUES (?, ?, ?, 0, 0)", (phone, code_hash, sent_at))
+        self._write(run)
+
+    def count_code_failure(self, phone: str) -> None:
+        self._write(lambda cur: self._q(
+            cur, "UPDATE sms_codes SET attempts = attempts + 1 WHERE phone = ?", (phone,)))
+
+    # -- messages -------------------------------------------------------------------------
+
+    def insert_messages(self, rows: Iterable[Tuple[int, Optional[int], str, float]]) -> List[int]:
+        """Store (sender_id, recipient_id, text, created_at) rows in one transaction; their
+        ids, increasing, in the same order. One commit for the batch is the point."""
+        def run(cur: Any) -> List[int]:
+            sql = self.dialect.sql("INSERT INTO messages (sender_id, recipient_id, text, "
+                                   "created_at) VALUES (?, ?, ?, ?)")
+            ids = []
+            for row in rows:
+                cur.execute(sql, row)
+                ids.append(int(cur.lastrowid))
+            return ids
+        return self._write(run)
+
+    def history(self, user_id: int, before: Optional[int], limit: int,
+                with_user_id: Optional[int] = None) -> List[Message]:
+        """Up to `limit` messages older than `before` that the user may see, oldest first."""
+        before_id = NO_MSG_LIMIT if before is None else before
+        if with_user_id is None:
+            sql = (_MESSAGE_SELECT + "WHERE (m.recipient_id IS NULL OR m.sender_id = ? "
+                   "OR m.recipient_id = ?) AND m.id < ? ORDER BY m.id DESC LIMIT ?")
+            params: Tuple[Any, ...] = (user_id, user_id, before_id, limit)
+        else:
+            sql = (_MESSAGE_SELECT + "WHERE ((m.sender_id = ? AND m.recipient_id = ?) OR "
+                   "(m.sender_id = ? AND m.recipient_id = ?)) AND m.id < ? "
+                   "ORDER BY m.id DESC LIMIT ?")
+            params = (user_id, with_user_id, with_user_id, user_id, before_id, limit)
+        rows = self._read(lambda cur: self._q(cur, sql, params).fetchall())
+        return [Message(int(r[0]), r[1], r[2], r[3], float(r[4])) for r in reversed(rows)]
+
+    # -- files ----------------------------------------------------------------------------
+
+    def create_file(self, name: str, owner_id: int, size: int, sha256: str, type_: str,
+                    now: float, storage_key: str) -> int:
+        def run(cur: Any) -> int:
+            self._q(cur, "INSERT INTO files (name, owner_id, size, sha256, type, uploaded_at, "
+                         "storage_key, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'partial')",
+                    (name, owner_id, size, sha256, type_, now, storage_key))
+            return int(cur.lastrowid)
+        return self._write(run)
+
+    def find_partials(self, owner_id: int, name: str, size: int, sha256: str) -> List[FileRecord]:
+        return self._files(_FILE_SELECT + "WHERE f.owner_id = ? AND f.sha256 = ? AND f.size = ? "
+                           "AND f.name = ? AND f.state = 'partial' ORDER BY f.id DESC",
+                           (owner_id, sha256, size, name))
+
+    def complete_file(self, file_id: int, now: float) -> Optional[FileRecord]:
+        self._write(lambda cur: self._q(
+            cur, "UPDATE files SET state = 'complete', uploaded_at = ? WHERE id = ?",
+            (now, file_id)))
+        return self.file(file_id)
+
+    def file(self, file_id: int) -> Optional[FileRecord]:
+        rows = self._files(_FILE_SELECT + "WHERE f.id = ?", (file_id,))
+        return rows[0] if rows else None
+
+    def list_files(self) -> List[FileRecord]:
+        return self._files(_FILE_SELECT + "WHERE f.state = 'complete' ORDER BY f.id DESC", ())
+
+    def partials_before(self, before: float) -> List[FileRecord]:
+        return self._files(_FILE_SELECT + "WHERE f.state = 'partial' AND f.uploaded_at < ?",
+                           (before,))
+
+    def all_partials(self) -> List[FileRecord]:
+        return self._files(_FILE_SELECT + "WHERE f.state = 'partial'", ())
+
+    def storage_keys(self) -> List[str]:
+        rows = self._read(lambda cur: self._q(cur, "SELECT storage_key FROM files").fetchall())
+        return [r[0] for r in rows]
+
+    def delete_file(self, file_id: int) -> bool:
+        def run(cur: Any) -> bool:
+            self._q(cur, "DELETE FROM files WHERE id = ?", (file_id,))
+            return cur.rowcount > 0
+        return self._write(run)
+
+    def _files(self, sql: str, params: Sequence[Any]) -> List[FileRecord]:
+        rows = self._read(lambda cur: self._q(cur, sql, params).fetchall())
+        return [FileRecord(int(r[0]), r[1], int(r[2]), r[3], int(r[4]), r[5], r[6], float(r[7]),
+                           r[8], r[9]) for r in rows]
+
+
+def open_store(url: str) -> Store:
+    """Open (and create when missing) the database at url; raises StoreError with a sentence
+    an operator can act on."""
+    store = Store(parse_url(url))
+    store.ensure_schema()
+    return store

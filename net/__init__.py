@@ -1,0 +1,1 @@
+"""The wire and the loop: framing, messages, connections, the selectors loop, the client."""

@@ -1,0 +1,242 @@
+"""The chat service (SPEC §5): auth, say, history, users, ping, and the pushed events.
+
+Routing lives here, on the loop thread: which connections belong to which user, who is
+online, and who gets a message. A message goes to the group-commit writer first; when its
+batch has committed, the sender gets its ``ok`` and the event is encoded ONCE and the same
+bytes are queued to every recipient. Acknowledgements come back from the writer in id order,
+so every connection sees events in msg_id order.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Dict, List, Optional, Set
+
+from db.store import Message, User
+from net.loop import Peer
+from net.messages import BadRequest, encode_message, opt_int, opt_str, req_str
+from net.rules import check_text, username_key
+from server.accounts import Accounts
+from server.base import BaseService
+from server.config import ServerConfig
+
+log = logging.getLogger(__name__)
+
+# Messages in the history that comes with a successful auth (SPEC §5).
+AUTH_HISTORY_MESSAGES = 50
+HISTORY_DEFAULT = 50
+HISTORY_MAX = 200
+# A connection that has not authenticated within this time is closed: it holds a socket and
+# a file descriptor for nothing.
+UNAUTHENTICATED_LIMIT_S = 30.0
+# Flood control: the bucket holds this many seconds' worth of the per-second limit (SPEC §5:
+# "a burst of twice the limit is allowed").
+FLOOD_BURST_FACTOR = 2.0
+
+
+class ChatState:
+    """What the chat service knows about one authenticated connection."""
+
+    __slots__ = ("user_id", "username", "tokens", "refilled_s", "joining")
+
+    def __init__(self, user: User, burst: float, now_s: float) -> None:
+        self.user_id = user.id
+        self.username = user.username
+        self.tokens = burst
+        self.refilled_s = now_s
+        # Until the auth reply (with its history) is sent, live events wait here, so that
+        # nothing falls between the history snapshot and the first live event.
+        self.joining: Optional[List[Any]] = []
+
+
+class ChatService(BaseService):
+    name = "chat"
+
+    def __init__(self, config: ServerConfig, accounts: Accounts, writer: Any,
+                 sms_name: str) -> None:
+        super().__init__(config, sms_name)
+        self.accounts = accounts
+        self.store = accounts.store
+        self.writer = writer
+        self.members: Set[Peer] = set()  # every authenticated connection
+        self.by_user: Dict[int, List[Peer]] = {}  # user_id -> that user's connections
+        self.names: Dict[str, int] = {}  # username_key -> user_id, for online users
+
+    # -- the connection's life ------------------------------------------------------------
+
+    def on_request(self, peer: Peer, request: Dict[str, Any]) -> None:
+        if peer.state is None and request["op"] not in ("hello", "auth"):
+            peer.reply(request, "unauthorized", "the first request on the chat service is auth")
+            peer.close()
+            return
+        super().on_request(peer, request)
+
+    def idle_limit_s(self, peer: Peer) -> float:
+        return self.config.idle_timeout_s if peer.state is not None else UNAUTHENTICATED_LIMIT_S
+
+    def on_close(self, peer: Peer) -> None:
+        state = peer.state
+        if not isinstance(state, ChatState):
+            return
+        self.members.discard(peer)
+        peers = self.by_user.get(state.user_id, [])
+        if peer in peers:
+            peers.remove(peer)
+        if not peers:
+            self.by_user.pop(state.user_id, None)
+            self.names.pop(username_key(state.username), None)
+            self.broadcast({"op": "presence", "user": state.username, "online": False})
+
+    def on_shutdown(self) -> None:
+        self.writer.stop()
+
+    # -- auth -----------------------------------------------------------------------------
+
+    def op_auth(self, peer: Peer, request: Dict[str, Any]) -> None:
+        if peer.state is not None:
+            peer.reply(request, "bad_request", "this connection is already authenticated")
+            return
+        token = req_str(request, "token")
+
+        def verified(user: Optional[User]) -> None:
+            if user is None:
+                peer.reply(request, "unauthorized", "the token is unknown, expired or logged out")
+                peer.close()
+                return
+            self._join(peer, user)
+            peer.call(request, "db", self.store.history, user.id, None, AUTH_HISTORY_MESSAGES,
+                      then=lambda messages: self._welcome(peer, request, messages),
+                      on_error=peer.close)
+
+        peer.call(request, "db", self.accounts.user_for_token, token, then=verified,
+                  on_error=peer.close)
+
+    def _join(self, peer: Peer, user: User) -> None:
+        burst = self.config.flood_limit * FLOOD_BURST_FACTOR
+        peer.state = ChatState(user, burst, time.monotonic())
+        first = user.id not in self.by_user
+        if first:
+            self.broadcast({"op": "presence", "user": user.username, "online": True})
+        self.by_user.setdefault(user.id, []).append(peer)
+        self.names[username_key(user.username)] = user.id
+        self.members.add(peer)
+
+    def _welcome(self, peer: Peer, request: Dict[str, Any], messages: List[Message]) -> None:
+        state: ChatState = peer.state
+        peer.reply(request, user_id=state.user_id, username=state.username,
+                   online=self.online(), history=[m.event() for m in messages])
+        newest = messages[-1].id if messages else 0
+        waiting, state.joining = state.joining or [], None
+        for msg_id, frame in waiting:
+            if msg_id is None or msg_id > newest:
+                peer.send_encoded(frame)
+
+    def online(self) -> List[str]:
+        names = [peers[0].state.username for peers in self.by_user.values() if peers]
+        return sorted(names, key=str.casefold)
+
+    # -- say ------------------------------------------------------------------------------
+
+    def op_say(self, peer: Peer, request: Dict[str, Any]) -> None:
+        state: ChatState = peer.state
+        text = req_str(request, "text")
+        to = opt_str(request, "to")
+        if check_text(text):
+            raise BadRequest("'text' must be 1 to 4000 characters, not only spaces, "
+                             "without control characters")
+        if not self._take_token(state):
+            peer.reply(request, "rate_limited", "you are sending too fast; slow down")
+            return
+        if to is None:
+            self._store(peer, request, state, None, None, text)
+            return
+        to_id = self.names.get(username_key(to))
+        if to_id is not None:
+            self._store(peer, request, state, to_id, self.by_user[to_id][0].state.username, text)
+            return
+
+        def found(user: Optional[User]) -> None:
+            if user is None:
+                peer.reply(request, "no_such_user")
+            else:
+                self._store(peer, request, state, user.id, user.username, text)
+        peer.call(request, "db", self.store.user_by_key, username_key(to), then=found)
+
+    def _take_token(self, state: ChatState) -> bool:
+        limit = self.config.flood_limit
+        if limit <= 0:
+            return True
+        now = time.monotonic()
+        burst = limit * FLOOD_BURST_FACTOR
+        state.tokens = min(burst, state.tokens + (now - state.refilled_s) * limit)
+        state.refilled_s = now
+        if state.tokens < 1.0:
+            return False
+        state.tokens -= 1.0
+        return True
+
+    def _store(self, peer: Peer, request: Dict[str, Any], state: ChatState,
+               to_id: Optional[int], to_name: Optional[str], text: str) -> None:
+        ts = round(time.time(), 3)
+
+        def stored(msg_id: int) -> None:
+            peer.reply(request, msg_id=msg_id, ts=ts)
+            event = {"op": "message", "msg_id": msg_id, "from": state.username, "to": to_name,
+                     "text": text, "ts": ts}
+            if to_id is None:
+                self.broadcast(event, msg_id)
+            else:
+                self._deliver_private(event, msg_id, state.user_id, to_id)
+
+        self.writer.submit((state.user_id, to_id, text, ts), peer.pending(request, stored))
+
+    def _deliver_private(self, event: Dict[str, Any], msg_id: int, sender_id: int,
+                         recipient_id: int) -> None:
+        frame = encode_message(event)
+        targets = list(self.by_user.get(sender_id, ()))
+        if recipient_id != sender_id:
+            targets.extend(self.by_user.get(recipient_id, ()))
+        for peer in targets:
+            self._deliver(peer, msg_id, frame, event)
+
+    def broadcast(self, event: Dict[str, Any], msg_id: Optional[int] = None) -> None:
+        """Encode once; queue the same bytes to every authenticated chat connection."""
+        if not self.members:
+            return
+        frame = encode_message(event)
+        for peer in self.members:
+            self._deliver(peer, msg_id, frame, event)
+
+    @staticmethod
+    def _deliver(peer: Peer, msg_id: Optional[int], frame: bytes, event: Dict[str, Any]) -> None:
+        joining = peer.state.joining
+        if joining is not None:
+            joining.append((msg_id, frame))
+        else:
+            peer.send_encoded(frame, event)
+
+    # -- history, users -------------------------------------------------------------------
+
+    def op_history(self, peer: Peer, request: Dict[str, Any]) -> None:
+        state: ChatState = peer.state
+        before = opt_int(request, "before")
+        limit = opt_int(request, "limit", HISTORY_DEFAULT, lo=1, hi=HISTORY_MAX)
+        with_name = opt_str(request, "with")
+
+        def send(messages: List[Message]) -> None:
+            peer.reply(request, messages=[m.event() for m in messages])
+
+        if with_name is None:
+            peer.call(request, "db", self.store.history, state.user_id, before, limit, then=send)
+            return
+
+        def found(user: Optional[User]) -> None:
+            if user is None:
+                peer.reply(request, "no_such_user")
+            else:
+                peer.call(request, "db", self.store.history, state.user_id, before, limit,
+                          user.id, then=send)
+        peer.call(request, "db", self.store.user_by_key, username_key(with_name), then=found)
+
+    def op_users(self, peer: Peer, request: Dict[str, Any]) -> None:
+        peer.reply(request, online=self.online())

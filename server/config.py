@@ -1,0 +1,40 @@
+"""The server's settings, as parsed from the command line (SPEC §8)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Dict, Optional
+
+VERSION = "0.1.0"
+PROTOCOL = 1
+
+
+@dataclass
+class ServerConfig:
+    host: str = "127.0.0.1"
+    auth_port: int = 9999
+    chat_port: int = 9998
+    file_port: int = 9988
+    data_dir: str = "chatroom-data"
+    db: Optional[str] = None  # default: sqlite:///DATA_DIR/chatroom.db
+    storage: Optional[str] = None  # default: DATA_DIR/files
+    sms: str = "console"
+    sms_url: str = "https://api.netease.im"
+    sms_app_key: str = ""
+    sms_app_secret: str = ""
+    sms_template: Optional[str] = None
+    max_file_size: int = 1024 ** 3
+    flood_limit: float = 20.0
+    idle_timeout_s: float = 300.0
+    log_level: str = "INFO"
+    trace: bool = False
+    # The real ports after binding (port 0 picks a free one); filled in by server_main.
+    ports: Dict[str, int] = field(default_factory=dict)
+
+    @property
+    def db_url(self) -> str:
+        return self.db or "sqlite:///" + os.path.join(self.data_dir, "chatroom.db")
+
+    @property
+    def storage_dir(self) -> str:
+        return self.storage or os.path.join(self.data_dir, "files")
