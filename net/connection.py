@@ -122,7 +122,9 @@ class Connection:
 
     @property
     def may_take_frame(self) -> bool:
-        return self.holds == 0 and self.closing is None and not self.closed
+        """A peer whose replies pile up unread gets no more requests served until it reads."""
+        return (self.holds == 0 and self.closing is None and not self.closed
+                and self.outbox_bytes <= OUTBOX_HIGH_BYTES)
 
     @property
     def wants_read(self) -> bool:

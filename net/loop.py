@@ -492,6 +492,8 @@ class Loop:
             return
         if peer.on_drain is not None and not peer.closing:
             peer.on_drain(peer)  # a download refills its outbox here
+        if peer.decoder.buffered_bytes and peer.may_take_frame:
+            self._take_frames(peer)  # requests that waited for the outbox to drain
         self._update_interest(peer)
 
     def _send_some(self, peer: Peer) -> None:

@@ -1,0 +1,56 @@
+"""net/messages.py: body decoding, replies, field readers, masking."""
+import pytest
+
+from net.framing import FramingError
+from net.messages import (STATUSES, BadRequest, decode_body, encode_message, masked, opt_int,
+                          reply_to, req_int, req_str)
+
+SPEC_STATUSES = ("ok bad_frame bad_request unknown_op unauthorized rate_limited internal_error "
+                 "bad_username bad_password bad_phone bad_email bad_code username_taken "
+                 "phone_taken sms_failed bad_credentials no_such_user not_found forbidden "
+                 "too_large busy storage_full checksum_mismatch").split()
+
+
+def test_every_spec_status_has_a_sentence():
+    assert sorted(STATUSES) == sorted(SPEC_STATUSES)
+    assert all(STATUSES[s].endswith(".") for s in STATUSES)
+
+
+@pytest.mark.parametrize("body", [b"\xff\xfe", b"{", b"[1,2]", b'"op"', b"{}", b'{"op":1}',
+                                  b'{"op":null}', b"[" * 100000])
+def test_decode_body_rejects_what_spec_calls_a_framing_violation(body):
+    with pytest.raises(FramingError):
+        decode_body(body)
+
+
+def test_decode_body_accepts_object_with_op_and_extras():
+    assert decode_body('{"op":"hi","x":[1],"t":"é"}'.encode()) == {"op": "hi", "x": [1], "t": "é"}
+
+
+def test_reply_keeps_op_and_id_and_adds_message_on_error():
+    assert reply_to({"op": "say", "id": "a"}) == {"op": "say", "id": "a", "status": "ok"}
+    r = reply_to({"op": "say"}, "rate_limited", retry_after=3)
+    assert r["message"] == STATUSES["rate_limited"] and r["retry_after"] == 3 and "id" not in r
+
+
+def test_encode_message_is_compact_utf8_frame():
+    data = encode_message({"op": "x", "t": "你好"})
+    assert data[:1] == b"J" and int.from_bytes(data[1:5], "big") == len(data) - 5
+    assert "你好".encode() in data
+
+
+def test_field_readers():
+    assert req_str({"a": "x"}, "a") == "x"
+    with pytest.raises(BadRequest):
+        req_str({"a": 1}, "a")
+    with pytest.raises(BadRequest):
+        req_int({"a": True}, "a")  # JSON true is not a number
+    with pytest.raises(BadRequest):
+        opt_int({"a": 0}, "a", lo=1)
+    assert opt_int({}, "a", 50) == 50
+
+
+def test_masked_hides_secrets_only():
+    m = {"op": "login", "login": "bob", "password": "pw", "token": "t", "code": "1"}
+    assert masked(m) == {"op": "login", "login": "bob", "password": "***", "token": "***",
+                         "code": "***"}
