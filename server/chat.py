@@ -72,7 +72,9 @@ class ChatService(BaseService):
         super().on_request(peer, request)
 
     def idle_limit_s(self, peer: Peer) -> float:
-        return self.config.idle_timeout_s if peer.state is not None else UNAUTHENTICATED_LIMIT_S
+        if peer.state is not None:
+            return self.config.idle_timeout_s
+        return min(UNAUTHENTICATED_LIMIT_S, self.config.idle_timeout_s)
 
     def on_close(self, peer: Peer) -> None:
         state = peer.state

@@ -98,7 +98,7 @@ class FileService(BaseService):
 
     def idle_limit_s(self, peer: Peer) -> Optional[float]:
         if peer.state is None:
-            return UNAUTHENTICATED_LIMIT_S
+            return min(UNAUTHENTICATED_LIMIT_S, self.config.idle_timeout_s)
         if peer.state.transfer is not None:
             return None  # a long transfer is not idleness
         return self.config.idle_timeout_s
