@@ -29,8 +29,15 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from net.connection import Connection
 from net.framing import KIND_BINARY, KIND_JSON, FramingError, encode_header
-from net.messages import (STATUSES, BadRequest, decode_body, encode_message, masked,
-                          reply_to, valid_id)
+from net.messages import (
+    STATUSES,
+    BadRequest,
+    decode_body,
+    encode_message,
+    masked,
+    reply_to,
+    valid_id,
+)
 
 log = logging.getLogger(__name__)
 trace_log = logging.getLogger("chatroom.trace")

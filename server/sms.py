@@ -89,7 +89,8 @@ class NeteaseSms(SmsProvider):
                                    timeout=(GATEWAY_CONNECT_TIMEOUT_S, GATEWAY_READ_TIMEOUT_S))
             body = answer.json()
         except (requests.RequestException, ValueError) as exc:
-            raise SmsFailed("SMS gateway did not answer properly: %s" % type(exc).__name__) from None
+            raise SmsFailed("SMS gateway did not answer properly: %s"
+                            % type(exc).__name__) from None
         code = body.get("code") if isinstance(body, dict) else None
         if code == 200 and body.get("obj") not in (None, ""):
             return str(body["obj"])

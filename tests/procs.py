@@ -14,13 +14,14 @@ import socket
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Dict, Optional
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SERVER_START_TIMEOUT_S = 20.0
 
 
-def wait_until(predicate, timeout_s: float = 10.0, interval_s: float = 0.01, what: str = "") -> None:
+def wait_until(predicate, timeout_s: float = 10.0, interval_s: float = 0.01,
+               what: str = "") -> None:
     deadline = time.monotonic() + timeout_s
     while not predicate():
         if time.monotonic() > deadline:

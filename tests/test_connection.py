@@ -1,6 +1,11 @@
 """net/connection.py: the outbox keeps chunks as given and partial sends keep their tail."""
-from net.connection import (OUTBOX_CUTOFF_BYTES, OUTBOX_HIGH_BYTES, OUTBOX_LOW_BYTES,
-                            SEND_BATCH_CHUNKS, Connection)
+from net.connection import (
+    OUTBOX_CUTOFF_BYTES,
+    OUTBOX_HIGH_BYTES,
+    OUTBOX_LOW_BYTES,
+    SEND_BATCH_CHUNKS,
+    Connection,
+)
 
 
 def conn():

@@ -1,7 +1,6 @@
 """The file service end to end (SPEC §6)."""
 import hashlib
 import os
-import socket
 import threading
 
 import pytest
@@ -182,7 +181,7 @@ def test_ten_parallel_transfers(server, alice):
 def test_server_never_uses_name_as_a_path(server, alice, files, tmp_path):
     files.upload("etc/passwd", b"not really")
     storage = os.path.join(server.data_dir, "files")
-    for root, dirs, names in os.walk(storage):
+    for _, dirs, names in os.walk(storage):
         assert "passwd" not in names and "etc" not in dirs
 
 

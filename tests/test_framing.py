@@ -6,8 +6,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from net.framing import (KIND_BINARY, KIND_JSON, MAX_CHUNK_BYTES, MAX_CLIENT_JSON_BYTES, Frame,
-                         FrameDecoder, FramingError, encode_frame)
+from net.framing import (
+    KIND_BINARY,
+    KIND_JSON,
+    MAX_CHUNK_BYTES,
+    MAX_CLIENT_JSON_BYTES,
+    Frame,
+    FrameDecoder,
+    FramingError,
+    encode_frame,
+)
 
 
 def raw(kind: int, body: bytes) -> bytes:

@@ -151,7 +151,8 @@ def test_peer_that_never_reads_is_paused_then_cut_off(loop_server):
         assert other.request("x")["status"] == "ok"
 
         def lazy_peer_bounded():
-            peers = [p for p in loop.peers.values() if p.peer.endswith(":%d" % lazy.getsockname()[1])]
+            port_suffix = ":%d" % lazy.getsockname()[1]
+            peers = [p for p in loop.peers.values() if p.peer.endswith(port_suffix)]
             return not peers or peers[0].reading_paused
         wait_until(lazy_peer_bounded, 5, what="lazy peer paused or cut off")
         for p in list(loop.peers.values()):

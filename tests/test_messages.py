@@ -2,8 +2,17 @@
 import pytest
 
 from net.framing import FramingError
-from net.messages import (STATUSES, BadRequest, decode_body, encode_message, masked, opt_int,
-                          reply_to, req_int, req_str)
+from net.messages import (
+    STATUSES,
+    BadRequest,
+    decode_body,
+    encode_message,
+    masked,
+    opt_int,
+    reply_to,
+    req_int,
+    req_str,
+)
 
 SPEC_STATUSES = ("ok bad_frame bad_request unknown_op unauthorized rate_limited internal_error "
                  "bad_username bad_password bad_phone bad_email bad_code username_taken "
