@@ -180,7 +180,10 @@ def test_never_reading_client_is_cut_off_and_others_keep_up(server):
         count = 3000
         a.sock.settimeout(None)
         def drain_echoes():
-            while a.sock.recv(1 << 20):
+            try:
+                while a.sock.recv(1 << 20):
+                    pass
+            except OSError:  # the test closed the socket under us: done
                 pass
         drain = threading.Thread(target=drain_echoes, daemon=True)
         drain.start()  # the sender reads its own echoes, so only the lazy peer lags

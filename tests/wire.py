@@ -59,7 +59,10 @@ class WireClient:
         if remaining <= 0:
             raise TimeoutError("no frame before the deadline")
         self.sock.settimeout(remaining)
-        data = self.sock.recv(1 << 20)
+        try:
+            data = self.sock.recv(1 << 20)
+        except socket.timeout:  # not yet an alias of TimeoutError on Python 3.8 and 3.9
+            raise TimeoutError("no frame before the deadline") from None
         if not data:
             raise Closed("server closed the connection")
         self.buf += data

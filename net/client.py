@@ -1,0 +1,219 @@
+"""The client side of the wire: one non-blocking connection to one service, and ``poll()``.
+
+``poll()`` never waits: it finishes a pending connect, sends what the kernel will take, reads
+what has arrived, and returns the frames that are not replies someone is waiting for. A GUI
+calls it from a timer (Tk's ``after``), a terminal client or a load generator from its own
+loop. No threads, no tkinter.
+
+    conn = ClientConnection("127.0.0.1", 9999)
+    conn.request("hello", callback=lambda reply: print(reply["server"]))
+    while True:
+        for item in conn.poll():      # events (dicts) and B-frame payloads (bytes)
+            ...
+        if conn.state == "closed": break
+        time.sleep(0.01)              # or: select on conn.fileno(), or Tk's after()
+"""
+from __future__ import annotations
+
+import errno
+import itertools
+import select
+import socket
+import time
+from collections import deque
+from typing import Any, Callable, Deque, Dict, List, Optional, Union
+
+from net.framing import (KIND_BINARY, KIND_JSON, MAX_SERVER_JSON_BYTES, FrameDecoder,
+                         FramingError, encode_header)
+from net.messages import decode_body, encode_message
+
+Reply = Dict[str, Any]
+Incoming = Union[Dict[str, Any], bytes]
+
+# A client gives up connecting after this long (a wrong address on a LAN can hang for minutes).
+CONNECT_TIMEOUT_S = 5.0
+# Read at most this much per poll, so one poll is a bounded amount of work for a GUI tick.
+POLL_READ_BYTES = 4 * 1024 * 1024
+RECV_BYTES = 256 * 1024
+
+_ids = itertools.count(1)
+
+
+class ClientConnection:
+    """Methods for callers:
+        request(op, callback=None, **fields) -> id    queue a request; callback(reply) later
+        send_binary(data)                             queue one B frame (an upload chunk)
+        poll() -> [incoming]                          do whatever I/O is possible now
+        close()
+    Fields: state ('connecting', 'open', 'closed'), error (why it closed, or None),
+    outbox_bytes (unsent bytes: an uploader keeps this small).
+    """
+
+    def __init__(self, host: str, port: int, connect_timeout_s: float = CONNECT_TIMEOUT_S,
+                 wrap: Optional[Callable[[socket.socket], socket.socket]] = None) -> None:
+        self.host, self.port = host, port
+        self.state = "connecting"
+        self.error: Optional[str] = None
+        self._decoder = FrameDecoder(MAX_SERVER_JSON_BYTES)
+        self._out: Deque[memoryview] = deque()
+        self.outbox_bytes = 0
+        self._callbacks: Dict[Any, Callable[[Reply], None]] = {}
+        self._deadline = time.monotonic() + connect_timeout_s
+        self.sock: Optional[socket.socket] = None
+        try:
+            infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+        except OSError as exc:
+            self._fail("cannot resolve %s: %s" % (host, exc))
+            return
+        family, _, _, _, address = infos[0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        code = sock.connect_ex(address)
+        self.sock = sock
+        if code not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN,
+                        getattr(errno, "WSAEWOULDBLOCK", -1)):
+            self._fail(_describe_connect_error(code, host, port))
+
+    def fileno(self) -> int:
+        return self.sock.fileno() if self.sock is not None else -1
+
+    # -- sending --------------------------------------------------------------------------
+
+    def request(self, op: str, callback: Optional[Callable[[Reply], None]] = None,
+                **fields: Any) -> int:
+        rid = next(_ids)
+        message = dict(fields, op=op, id=rid)
+        if callback is not None:
+            self._callbacks[rid] = callback
+        self._queue(encode_message(message))
+        return rid
+
+    def send(self, message: Dict[str, Any]) -> None:
+        self._queue(encode_message(message))
+
+    def send_binary(self, data: bytes) -> None:
+        self._queue(encode_header(KIND_BINARY, len(data)))
+        self._queue(data)
+
+    def _queue(self, data: bytes) -> None:
+        if self.state == "closed":
+            return
+        self._out.append(memoryview(data))
+        self.outbox_bytes += len(data)
+
+    # -- polling --------------------------------------------------------------------------
+
+    def poll(self) -> List[Incoming]:
+        if self.state == "connecting":
+            self._finish_connect()
+        if self.state != "open":
+            return []
+        self._send_some()
+        return self._read_some()
+
+    def _finish_connect(self) -> None:
+        _, writable, failed = select.select([], [self.sock], [self.sock], 0)
+        if writable or failed:
+            code = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if code:
+                self._fail(_describe_connect_error(code, self.host, self.port))
+            else:
+                self.state = "open"
+        elif time.monotonic() > self._deadline:
+            self._fail("no answer from %s:%d (timed out)" % (self.host, self.port))
+
+    def _send_some(self) -> None:
+        out = self._out
+        while out:
+            try:
+                sent = self.sock.send(out[0])
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                self._fail("connection lost: %s" % exc)
+                return
+            self.outbox_bytes -= sent
+            if sent == len(out[0]):
+                out.popleft()
+            else:
+                out[0] = out[0][sent:]
+                return
+
+    def _read_some(self) -> List[Incoming]:
+        items: List[Incoming] = []
+        budget = POLL_READ_BYTES
+        while budget > 0 and self.state == "open":
+            try:
+                data = self.sock.recv(RECV_BYTES)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError as exc:
+                self._fail("connection lost: %s" % exc)
+                break
+            if not data:
+                self._fail("the server closed the connection")
+                break
+            budget -= len(data)
+            self._decoder.feed(data)
+            try:
+                while True:
+                    frame = self._decoder.next_frame()
+                    if frame is None:
+                        break
+                    if frame.kind == KIND_JSON:
+                        self._dispatch(decode_body(frame.body), items)
+                    else:
+                        items.append(frame.body)
+            except FramingError as exc:
+                self._fail("the server broke the protocol: %s" % exc)
+        return items
+
+    def _dispatch(self, message: Dict[str, Any], items: List[Incoming]) -> None:
+        if "status" in message and message.get("op") != "upload_done":
+            callback = self._callbacks.pop(message.get("id"), None)
+            if callback is not None:
+                callback(message)
+                return
+        items.append(message)
+
+    # -- closing --------------------------------------------------------------------------
+
+    def _fail(self, reason: str) -> None:
+        if self.state == "closed":
+            return
+        self.state = "closed"
+        self.error = reason
+        self._out.clear()
+        self.outbox_bytes = 0
+        if self.sock is not None:
+            self.sock.close()
+        # Whoever waits for a reply gets one, so no caller is left hanging.
+        callbacks, self._callbacks = self._callbacks, {}
+        for rid, callback in callbacks.items():
+            callback({"id": rid, "status": "disconnected", "message": reason})
+
+    def close(self) -> None:
+        self._fail("closed")
+        self.error = None
+
+
+def _describe_connect_error(code: int, host: str, port: int) -> str:
+    if code == errno.ECONNREFUSED:
+        return "nothing is listening on %s:%d (is the server running?)" % (host, port)
+    if code in (errno.EHOSTUNREACH, errno.ENETUNREACH):
+        return "%s is unreachable from here" % host
+    if code == errno.ETIMEDOUT:
+        return "no answer from %s:%d (timed out)" % (host, port)
+    return "cannot connect to %s:%d: %s" % (host, port, errno.errorcode.get(code, code))
+
+
+def wait_readable(connections: List[ClientConnection], timeout_s: float) -> None:
+    """For terminal clients and tests: sleep until a socket has news or timeout_s passes."""
+    read = [c.sock for c in connections if c.sock is not None and c.state == "open"]
+    write = [c.sock for c in connections if c.sock is not None and
+             (c.state == "connecting" or c.outbox_bytes)]
+    if read or write:
+        select.select(read, write, [], timeout_s)
+    else:
+        time.sleep(timeout_s)
