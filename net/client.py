@@ -23,8 +23,14 @@ import time
 from collections import deque
 from typing import Any, Callable, Deque, Dict, List, Optional, Union
 
-from net.framing import (KIND_BINARY, KIND_JSON, MAX_SERVER_JSON_BYTES, FrameDecoder,
-                         FramingError, encode_header)
+from net.framing import (
+    KIND_BINARY,
+    KIND_JSON,
+    MAX_SERVER_JSON_BYTES,
+    FrameDecoder,
+    FramingError,
+    encode_header,
+)
 from net.messages import decode_body, encode_message
 
 Reply = Dict[str, Any]

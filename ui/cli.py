@@ -1,0 +1,441 @@
+"""The terminal client: the whole chatroom without a display, and scriptable.
+
+    python chatroom.py cli --host 192.168.1.10
+    > /login alice              (asks for the password)
+    > hello everyone            (plain text goes to the room)
+    > /msg bob see you at 3     (private)
+    > /upload ~/homework        (a file or a whole folder)
+    > /files
+    > /download 7 ~/Downloads
+    > /quit
+
+Commands run one at a time: the next line is read only when the previous command has
+finished, so a script can upload and then download. When stdin is not a terminal, the
+password and the SMS code are read as the next lines, and the exit status is 1 if any
+command failed.
+"""
+from __future__ import annotations
+
+import getpass
+import os
+import select
+import sys
+import threading
+import time
+from collections import deque
+from typing import Any, Callable, Deque, Dict, List, Optional, TextIO
+
+from net.client import wait_readable
+from net.rules import check_email, check_password, check_phone, check_username
+from ui.i18n import Catalog
+from ui.session import Session
+from ui.transfers import Download, Transfer, TransferQueue, Upload, folder_entries, safe_local_path
+
+HELP = """commands:
+  /login NAME               log in (asks for the password)
+  /register NAME PHONE [EMAIL]   create an account (asks for password and SMS code)
+  TEXT                      say TEXT to everyone
+  /msg USER TEXT            say TEXT to USER only
+  /users                    who is online
+  /history [N]              the last N messages (default 20)
+  /files                    the shared files
+  /upload PATH              share a file or a whole folder
+  /download ID [DEST]       fetch a shared file (or every file of a folder: /download NAME/)
+  /delete ID                delete a file you shared
+  /quit                     leave
+"""
+POLL_INTERVAL_S = 0.02
+
+
+def human_size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return ("%d %s" % (n, unit)) if unit == "B" else ("%.1f %s" % (n, unit))
+        n /= 1024
+    return "%d B" % n
+
+
+class Lines:
+    """Lines from stdin without blocking the pump. On POSIX the raw descriptor is selected
+    and read (a buffered readline() would strand lines that select() cannot see); where stdin
+    cannot be selected (Windows consoles), a reader thread feeds a queue."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.queue: Deque[Optional[str]] = deque()
+        self.eof = False
+        self._pending = b""
+        self._fd: Optional[int] = None
+        self._encoding = getattr(stream, "encoding", None) or "utf-8"
+        try:
+            fd = stream.fileno()
+            select.select([fd], [], [], 0)
+            self._fd = fd
+        except (OSError, ValueError, TypeError, AttributeError):
+            threading.Thread(target=self._read_all, daemon=True).start()
+
+    def _read_all(self) -> None:
+        for line in self.stream:
+            self.queue.append(line)
+        self.queue.append(None)
+
+    def _read_fd(self) -> None:
+        if self.queue or self.eof or not select.select([self._fd], [], [], 0)[0]:
+            return
+        data = os.read(self._fd, 65536)
+        if not data:
+            if self._pending:
+                self.queue.append(self._pending.decode(self._encoding, "replace"))
+            self.queue.append(None)
+            return
+        *lines, self._pending = (self._pending + data).split(b"\n")
+        self.queue.extend(line.decode(self._encoding, "replace") for line in lines)
+
+    def get(self) -> Optional[str]:
+        """A line, '' when none is ready yet, None at end of input."""
+        if self._fd is not None:
+            self._read_fd()
+        if not self.queue:
+            return None if self.eof else ""
+        line = self.queue.popleft()
+        if line is None:
+            self.eof = True
+            return None
+        return line.rstrip("\r\n") or " "
+
+
+class Cli:
+    def __init__(self, host: str, port: int, lang: str, stdin: TextIO = sys.stdin,
+                 out: TextIO = sys.stdout) -> None:
+        self.tr = Catalog(lang)
+        self.out = out
+        self.stdin = stdin
+        self.interactive = stdin.isatty()
+        self.lines = Lines(stdin)
+        self.session = Session(host, port, self)
+        self.transfers = TransferQueue(self.session.open_file_connection)
+        self.transfers.on_finished = self._transfer_finished
+        self.busy: Optional[Callable[[], bool]] = None  # "still running?" for the current command
+        self.failed = False
+        self.quitting = False
+        self.files: List[Dict[str, Any]] = []
+        self._progress_at = 0.0
+        self._prompts: Deque[Callable[[str], None]] = deque()
+
+    # -- output ---------------------------------------------------------------------------
+
+    def say(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def error(self, text: str) -> None:
+        self.failed = True
+        self.say("! " + text)
+
+    def on_state(self, state: str, detail: str) -> None:
+        if state == "reconnecting" and detail and detail != getattr(self, "_last_detail", ""):
+            self._last_detail = detail
+            self.say("* " + self.tr("status.reconnecting", n=detail))
+        elif state == "online":
+            self.say("* " + self.tr("status.connected", server=detail))
+        elif state == "offline" and detail:
+            self.say("* " + self.tr("status.offline", why=detail))
+
+    def on_welcome(self, reply: Dict[str, Any]) -> None:
+        for event in reply.get("history", [])[-10:]:
+            self.on_message(event)
+        self.say("* online: " + ", ".join(reply.get("online", [])))
+
+    def on_message(self, event: Dict[str, Any]) -> None:
+        stamp = time.strftime("%H:%M", time.localtime(event.get("ts", time.time())))
+        if event.get("to"):
+            self.say("[%s] %s -> %s: %s" % (stamp, event["from"], event["to"], event["text"]))
+        else:
+            self.say("[%s] %s: %s" % (stamp, event["from"], event["text"]))
+
+    def on_presence(self, event: Dict[str, Any]) -> None:
+        key = "chat.joined" if event.get("online") else "chat.left"
+        self.say("* " + self.tr(key, user=event["user"]))
+
+    def on_file_added(self, event: Dict[str, Any]) -> None:
+        f = event["file"]
+        self.say("* " + self.tr("chat.file_shared", user=f["owner"], name=f["name"]))
+
+    def on_file_removed(self, event: Dict[str, Any]) -> None:
+        self.say("* " + self.tr("chat.file_removed"))
+
+    # -- input ----------------------------------------------------------------------------
+
+    def ask(self, prompt: str, secret: bool, then: Callable[[str], None]) -> None:
+        if self.interactive:
+            value = getpass.getpass(prompt + ": ") if secret else input(prompt + ": ")
+            then(value)
+        else:
+            self._prompts.append(then)
+
+    def handle(self, line: str) -> None:
+        if self._prompts:
+            self._prompts.popleft()(line.strip())
+            return
+        line = line.strip()
+        if not line:
+            return
+        if not line.startswith("/"):
+            self._say(line, None)
+            return
+        command, _, rest = line.partition(" ")
+        handler = getattr(self, "cmd_" + command[1:].lower(), None)
+        if handler is None:
+            self.error("unknown command %s (try /help)" % command)
+            return
+        handler(rest.strip())
+
+    def cmd_help(self, rest: str) -> None:
+        self.say(HELP.rstrip())
+
+    def cmd_quit(self, rest: str) -> None:
+        self.quitting = True
+
+    def _wait(self, done: Dict[str, Any]) -> None:
+        self.busy = lambda: not done.get("done")
+
+    def _reply_handler(self, done: Dict[str, Any], ok: Callable[[Dict[str, Any]], None]
+                       ) -> Callable[[Dict[str, Any]], None]:
+        def handle(reply: Dict[str, Any]) -> None:
+            done["done"] = True
+            if reply.get("status") == "ok":
+                ok(reply)
+            elif reply.get("status") == "disconnected":
+                self.error(reply.get("message", "disconnected"))
+            else:
+                self.error(self.tr.error(reply["status"], n=reply.get("retry_after", 60)))
+        return handle
+
+    def cmd_login(self, rest: str) -> None:
+        name = rest.split(" ")[0] if rest else ""
+        if not name:
+            self.error("usage: /login NAME")
+            return
+        done: Dict[str, Any] = {}
+        # Finished when the chat connection is authenticated too (or the login failed).
+        self.busy = lambda: not done.get("done") or self.session.state == "connecting"
+
+        def with_password(password: str) -> None:
+            self.session.login(name, password, self._reply_handler(
+                done, lambda r: self.say("* logged in as %s" % r["username"])))
+        self.ask(self.tr("login.password"), True, with_password)
+
+    def cmd_register(self, rest: str) -> None:
+        parts = rest.split()
+        if len(parts) not in (2, 3):
+            self.error("usage: /register NAME PHONE [EMAIL]")
+            return
+        name, phone, email = parts[0], parts[1], parts[2] if len(parts) == 3 else ""
+        for status in (check_username(name), check_phone(phone), check_email(email)):
+            if status:
+                self.error(self.tr.error(status))
+                return
+        done: Dict[str, Any] = {}
+        self._wait(done)
+
+        def registered(reply: Dict[str, Any]) -> None:
+            self.say("* " + self.tr("register.done"))
+
+        def with_code(password: str, code: str) -> None:
+            self.session.register(name, password, phone, code, email,
+                                  self._reply_handler(done, registered))
+
+        def with_password(password: str) -> None:
+            if check_password(password):
+                done["done"] = True
+                self.error(self.tr.error("bad_password"))
+                return
+            if self.session.sms == "off":
+                with_code(password, "")
+                return
+
+            def sent(reply: Dict[str, Any]) -> None:
+                if reply.get("status") != "ok":
+                    done["done"] = True
+                    self.error(self.tr.error(reply["status"], n=reply.get("retry_after", 60)))
+                    return
+                self.say("* " + self.tr("register.code_sent"))
+                self.ask(self.tr("register.code"), False, lambda c: with_code(password, c))
+            self.session.send_code(phone, sent)
+
+        def after_hello(reply: Dict[str, Any]) -> None:
+            if reply.get("status") != "ok":
+                done["done"] = True
+                self.error(reply.get("message", "no server"))
+                return
+            self.ask(self.tr("register.password"), True, with_password)
+        self.session.hello(after_hello)
+
+    def _need_login(self) -> bool:
+        if self.session.state != "online":
+            self.error("not logged in (use /login NAME)")
+            return True
+        return False
+
+    def _say(self, text: str, to: Optional[str]) -> None:
+        if self._need_login():
+            return
+        done: Dict[str, Any] = {}
+        self._wait(done)
+        self.session.say(text, to, self._reply_handler(done, lambda r: None))
+
+    def cmd_msg(self, rest: str) -> None:
+        user, _, text = rest.partition(" ")
+        if not user or not text.strip():
+            self.error("usage: /msg USER TEXT")
+            return
+        self._say(text, user)
+
+    def cmd_users(self, rest: str) -> None:
+        if self._need_login():
+            return
+        done: Dict[str, Any] = {}
+        self._wait(done)
+        self.session.chat.request("users", self._reply_handler(
+            done, lambda r: self.say("* online: " + ", ".join(r["online"]))))
+
+    def cmd_history(self, rest: str) -> None:
+        if self._need_login():
+            return
+        limit = int(rest) if rest.isdigit() and 0 < int(rest) <= 200 else 20
+        done: Dict[str, Any] = {}
+        self._wait(done)
+
+        def show(reply: Dict[str, Any]) -> None:
+            for event in reply["messages"]:
+                self.on_message(event)
+        self.session.history(None, None, self._reply_handler(done, show), limit=limit)
+
+    def cmd_files(self, rest: str) -> None:
+        if self._need_login():
+            return
+        done: Dict[str, Any] = {}
+        self._wait(done)
+
+        def show(reply: Dict[str, Any]) -> None:
+            self.files = reply["files"]
+            if not self.files:
+                self.say("* no shared files")
+            for f in self.files:
+                self.say("%6d  %-40s %10s  %-12s %s" % (
+                    f["file_id"], f["name"], human_size(f["size"]), f["owner"],
+                    time.strftime("%Y-%m-%d %H:%M", time.localtime(f["uploaded_at"]))))
+        self.session.files.request("list", self._reply_handler(done, show))
+
+    def cmd_upload(self, rest: str) -> None:
+        if self._need_login():
+            return
+        path = os.path.expanduser(rest)
+        if os.path.isdir(path):
+            entries = folder_entries(path)
+        elif os.path.isfile(path):
+            entries = [(path, os.path.basename(path))]
+        else:
+            self.error("no such file or folder: %s" % rest)
+            return
+        jobs = [self.transfers.add(Upload(p, n)) for p, n in entries]
+        self.busy = lambda: any(not j.finished for j in jobs)
+
+    def cmd_download(self, rest: str) -> None:
+        if self._need_login():
+            return
+        target, _, dest = rest.partition(" ")
+        dest = os.path.expanduser(dest.strip() or ".")
+        done: Dict[str, Any] = {}
+        self._wait(done)
+        jobs: List[Transfer] = []
+
+        def start(reply: Dict[str, Any]) -> None:
+            files = reply["files"]
+            if target.isdigit():
+                chosen = [f for f in files if f["file_id"] == int(target)]
+            else:
+                prefix = target.rstrip("/") + "/"
+                chosen = [f for f in files if f["name"].startswith(prefix)]
+            if not chosen:
+                self.error(self.tr.error("not_found"))
+                return
+            for f in chosen:
+                name = f["name"] if not target.isdigit() else f["name"].split("/")[-1]
+                local = safe_local_path(dest, name)
+                if local is None:
+                    self.error(self.tr("error.unsafe_name", name=f["name"]))
+                    continue
+                jobs.append(self.transfers.add(Download(f, local)))
+            self.busy = lambda: any(not j.finished for j in jobs)
+        self.session.files.request("list", self._reply_handler(done, start))
+
+    def cmd_delete(self, rest: str) -> None:
+        if self._need_login() or not rest.isdigit():
+            if not rest.isdigit():
+                self.error("usage: /delete ID")
+            return
+        done: Dict[str, Any] = {}
+        self._wait(done)
+        self.session.delete_file(int(rest), self._reply_handler(
+            done, lambda r: self.say("* deleted %s" % rest)))
+
+    def _transfer_finished(self, transfer: Transfer) -> None:
+        arrow = "up" if transfer.kind == "up" else "down"
+        if transfer.state == "done":
+            self.say("* %s %s: %s" % (arrow, transfer.name, self.tr("transfer.done")))
+        elif transfer.state == "failed":
+            self.error("%s %s: %s" % (arrow, transfer.name,
+                                      self.tr.error(transfer.error or "generic")
+                                      if transfer.error in ("checksum_mismatch", "too_large",
+                                                            "storage_full", "not_found")
+                                      else transfer.error))
+
+    def _show_progress(self, now: float) -> None:
+        if not self.interactive or now - self._progress_at < 0.5:
+            return
+        self._progress_at = now
+        for t in self.transfers.active():
+            if t.state == "sending" and t.size:
+                pct = int(100 * t.done_bytes / t.size)
+                sys.stderr.write("\r%s %s %d%% %s/s   " % (t.kind, t.name, pct,
+                                                          human_size(t.speed_bps(now))))
+                sys.stderr.flush()
+
+    # -- the pump -------------------------------------------------------------------------
+
+    def run(self) -> int:
+        self.session.hello(lambda r: r.get("status") == "ok" or
+                           self.error(r.get("message", "cannot reach the server")))
+        if self.interactive:
+            self.say("chatroom — %s:%d — /help for commands" % (self.session.host,
+                                                             self.session.port))
+        while not self.quitting:
+            self.session.poll()
+            self.transfers.step()
+            now = time.monotonic()
+            self._show_progress(now)
+            if self.busy is not None and not self.busy():
+                self.busy = None
+            if self.busy is None or self._prompts:
+                line = self.lines.get()
+                if line is None:
+                    if self.busy is None:
+                        break
+                elif line:
+                    self.handle(line)
+                    continue
+            conns = self.session.connections() + [t.conn for t in self.transfers.active()
+                                                  if t.conn is not None]
+            busy_transfers = any(t.state in ("hashing", "sending") for t in
+                                 self.transfers.active())
+            wait_readable(conns, 0 if busy_transfers else POLL_INTERVAL_S)
+        self.session.close()
+        return 1 if self.failed else 0
+
+
+def main(host: str, port: int, lang: str) -> int:
+    try:
+        return Cli(host, port, lang).run()
+    except KeyboardInterrupt:
+        return 130
