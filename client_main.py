@@ -1,0 +1,44 @@
+"""Client composition root: options -> Tk root -> the App (session, presenters, windows).
+
+    python client_main.py                       # connect to 127.0.0.1:9999 (or the last server)
+    python client_main.py --host 192.168.1.10   # the teacher's machine
+    python client_main.py --lang en
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from typing import List, Optional
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    from chatroom import client_parser
+    args = client_parser("client_main.py", "The chatroom desktop client.").parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        import tkinter as tk
+    except ImportError:
+        print("This Python has no tkinter. Install it (Debian/Ubuntu: apt install python3-tk) "
+              "or use the terminal client: python chatroom.py cli", file=sys.stderr)
+        return 2
+    from ui.app import App
+    from ui.i18n import detect_language
+    from ui.settings import ClientSettings
+    settings = ClientSettings.load()
+    if args.host or args.port:
+        settings.server = "%s:%d" % (args.host or "127.0.0.1", args.port or 9999)
+    language = args.lang or settings.language or detect_language()
+    try:
+        root = tk.Tk()
+    except tk.TclError as exc:
+        print("Cannot open a window (%s). Without a display, use the terminal client: "
+              "python chatroom.py cli --host %s" % (exc, args.host or "127.0.0.1"),
+              file=sys.stderr)
+        return 2
+    App(root, settings, language)
+    root.mainloop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
