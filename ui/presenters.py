@@ -414,6 +414,8 @@ class FilesPresenter:
         self._show()
 
     def _show(self) -> None:
+        if self.view is None:  # the files window is closed; it redraws when opened
+            return
         folders: Dict[Optional[str], List[Dict[str, Any]]] = {}
         for record in sorted(self.files.values(), key=lambda f: -f["uploaded_at"]):
             top = record["name"].split("/")[0] if "/" in record["name"] else None
@@ -436,14 +438,15 @@ class FilesPresenter:
             chosen += [f for f in self.files.values() if f["name"].startswith(folder + "/")]
         for record in chosen:
             local = safe_local_path(target, record["name"])
-            if local is None:
+            if local is None and self.view is not None:
                 self.view.show_error(self.tr("error.unsafe_name", name=record["name"]))
+            if local is None:
                 continue
             self.queue.add(Download(record, local))
 
     def delete(self, file_id: int) -> None:
         def done(reply: Dict[str, Any]) -> None:
-            if reply.get("status") != "ok":
+            if reply.get("status") != "ok" and self.view is not None:
                 self.view.show_error(status_text(self.tr, reply))
         self.app.session.delete_file(file_id, done)
 

@@ -10,10 +10,14 @@ Listener methods (all optional):
 """
 from __future__ import annotations
 
+import ipaddress
+import logging
 import time
 from typing import Any, Callable, Dict, List, Optional
 
 from net.client import ClientConnection
+
+log = logging.getLogger(__name__)
 
 Callback = Callable[[Dict[str, Any]], None]
 
@@ -43,6 +47,12 @@ def parse_address(text: str, default_port: int = 9999) -> Optional[tuple]:
             port_text = ""
     elif text.count(":") == 1:
         host, port_text = text.split(":")
+    elif ":" in text:  # several colons: only a bare IPv6 address makes sense
+        try:
+            ipaddress.IPv6Address(text)
+        except ValueError:
+            return None
+        port_text = ""
     else:
         port_text = ""
     if port_text:
@@ -78,8 +88,12 @@ class Session:
 
     def _emit(self, name: str, *args: Any) -> None:
         handler = getattr(self.listener, name, None)
-        if handler is not None:
+        if handler is None:
+            return
+        try:
             handler(*args)
+        except Exception:  # one broken handler must not lose the other events of this poll
+            log.exception("%s handler failed", name)
 
     def _set_state(self, state: str, detail: str = "") -> None:
         self.state = state

@@ -44,7 +44,7 @@ class LoginView(ttk.Frame):
         super().__init__(master)
         self.tr = tr
         self.presenter: Any = None
-        self._after: List[str] = []
+        self._after_ids: Dict[str, str] = {}  # one pending timer per animation
         self.canvas = tk.Canvas(self, width=520, height=420, highlightthickness=0, bg="#F8F8FF")
         self.canvas.pack(fill="both", expand=True)
         self.bubbles = []
@@ -90,7 +90,7 @@ class LoginView(ttk.Frame):
     def _animate_banner(self) -> None:
         colour = random.choice(BANNER_COLOURS)
         self.banner.configure(bg=colour, fg="white" if _dark(colour) else "#222222")
-        self._after.append(self.after(BANNER_INTERVAL_MS, self._animate_banner))
+        self._after_ids["banner"] = self.after(BANNER_INTERVAL_MS, self._animate_banner)
 
     def _animate_bubbles(self) -> None:
         width = self.canvas.winfo_width() or 520
@@ -103,11 +103,10 @@ class LoginView(ttk.Frame):
                 self.canvas.move(item, 0, height + (y1 - y0))
             if x1 < 0 or x0 > width:
                 bubble[1] = -dx
-        self._after.append(self.after(BUBBLE_INTERVAL_MS, self._animate_bubbles))
-        del self._after[:-2]
+        self._after_ids["bubbles"] = self.after(BUBBLE_INTERVAL_MS, self._animate_bubbles)
 
     def destroy(self) -> None:
-        for after_id in self._after:
+        for after_id in self._after_ids.values():
             self.after_cancel(after_id)
         super().destroy()
 
@@ -421,6 +420,11 @@ class FilesView(tk.Toplevel):
         self.error = ttk.Label(body, text="", foreground="#B22222")
         self.error.pack(anchor="w")
         self.rows: Dict[int, Tuple[ttk.Label, ttk.Progressbar, ttk.Label, ttk.Button]] = {}
+
+    def destroy(self) -> None:
+        if self.presenter is not None and self.presenter.view is self:
+            self.presenter.view = None
+        super().destroy()
 
     def _selected(self) -> Tuple[List[int], Optional[str]]:
         ids, folder = [], None
