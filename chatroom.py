@@ -37,8 +37,9 @@ def client_parser(prog: str, description: str) -> argparse.ArgumentParser:
     from ui.i18n import LANGUAGES
     p = argparse.ArgumentParser(prog=prog, description=description,
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog="examples:\n  %s --host 192.168.1.10\n"
-                                       "  %s --host 127.0.0.1 --port 9999 --lang zh" % (prog, prog))
+                                epilog="examples:\n  python %s --host 192.168.1.10\n"
+                                       "  python %s --host 127.0.0.1 --port 9999 --lang zh"
+                                       % (prog, prog))
     p.add_argument("--host", default=None, help="the server's address (default 127.0.0.1, "
                    "or the last one used)")
     p.add_argument("--port", type=int, default=None, help="its auth port (default 9999)")
@@ -115,11 +116,40 @@ def run_demo(argv: List[str]) -> int:
     return rc
 
 
+# What the single-file build carries: the launchers, the schema and the runtime packages.
+BUILD_FILES = ("chatroom.py", "server_main.py", "client_main.py", "schema.sql")
+BUILD_PACKAGES = ("net", "server", "db", "ui")
+BUILD_MAIN = "import sys\nimport chatroom\nsys.exit(chatroom.main())\n"
+
+
+def build(source: str, output: str) -> str:
+    """Write a zipapp (stdlib zipfile) that runs on a bare Python 3.8+: python chatroom.pyz"""
+    import zipfile
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+    tmp = output + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(b"#!/usr/bin/env python3\n")
+        with zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("__main__.py", BUILD_MAIN)
+            for name in BUILD_FILES:
+                z.write(os.path.join(source, name), name)
+            for package in BUILD_PACKAGES:
+                for entry in sorted(os.listdir(os.path.join(source, package))):
+                    if entry.endswith(".py"):
+                        z.write(os.path.join(source, package, entry), package + "/" + entry)
+    os.chmod(tmp, 0o755)
+    os.replace(tmp, output)
+    return output
+
+
 def run_build(argv: List[str]) -> int:
-    from ui.build import build
     p = argparse.ArgumentParser(prog="chatroom.py build",
                                 description="Write dist/chatroom.pyz: one file that runs the "
-                                "server and both clients on a bare Python 3.8+.")
+                                "server and both clients on a bare Python 3.8+.",
+                                epilog="examples:\n  python chatroom.py build\n"
+                                       "  python dist/chatroom.pyz server --host 0.0.0.0\n"
+                                       "  python dist/chatroom.pyz cli --host 192.168.1.10",
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--output", default=os.path.join(HERE, "dist", "chatroom.pyz"))
     args = p.parse_args(argv)
     path = build(HERE, args.output)

@@ -24,10 +24,21 @@ MYSQL_CONNECT_TIMEOUT_S = 5
 MYSQL_IO_TIMEOUT_S = 30
 
 
+def _schema_text() -> str:
+    try:
+        with open(SCHEMA_PATH, encoding="utf-8") as f:
+            return f.read()
+    except OSError:
+        # Inside dist/chatroom.pyz the schema is a member of the archive, not a file.
+        loader = globals().get("__loader__")
+        if loader is None or not hasattr(loader, "get_data"):
+            raise
+        return loader.get_data(SCHEMA_PATH).decode("utf-8")
+
+
 def schema_statements() -> List[str]:
     """The MySQL statements of schema.sql, comments removed."""
-    with open(SCHEMA_PATH, encoding="utf-8") as f:
-        text = f.read()
+    text = _schema_text()
     text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
     return [s.strip() for s in text.split(";") if s.strip()]
 
