@@ -239,7 +239,8 @@ class ChatView(ttk.Frame):
         text_frame = ttk.Frame(middle)
         text_frame.pack(fill="both", expand=True, pady=(4, 4))
         self.text = tk.Text(text_frame, wrap="word", state="disabled", relief="flat",
-                            padx=8, pady=6, height=20, width=60, highlightthickness=0)
+                            padx=8, pady=6, height=20, width=60, highlightthickness=0,
+                            font="TkDefaultFont")
         scroll = ttk.Scrollbar(text_frame, command=self.text.yview)
         self.text.configure(yscrollcommand=scroll.set)
         scroll.pack(side="right", fill="y")
@@ -252,7 +253,7 @@ class ChatView(ttk.Frame):
         bottom = ttk.Frame(middle)
         bottom.pack(fill="x")
         self.input = tk.Text(bottom, height=3, wrap="word", relief="solid", borderwidth=1,
-                             highlightthickness=0)
+                             highlightthickness=0, font="TkDefaultFont")
         self.input.pack(side="left", fill="x", expand=True)
         self.input.bind("<Return>", self._enter)
         self.input.bind("<KeyRelease>", lambda e: self.presenter.typed(self._input_text()))
@@ -458,7 +459,7 @@ class FilesView(tk.Toplevel):
             if folder is not None:
                 parent = "d:" + folder
                 total = sum(r["size"] for r in records)
-                self.tree.insert("", "end", parent, text="📁 " + folder, open=parent in opened,
+                self.tree.insert("", "end", parent, text=folder + "/", open=parent in opened,
                                  values=(records[0]["owner"], human_size(total),
                                          self.tr("files.folder"), ""))
             for r in records:
@@ -545,6 +546,7 @@ def apply_style(root: tk.Tk) -> None:
         style.theme_use("clam")
     style.configure("Accent.TButton", foreground="white", background=ACCENT)
     style.map("Accent.TButton", background=[("active", "#27408B"), ("disabled", "#A0A0C0")])
+    style.configure("Horizontal.TProgressbar", background=ACCENT, troughcolor="#E8E8EE")
     style.configure("Card.TFrame", background="white")
     style.configure("Card.TLabel", background="white")
 
