@@ -87,6 +87,10 @@ class Connection:
     def consume(self, sent_bytes: int) -> None:
         """Forget the first sent_bytes of the outbox; a partly sent chunk keeps its tail."""
         chunks = self._chunks
+        if sent_bytes == self.outbox_bytes:  # the common case: everything went out
+            self._chunks = None
+            self.outbox_bytes = 0
+            return
         self.outbox_bytes -= sent_bytes
         while sent_bytes and chunks:
             head = chunks[0]

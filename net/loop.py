@@ -78,6 +78,7 @@ class Service:
     """
 
     name = "service"
+    loop: Any = None  # set by Loop.listen
 
     def on_open(self, peer: "Peer") -> None:
         pass
@@ -143,13 +144,19 @@ class Peer(Connection):
         self.send_encoded(encode_message(message), message)
 
     def send_encoded(self, frame: bytes, message: Optional[Dict[str, Any]] = None) -> None:
-        if self.closed or self.closing == "abort":
-            return
-        if self.loop.trace:
+        if self.loop.trace and not self.closed:
             trace_log.info("%s %s > %s", self.service.name, self.peer,
                            masked(message) if message is not None else "%d bytes" % len(frame))
-        self.queue(frame)
-        self.loop.mark_dirty(self)
+        self.push(frame)
+
+    def push(self, data: bytes) -> None:
+        """Queue bytes that are already framed, without tracing: the fan-out fast path."""
+        if self.closed or self.closing == "abort":
+            return
+        self.queue(data)
+        if not self.dirty:
+            self.dirty = True
+            self.loop._dirty.append(self)
 
     def send_binary(self, data: bytes) -> None:
         if self.closed or self.closing == "abort":
@@ -256,6 +263,7 @@ class Loop:
             sock.close()
             raise
         self._listeners.append((sock, service))
+        service.loop = self
         self.selector.register(sock, selectors.EVENT_READ, _Acceptor(self, sock, service))
         return sock.getsockname()[:2]
 
@@ -448,7 +456,7 @@ class Loop:
                     request = decode_body(frame.body)
                     if self.trace:
                         trace_log.info("%s %s < %s", service.name, peer.peer, masked(request))
-                    self._dispatch(peer, request)
+                    self.dispatch(peer, request)
                 else:
                     if self.trace:
                         trace_log.info("%s %s < B %d bytes", service.name, peer.peer,
@@ -460,7 +468,9 @@ class Loop:
                 peer.close()
                 return
 
-    def _dispatch(self, peer: Peer, request: Dict[str, Any]) -> None:
+    def dispatch(self, peer: Peer, request: Dict[str, Any]) -> None:
+        """Hand one request to the peer's service; field errors become bad_request. A service
+        that held a request back hands it in here again when it is ready for it."""
         if "id" in request and not valid_id(request["id"]):
             peer.reply(request, "bad_request", "'id' must be a number or a string")
             return
@@ -600,6 +610,8 @@ class Loop:
                 service.on_shutdown()
             except Exception:
                 log.exception("%s: shutdown failed", service.name)
+        if self.workers is not None:
+            self.workers.run_pending()  # acknowledgements of the last stored messages
         deadline = time.monotonic() + SHUTDOWN_GRACE_S
         # Let pending work (database writes, their acknowledgements) finish, then say goodbye.
         while time.monotonic() < deadline:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Dict, List, Optional, Set
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from db.store import Message, User
 from net.loop import Peer
@@ -29,6 +29,9 @@ HISTORY_MAX = 200
 # A connection that has not authenticated within this time is closed: it holds a socket and
 # a file descriptor for nothing.
 UNAUTHENTICATED_LIMIT_S = 30.0
+# Says one connection may have at the writer at once. Pipelining them is what lets a busy
+# sender's messages share one commit and one fan-out; the bound keeps a flood finite.
+MAX_PIPELINED_SAYS = 64
 # Flood control: the bucket holds this many seconds' worth of the per-second limit (SPEC §5:
 # "a burst of twice the limit is allowed").
 FLOOD_BURST_FACTOR = 2.0
@@ -37,7 +40,8 @@ FLOOD_BURST_FACTOR = 2.0
 class ChatState:
     """What the chat service knows about one authenticated connection."""
 
-    __slots__ = ("user_id", "username", "tokens", "refilled_s", "joining")
+    __slots__ = ("user_id", "username", "tokens", "refilled_s", "joining", "in_flight",
+                 "deferred")
 
     def __init__(self, user: User, burst: float, now_s: float) -> None:
         self.user_id = user.id
@@ -47,6 +51,8 @@ class ChatState:
         # Until the auth reply (with its history) is sent, live events wait here, so that
         # nothing falls between the history snapshot and the first live event.
         self.joining: Optional[List[Any]] = []
+        self.in_flight = 0  # says handed to the writer, not yet stored
+        self.deferred: Optional[Dict[str, Any]] = None  # a request waiting for them
 
 
 class ChatService(BaseService):
@@ -61,15 +67,46 @@ class ChatService(BaseService):
         self.members: Set[Peer] = set()  # every authenticated connection
         self.by_user: Dict[int, List[Peer]] = {}  # user_id -> that user's connections
         self.names: Dict[str, int] = {}  # username_key -> user_id, for online users
+        # Events of this loop turn, in order, delivered together at its end (_deliver_pending).
+        self._pending: List[Tuple[Optional[List[Peer]], Optional[int], bytes,
+                                  Dict[str, Any]]] = []
 
     # -- the connection's life ------------------------------------------------------------
 
     def on_request(self, peer: Peer, request: Dict[str, Any]) -> None:
-        if peer.state is None and request["op"] not in ("hello", "auth"):
+        state = peer.state
+        if state is None and request["op"] not in ("hello", "auth"):
             peer.reply(request, "unauthorized", "the first request on the chat service is auth")
             peer.close()
             return
+        if isinstance(state, ChatState) and state.in_flight:
+            # Says of this connection are at the writer. Another say that can go straight
+            # to the writer joins them (the writer is first in, first out, so its reply and
+            # event stay in order); anything else waits until they are stored, so that
+            # replies keep the order of the requests.
+            if request["op"] == "say" and self._pipeline_say(peer, state, request):
+                return
+            state.deferred = request
+            peer.hold()
+            return
         super().on_request(peer, request)
+
+    def _pipeline_say(self, peer: Peer, state: ChatState, request: Dict[str, Any]) -> bool:
+        """Store a say now if nothing about it needs a reply other than its ack."""
+        text, to = request.get("text"), request.get("to")
+        if state.in_flight >= MAX_PIPELINED_SAYS or not isinstance(text, str) or check_text(text):
+            return False
+        if to is None:
+            to_id, to_name = None, None
+        elif isinstance(to, str) and username_key(to) in self.names:
+            to_id = self.names[username_key(to)]
+            to_name = self.by_user[to_id][0].state.username
+        else:
+            return False
+        if not self._take_token(state):
+            return False
+        self._store(peer, request, state, to_id, to_name, text)
+        return True
 
     def idle_limit_s(self, peer: Peer) -> float:
         if peer.state is not None:
@@ -117,8 +154,9 @@ class ChatService(BaseService):
         burst = self.config.flood_limit * FLOOD_BURST_FACTOR
         peer.state = ChatState(user, burst, time.monotonic())
         first = user.id not in self.by_user
-        if first:
-            self.broadcast({"op": "presence", "user": user.username, "online": True})
+        if first:  # everyone but the newcomer, who gets the online list in its auth reply
+            self._enqueue(list(self.members), None,
+                          {"op": "presence", "user": user.username, "online": True})
         self.by_user.setdefault(user.id, []).append(peer)
         self.names[username_key(user.username)] = user.id
         self.members.add(peer)
@@ -181,41 +219,82 @@ class ChatService(BaseService):
                to_id: Optional[int], to_name: Optional[str], text: str) -> None:
         ts = round(time.time(), 3)
 
-        def stored(msg_id: int) -> None:
-            peer.reply(request, msg_id=msg_id, ts=ts)
-            event = {"op": "message", "msg_id": msg_id, "from": state.username, "to": to_name,
-                     "text": text, "ts": ts}
-            if to_id is None:
-                self.broadcast(event, msg_id)
+        def stored(msg_id: Optional[int], error: Optional[BaseException]) -> None:
+            state.in_flight -= 1
+            if error is not None:
+                log.error("storing a message failed: %s", error,
+                          exc_info=None if getattr(error, "expected", False) else
+                          (type(error), error, error.__traceback__))
+                peer.reply(request, "internal_error")
             else:
-                self._deliver_private(event, msg_id, state.user_id, to_id)
+                peer.reply(request, msg_id=msg_id, ts=ts)
+                # Stored means delivered, even if the sender has gone meanwhile.
+                event = {"op": "message", "msg_id": msg_id, "from": state.username,
+                         "to": to_name, "text": text, "ts": ts}
+                if to_id is None:
+                    self.broadcast(event, msg_id)
+                else:
+                    self._deliver_private(event, msg_id, state.user_id, to_id)
+            if state.deferred is not None and not peer.closed:
+                request_waiting, state.deferred = state.deferred, None
+                peer.release()
+                self.loop.dispatch(peer, request_waiting)
 
-        self.writer.submit((state.user_id, to_id, text, ts), peer.pending(request, stored))
+        state.in_flight += 1
+        self.writer.submit((state.user_id, to_id, text, ts),
+                           lambda msg_id, error: self.loop.guard(peer, stored, msg_id, error))
 
     def _deliver_private(self, event: Dict[str, Any], msg_id: int, sender_id: int,
                          recipient_id: int) -> None:
-        frame = encode_message(event)
         targets = list(self.by_user.get(sender_id, ()))
         if recipient_id != sender_id:
             targets.extend(self.by_user.get(recipient_id, ()))
-        for peer in targets:
-            self._deliver(peer, msg_id, frame, event)
+        self._enqueue(targets, msg_id, event)
 
     def broadcast(self, event: Dict[str, Any], msg_id: Optional[int] = None) -> None:
-        """Encode once; queue the same bytes to every authenticated chat connection."""
-        if not self.members:
-            return
-        frame = encode_message(event)
-        for peer in self.members:
-            self._deliver(peer, msg_id, frame, event)
+        """Every authenticated chat connection gets this event, after those before it."""
+        self._enqueue(None, msg_id, event)
+
+    def _enqueue(self, targets: Optional[List[Peer]], msg_id: Optional[int],
+                 event: Dict[str, Any]) -> None:
+        if not self._pending:
+            self.loop.call_soon(self._deliver_pending)
+        self._pending.append((targets, msg_id, encode_message(event), event))
+
+    def _deliver_pending(self) -> None:
+        """Deliver this turn's events in order. A run of consecutive public events is joined
+        once and the same bytes go to every member: one append per member per run, however
+        many messages the last group commit stored."""
+        pending, self._pending = self._pending, []
+        trace = self.loop.trace
+        i = 0
+        while i < len(pending):
+            targets, msg_id, frame, event = pending[i]
+            if targets is not None:
+                for peer in targets:
+                    self._deliver(peer, [(msg_id, frame, event)], frame, trace)
+                i += 1
+                continue
+            j = i + 1
+            while j < len(pending) and pending[j][0] is None:
+                j += 1
+            run = [(m, f, e) for _, m, f, e in pending[i:j]]
+            data = frame if len(run) == 1 else b"".join(f for _, f, _ in run)
+            for peer in self.members:
+                self._deliver(peer, run, data, trace)
+            i = j
 
     @staticmethod
-    def _deliver(peer: Peer, msg_id: Optional[int], frame: bytes, event: Dict[str, Any]) -> None:
+    def _deliver(peer: Peer, run: List[Tuple[Optional[int], bytes, Dict[str, Any]]],
+                 data: bytes, trace: bool) -> None:
         joining = peer.state.joining
-        if joining is not None:
-            joining.append((msg_id, frame))
+        if joining is not None:  # not welcomed yet: keep each event for _welcome to filter
+            joining.extend((msg_id, frame) for msg_id, frame, _ in run)
+        elif trace:
+            for _, frame, event in run:
+                peer.send_encoded(frame, event)
         else:
-            peer.send_encoded(frame, event)
+            peer.push(data)
 
     # -- history, users -------------------------------------------------------------------
 

@@ -230,3 +230,48 @@ def test_silent_connections_are_closed_and_pings_keep_them(make_server):
         silent.expect_closed(1)
         unauthenticated.expect_closed(1)
         assert pinging.request("ping")["status"] == "ok"
+
+
+def test_pipelined_requests_are_answered_in_request_order(make_server):
+    srv = make_server("--flood-limit", "0")
+    alice, bob, offline = register(srv), register(srv), register(srv)
+    with chat_client(srv, alice) as a, chat_client(srv, bob) as b:
+        requests = []
+        for i in range(30):
+            requests.append({"op": "say", "id": len(requests), "text": "p%d" % i})
+        requests += [
+            {"op": "say", "id": len(requests), "text": ""},  # bad_request, mid-pipeline
+            {"op": "say", "id": len(requests) + 1, "text": "to offline",
+             "to": offline["username"]},  # needs a database look-up
+            {"op": "ping", "id": len(requests) + 2},
+            {"op": "say", "id": len(requests) + 3, "text": "dm", "to": bob["username"]},
+            {"op": "history", "id": len(requests) + 4, "limit": 5},
+            {"op": "say", "id": len(requests) + 5, "text": "last"},
+        ]
+        a.send_raw(b"".join(jframe(r) for r in requests))
+        replies = []
+        while len(replies) < len(requests):
+            message = a.read_json()
+            if "status" in message:
+                replies.append(message)
+        assert [r["id"] for r in replies] == [r["id"] for r in requests]
+        assert [r["status"] for r in replies[30:]] == ["bad_request", "ok", "ok", "ok", "ok",
+                                                       "ok"]
+        says = [r for r in replies if r["op"] == "say" and r["status"] == "ok"]
+        assert [r["msg_id"] for r in says] == sorted(r["msg_id"] for r in says)
+        history = replies[34]["messages"]
+        assert history[-1]["text"] == "dm"  # every earlier say was stored before it ran
+        texts = []
+        while "last" not in texts:
+            event = b.next_event("message")
+            texts.append(event["text"])
+        assert texts[:30] == ["p%d" % i for i in range(30)] and "to offline" not in texts
+
+
+def test_flood_limit_applies_to_pipelined_says(make_server):
+    srv = make_server("--flood-limit", "5")
+    alice = register(srv)
+    with chat_client(srv, alice) as a:
+        a.send_raw(b"".join(jframe({"op": "say", "id": i, "text": "x"}) for i in range(40)))
+        statuses = [a.wait_reply(i)["status"] for i in range(40)]
+        assert 10 <= statuses.count("ok") <= 12 and statuses.count("rate_limited") >= 28

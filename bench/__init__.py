@@ -1,0 +1,1 @@
+"""Benchmarks: a load generator and the runs behind docs/BENCHMARKS.md (loopback only)."""
