@@ -89,8 +89,26 @@ def setup_logging(level: str) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
+def raise_open_files_limit() -> None:
+    """Each client costs a file descriptor; the usual soft limit (1024) is far below what
+    the hard limit allows. Windows has no such limit."""
+    try:
+        import resource
+    except ImportError:
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        hard = 65536
+    if soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):
+            pass
+
+
 def serve(config: ServerConfig, ready: Optional[callable] = None) -> int:
     """Run the server until SIGINT/SIGTERM. Returns the process exit code."""
+    raise_open_files_limit()
     try:
         sms = make_provider(config.sms, config.sms_url, config.sms_app_key,
                             config.sms_app_secret, config.sms_template)

@@ -132,6 +132,7 @@ class Irc:
     def _wait(s: socket.socket, token: bytes) -> None:
         data = b""
         deadline = time.monotonic() + 30
+        s.settimeout(30)
         while token not in data:
             s.settimeout(max(0.01, deadline - time.monotonic()))
             chunk = s.recv(65536)
@@ -273,7 +274,8 @@ def pingpong(driver: Any, server: Any, count: int, tag: str = "") -> Dict[str, A
     return {k: result[k] for k in ("server", "messages", "lost", "p50_ms", "p99_ms", "max_ms")}
 
 
-def idle(driver: Any, server: Any, count: int, tag: str = "") -> Dict[str, Any]:
+def idle(driver: Any, server: Any, count: int, tag: str = "",
+         timeout_s: float = 120.0) -> Dict[str, Any]:
     """Hold `count` authenticated members; server RSS per connection."""
     raise_fd_limit()
     if isinstance(driver, Ours):
@@ -283,12 +285,14 @@ def idle(driver: Any, server: Any, count: int, tag: str = "") -> Dict[str, Any]:
     t0 = time.perf_counter()
     try:
         for i in range(count):
+            if time.perf_counter() - t0 > timeout_s:
+                raise TimeoutError("only %d connections set up in %.0f s" % (i, timeout_s))
             socks.append(driver.open("idle" + tag if isinstance(driver, Ours)
                                      else "i%s%d" % (tag, i)))
         time.sleep(1.0)
         held = server.rss()
         alive = server.proc.poll() is None
-    except (OSError, ConnectionError) as exc:
+    except (OSError, ConnectionError, TimeoutError) as exc:
         return {"server": driver.name, "connections": count, "held": len(socks),
                 "error": str(exc)[:80], "alive": server.proc.poll() is None}
     finally:

@@ -110,13 +110,15 @@ class ClientConnection:
 
     # -- polling --------------------------------------------------------------------------
 
-    def poll(self) -> List[Incoming]:
+    def poll(self, max_read_bytes: int = POLL_READ_BYTES) -> List[Incoming]:
+        """Send what can be sent, read at most max_read_bytes (the rest waits in the
+        kernel for the next poll: a GUI spreads a burst over several ticks)."""
         if self.state == "connecting":
             self._finish_connect()
         if self.state != "open":
             return []
         self._send_some()
-        return self._read_some()
+        return self._read_some(max_read_bytes)
 
     def _finish_connect(self) -> None:
         _, writable, failed = select.select([], [self.sock], [self.sock], 0)
@@ -146,12 +148,11 @@ class ClientConnection:
                 out[0] = out[0][sent:]
                 return
 
-    def _read_some(self) -> List[Incoming]:
+    def _read_some(self, budget: int) -> List[Incoming]:
         items: List[Incoming] = []
-        budget = POLL_READ_BYTES
         while budget > 0 and self.state == "open":
             try:
-                data = self.sock.recv(RECV_BYTES)
+                data = self.sock.recv(min(RECV_BYTES, budget))
             except (BlockingIOError, InterruptedError):
                 break
             except OSError as exc:

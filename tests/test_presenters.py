@@ -142,6 +142,8 @@ def test_view_keeps_a_bounded_number_of_messages(chat):
     for i in range(1, MAX_VIEW_MESSAGES + 50):
         presenter.on_message(message(i))
     assert len(presenter.conversations[PUBLIC]) == MAX_VIEW_MESSAGES
+    # The view drops the oldest entries one at a time; it is never redrawn whole for that.
+    assert view.count("drop_oldest") == 49 and view.count("show_conversation") <= 1
 
 
 def test_send_validates_and_targets_current_conversation(chat):

@@ -178,6 +178,7 @@ class RegisterPresenter:
 
 class ChatPresenter:
     """View: show_conversation(entries); append_entry(entry); prepend_entries(entries);
+    drop_oldest(count);
     set_online(names); set_conversations([(key, label, unread)], current);
     set_counter(text or ''); set_status(text); set_title(text); alert(); show_error(text);
     clear_input(). An entry is a dict: kind ('mine', 'other', 'system'), who, to, text,
@@ -289,11 +290,12 @@ class ChatPresenter:
 
     def _trim(self, key: str) -> None:
         entries = self.conversations[key]
-        if len(entries) > MAX_VIEW_MESSAGES:
-            del entries[:len(entries) - MAX_VIEW_MESSAGES]
+        extra = len(entries) - MAX_VIEW_MESSAGES
+        if extra > 0:
+            del entries[:extra]
             self.no_older.discard(key)
             if key == self.current:
-                self._refresh_conversation()
+                self.view.drop_oldest(extra)
 
     def _system(self, text: str) -> None:
         entry = {"kind": "system", "who": "", "to": None, "text": text, "private": False,

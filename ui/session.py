@@ -24,6 +24,9 @@ Callback = Callable[[Dict[str, Any]], None]
 # Reconnect after a lost chat connection: 1 s, then doubling up to 30 s.
 RECONNECT_FIRST_S = 1.0
 RECONNECT_MAX_S = 30.0
+# Bytes of events one poll() takes in: about 150 chat messages, which a Tk text widget draws
+# in a few milliseconds. A burst beyond that is spread over the next ticks.
+POLL_READ_BYTES = 32 * 1024
 # Keepalive on the chat connection, well inside the server's default 300 s idle limit.
 PING_INTERVAL_S = 60.0
 
@@ -212,7 +215,7 @@ class Session:
     def poll(self) -> None:
         """Move bytes, dispatch events, keep alive, reconnect. Never waits."""
         for conn in self.connections():
-            for item in conn.poll():
+            for item in conn.poll(POLL_READ_BYTES):
                 if isinstance(item, dict):
                     self._event(item)
         now = self.clock()

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import random
 import tkinter as tk
+from collections import deque
 from tkinter import filedialog, messagebox, ttk
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Deque, Dict, List, Optional, Tuple
 
 from ui.presenters import PUBLIC, human_size
 
@@ -208,6 +209,7 @@ class ChatView(ttk.Frame):
         self.presenter: Any = None
         self.root = master
         self._conv_keys: List[str] = []
+        self._entry_lines: Deque[int] = deque()  # text lines of each shown entry, in order
         menubar = tk.Menu(master)
         file_menu = tk.Menu(menubar, tearoff=False)
         file_menu.add_command(label=tr("menu.files"), command=app.open_files)
@@ -307,10 +309,11 @@ class ChatView(ttk.Frame):
             self.presenter.open_private(self.online.get(picked[0]))
 
     # view methods
-    def _insert(self, entry: Dict[str, Any], index: str = "end") -> None:
+    def _insert(self, entry: Dict[str, Any], index: str = "end") -> int:
+        """Draw one entry at index; returns how many text lines it took."""
         if entry["kind"] == "system":
             self.text.insert(index, "— %s  %s —\n" % (entry["text"], entry["time"]), ("system",))
-            return
+            return 1
         tags = ("mine",) if entry["kind"] == "mine" else ()
         self.text.insert(index, entry["who"], tags + ("who",))
         if entry["private"]:
@@ -319,19 +322,19 @@ class ChatView(ttk.Frame):
                              ("private",))
         self.text.insert(index, "  " + entry["time"] + "\n", tags + ("meta",))
         self.text.insert(index, entry["text"] + "\n\n", tags)
+        return entry["text"].count("\n") + 3
 
     def show_conversation(self, entries: List[Dict[str, Any]]) -> None:
         self.text.configure(state="normal")
         self.text.delete("1.0", "end")
-        for entry in entries:
-            self._insert(entry)
+        self._entry_lines = deque(self._insert(entry) for entry in entries)
         self.text.configure(state="disabled")
         self.text.see("end")
 
     def append_entry(self, entry: Dict[str, Any]) -> None:
         at_bottom = self.text.yview()[1] > 0.98
         self.text.configure(state="normal")
-        self._insert(entry)
+        self._entry_lines.append(self._insert(entry))
         self.text.configure(state="disabled")
         if at_bottom or entry["kind"] == "mine":
             self.text.see("end")
@@ -339,9 +342,17 @@ class ChatView(ttk.Frame):
     def prepend_entries(self, entries: List[Dict[str, Any]]) -> None:
         self.text.configure(state="normal")
         for entry in reversed(entries):
-            self._insert(entry, "1.0")
+            self._entry_lines.appendleft(self._insert(entry, "1.0"))
         self.text.configure(state="disabled")
         self.text.see("1.0")
+
+    def drop_oldest(self, count: int) -> None:
+        """Forget the first `count` entries: a long-running room stays as fast as a new one."""
+        lines = sum(self._entry_lines.popleft() for _ in range(min(count,
+                                                                   len(self._entry_lines))))
+        self.text.configure(state="normal")
+        self.text.delete("1.0", "%d.0" % (lines + 1))
+        self.text.configure(state="disabled")
 
     def set_online(self, names: List[str]) -> None:
         self.online.delete(0, "end")
