@@ -144,9 +144,6 @@ class Bench:
     def stall(self) -> None:
         gateway = scenarios.HangingGateway()
         try:
-            def run(s: OurServer) -> Dict[str, Any]:
-                return scenarios.stall(loadgen.Ours(s.ports["auth"], s.ports["chat"]),
-                                       100 if self.quick else 300)
             # Register with SMS off first, then restart the same data with the hung gateway.
             data = os.path.join(self.tmp, "stall")
             first = OurServer(data, "--sms", "off")

@@ -254,7 +254,8 @@ def group_commit(url: str, count: int) -> Dict[str, Any]:
     from db import open_store
     from db.writer import MessageWriter
     store = open_store(url)
-    uid = store.create_user("gc%d" % time.time_ns(), "gc%d" % time.time_ns(), "h",
+    name = "gc%d" % (time.time_ns() % 10 ** 9)  # usernames are at most 20 characters
+    uid = store.create_user(name, name, "h",
                             "1%010d" % (time.time_ns() % 10 ** 10), "", time.time())
     done = threading.Event()
     acked = [0]

@@ -98,6 +98,8 @@ class OurServer(Server):
         super().__init__()
         os.makedirs(data_dir, exist_ok=True)
         self.log_path = os.path.join(data_dir, "server.log")
+        # A restart on the same folder appends: only what this process writes counts.
+        self._log_offset = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
         self._log = open(self.log_path, "ab")
         cmd = [python, os.path.join(ROOT, "server_main.py"), "--data-dir", data_dir,
                "--auth-port", "0", "--chat-port", "0", "--file-port", "0",
@@ -107,8 +109,7 @@ class OurServer(Server):
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT)
         deadline = time.monotonic() + 30
         while True:
-            with open(self.log_path, errors="replace") as f:
-                m = re.search(r"listening auth=\S+:(\d+) chat=\S+:(\d+) file=\S+:(\d+)", f.read())
+            m = re.search(r"listening auth=\S+:(\d+) chat=\S+:(\d+) file=\S+:(\d+)", self.log())
             if m:
                 break
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -120,6 +121,7 @@ class OurServer(Server):
 
     def log(self) -> str:
         with open(self.log_path, errors="replace") as f:
+            f.seek(self._log_offset)
             return f.read()
 
 
