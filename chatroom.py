@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -27,10 +28,42 @@ commands:
   client     open the GUI client:       python chatroom.py client --host 192.168.1.10
   cli        the terminal client:       python chatroom.py cli --host 192.168.1.10
   build      write dist/chatroom.pyz:   python chatroom.py build
+  make-cert  a self-signed certificate: python chatroom.py make-cert --host 192.168.1.10
 
 `python chatroom.py COMMAND --help` shows each command's options.
 The demo takes the server's options too, e.g. python chatroom.py --data-dir ~/chat --lang en
 """
+
+
+# Options can live in a JSON file; the server and the clients take different options, so each
+# has its own default file, read from the current folder when present.
+SERVER_CONFIG_FILE = "chatroom-server.json"
+CLIENT_CONFIG_FILE = "chatroom-client.json"
+
+
+def parse_with_config(parser: argparse.ArgumentParser, argv: Optional[List[str]],
+                      default_file: str) -> argparse.Namespace:
+    """Options from a JSON config file, overridden by the command line. Keys are option
+    names with '_' or '-' ("auth_port" or "auth-port"); unknown keys are an error."""
+    first, _ = parser.parse_known_args(argv)
+    path = first.config or (default_file if os.path.exists(default_file) else None)
+    if path:
+        try:
+            with open(path, encoding="utf-8") as f:
+                values = json.load(f)
+        except (OSError, ValueError) as exc:
+            parser.error("cannot read the config file %s: %s" % (path, exc))
+        if not isinstance(values, dict):
+            parser.error("the config file %s must hold a JSON object" % path)
+        known = {action.dest for action in parser._actions}
+        defaults = {}
+        for key, value in values.items():
+            dest = key.replace("-", "_")
+            if dest not in known or dest in ("help", "version", "config"):
+                parser.error("unknown option %r in the config file %s" % (key, path))
+            defaults[dest] = value
+        parser.set_defaults(**defaults)
+    return parser.parse_args(argv)
 
 
 def client_parser(prog: str, description: str) -> argparse.ArgumentParser:
@@ -45,17 +78,40 @@ def client_parser(prog: str, description: str) -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=None, help="its auth port (default 9999)")
     p.add_argument("--lang", choices=LANGUAGES, default=None,
                    help="zh or en (default: from the locale)")
+    p.add_argument("--tls", action="store_true", help="speak TLS (the default once a "
+                   "server's certificate is pinned, or with --ca)")
+    p.add_argument("--ca", metavar="FILE", help="verify the server's certificate against "
+                   "this CA file instead of pinning its fingerprint")
+    p.add_argument("--trust-fingerprint", metavar="HEX", help="for scripts: trust a server "
+                   "whose certificate has this SHA-256 fingerprint, without asking")
+    p.add_argument("--config", metavar="FILE", help="JSON file of these options; flags "
+                   "override it (default: ./%s when it exists)" % CLIENT_CONFIG_FILE)
     return p
+
+
+def tls_for(args: argparse.Namespace, host: str, port: int, decide):
+    """TlsOptions when TLS is asked for or the server is already pinned; else None."""
+    from ui.pins import KnownServers, tls_options, trust_given
+    server = "%s:%d" % (host, port)
+    known = KnownServers()
+    if not (args.tls or args.ca or args.trust_fingerprint or known.get(server)):
+        return None
+    if args.trust_fingerprint:
+        decide = trust_given(args.trust_fingerprint)
+    return tls_options(server, known, decide, args.ca)
 
 
 def run_cli(argv: List[str]) -> int:
     from ui.cli import main as cli_main
     from ui.i18n import detect_language
-    args = client_parser("chatroom.py cli", "The terminal chatroom client. Reads commands "
-                         "from stdin; /help lists them.").parse_args(argv)
+    args = parse_with_config(client_parser("chatroom.py cli", "The terminal chatroom client. "
+                                           "Reads commands from stdin; /help lists them."), argv,
+                             CLIENT_CONFIG_FILE)
     logging.basicConfig(level=logging.WARNING)
-    return cli_main(args.host or "127.0.0.1", args.port or 9999,
-                    args.lang or detect_language())
+    from ui.cli import ask_trust
+    host, port = args.host or "127.0.0.1", args.port or 9999
+    return cli_main(host, port, args.lang or detect_language(),
+                    tls_for(args, host, port, ask_trust))
 
 
 def run_client(argv: List[str]) -> int:
@@ -74,6 +130,42 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def demo_certificate(config):
+    """The demo speaks TLS when a certificate exists or can be made; else plain TCP."""
+    from net.tls import make_self_signed
+    folder = os.path.join(config.data_dir, "tls")
+    cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+    if os.path.exists(cert) and os.path.exists(key):
+        return cert, key
+    try:
+        return make_self_signed(folder, "localhost")
+    except RuntimeError as exc:
+        logging.getLogger("chatroom").warning("running without TLS: %s", exc)
+        return None, None
+
+
+def run_make_cert(argv: List[str]) -> int:
+    from net.tls import cert_fingerprint_file, make_self_signed
+    p = argparse.ArgumentParser(
+        prog="chatroom.py make-cert", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Write a self-signed certificate and key (for a LAN server without a "
+        "CA-signed one) into DATA_DIR/tls, and print its fingerprint for the students.",
+        epilog="examples:\n  python chatroom.py make-cert --host 192.168.1.10\n"
+               "  python chatroom.py server --host 0.0.0.0 --tls-cert chatroom-data/tls/cert.pem"
+               " --tls-key chatroom-data/tls/key.pem")
+    p.add_argument("--host", default="localhost", help="the name or address students use")
+    p.add_argument("--data-dir", default=os.path.join(".", "chatroom-data"))
+    args = p.parse_args(argv)
+    try:
+        cert, key = make_self_signed(os.path.join(args.data_dir, "tls"), args.host)
+    except RuntimeError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print("certificate: %s\nkey:         %s\nSHA-256 fingerprint (students compare this when "
+          "they first connect):\n  %s" % (cert, key, cert_fingerprint_file(cert)))
+    return 0
+
+
 def run_demo(argv: List[str]) -> int:
     """The server and the GUI in one process: the server's loop on a thread, Tk on the main
     thread (Tk insists). Without a display, the server alone, with a hint."""
@@ -81,14 +173,26 @@ def run_demo(argv: List[str]) -> int:
     parser = server_main.build_parser()
     parser.prog = "chatroom.py"
     parser.add_argument("--lang", choices=("zh", "en"), default=None)
-    args = parser.parse_args(argv)
-    server_main.setup_logging(args.log_level)
+    parser.add_argument("--no-tls", action="store_true",
+                        help="serve plain TCP even where a certificate could be made")
+    args = parse_with_config(parser, argv, SERVER_CONFIG_FILE)
+    server_main.setup_logging(args.log_level, args.log_file)
     config = server_main.config_from_args(args)
+    if not (config.tls_cert or args.no_tls):
+        config.tls_cert, config.tls_key = demo_certificate(config)
     if not has_display():
+        tls_hint = ""
+        if config.tls_cert:
+            from net.tls import cert_fingerprint_file
+            fp = cert_fingerprint_file(config.tls_cert)
+            tls_hint = ("The connection is encrypted (TLS). The certificate's fingerprint is\n"
+                        "  %s\nStudents compare it when their client asks, or pass "
+                        "--trust-fingerprint %s\n" % (fp, fp.replace(":", "")))
         print("No display here, so only the server runs. Students connect with:\n"
-              "  python chatroom.py client --host THIS_MACHINE   (GUI)\n"
-              "  python chatroom.py cli --host THIS_MACHINE      (terminal)\n"
-              "Add --host 0.0.0.0 to accept connections from other machines.\n", flush=True)
+              "  python chatroom.py client --host THIS_MACHINE%s   (GUI)\n"
+              "  python chatroom.py cli --host THIS_MACHINE%s      (terminal)\n"
+              "Add --host 0.0.0.0 to accept connections from other machines.\n%s"
+              % ((" --tls",) * 2 if config.tls_cert else ("", "")) + (tls_hint,), flush=True)
         return server_main.serve(config)
     ready = threading.Event()
     box = {}
@@ -106,6 +210,11 @@ def run_demo(argv: List[str]) -> int:
     import client_main
     host = "127.0.0.1" if config.host in ("0.0.0.0", "::", "") else config.host
     client_args = ["--host", host, "--port", str(config.ports["auth"])]
+    if config.tls_cert:  # we made this certificate ourselves: pin it, no question to ask
+        from net.tls import cert_fingerprint_file
+        from ui.pins import KnownServers
+        KnownServers().pin("%s:%d" % (host, config.ports["auth"]),
+                           cert_fingerprint_file(config.tls_cert))
     if args.lang:
         client_args += ["--lang", args.lang]
     try:
@@ -158,7 +267,8 @@ def run_build(argv: List[str]) -> int:
     return 0
 
 
-COMMANDS = {"server": run_server, "client": run_client, "cli": run_cli, "build": run_build}
+COMMANDS = {"server": run_server, "client": run_client, "cli": run_cli, "build": run_build,
+            "make-cert": run_make_cert}
 
 
 def main(argv: Optional[List[str]] = None) -> int:

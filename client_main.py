@@ -12,8 +12,9 @@ from typing import List, Optional
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    from chatroom import client_parser
-    args = client_parser("client_main.py", "The chatroom desktop client.").parse_args(argv)
+    from chatroom import CLIENT_CONFIG_FILE, client_parser, parse_with_config
+    args = parse_with_config(client_parser("client_main.py", "The chatroom desktop client."),
+                             argv, CLIENT_CONFIG_FILE)
     logging.basicConfig(level=logging.WARNING)
     try:
         import tkinter as tk
@@ -35,7 +36,9 @@ def main(argv: Optional[List[str]] = None) -> int:
               "python chatroom.py cli --host %s" % (exc, args.host or "127.0.0.1"),
               file=sys.stderr)
         return 2
-    App(root, settings, language)
+    from chatroom import tls_for
+    App(root, settings, language, tls_for=lambda host, port, decide: tls_for(args, host, port,
+                                                                             decide))
     root.mainloop()
     return 0
 

@@ -9,13 +9,16 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import ssl
 import sys
 import time
 from typing import List, Optional
 
+from chatroom import SERVER_CONFIG_FILE, parse_with_config
 from db import StoreError, open_store
 from db.writer import MessageWriter
 from net.loop import Loop
+from net.tls import cert_fingerprint_file, server_context
 from net.workers import Workers
 from server.accounts import Accounts
 from server.auth import AuthService
@@ -66,12 +69,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="say per second per chat connection, burst twice that; 0 = off")
     p.add_argument("--idle-timeout", type=float, default=d.idle_timeout_s,
                    help="close connections silent this many seconds (default %(default)s)")
+    p.add_argument("--tls-cert", metavar="FILE", help="PEM certificate: serve every service "
+                   "over TLS (make one with: python chatroom.py make-cert)")
+    p.add_argument("--tls-key", metavar="FILE", help="PEM private key for --tls-cert")
     p.add_argument("--log-level", default=d.log_level,
                    choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper)
     p.add_argument("--trace", action="store_true",
                    help="log every frame in and out (passwords, codes, tokens masked)")
+    p.add_argument("--log-file", metavar="FILE", help="append the log to FILE as well as "
+                   "standard error")
+    p.add_argument("--config", metavar="FILE", help="JSON file of options, e.g. "
+                   '{"host": "0.0.0.0", "sms": "off"}; flags given here override it '
+                   "(default: ./%s when it exists)" % SERVER_CONFIG_FILE)
     p.add_argument("--version", action="version", version="chatroom " + VERSION)
     return p
+
+
+
 
 
 def config_from_args(args: argparse.Namespace) -> ServerConfig:
@@ -81,11 +95,15 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         sms=args.sms, sms_url=args.sms_url, sms_app_key=args.sms_app_key,
         sms_app_secret=args.sms_app_secret, sms_template=args.sms_template,
         max_file_size=args.max_file_size, flood_limit=args.flood_limit,
-        idle_timeout_s=args.idle_timeout, log_level=args.log_level, trace=args.trace)
+        idle_timeout_s=args.idle_timeout, tls_cert=args.tls_cert, tls_key=args.tls_key,
+        log_level=args.log_level, trace=args.trace)
 
 
-def setup_logging(level: str) -> None:
-    logging.basicConfig(level=getattr(logging, level), stream=sys.stderr,
+def setup_logging(level: str, log_file: Optional[str] = None) -> None:
+    handlers: List[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file:
+        handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+    logging.basicConfig(level=getattr(logging, level), handlers=handlers,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
@@ -124,7 +142,17 @@ def serve(config: ServerConfig, ready: Optional[callable] = None) -> int:
         log.error("cannot start: %s", exc)
         return 2
 
-    loop = Loop(trace=config.trace)
+    tls = None
+    if config.tls_cert or config.tls_key:
+        if not (config.tls_cert and config.tls_key):
+            log.error("TLS needs both --tls-cert and --tls-key")
+            return 2
+        try:
+            tls = server_context(config.tls_cert, config.tls_key)
+        except (OSError, ssl.SSLError) as exc:
+            log.error("cannot load the TLS certificate or key: %s", exc)
+            return 2
+    loop = Loop(trace=config.trace, tls=tls)
     workers = loop.workers = Workers(loop)
     accounts = Accounts(store)
     writer = MessageWriter(store, workers.post)
@@ -142,9 +170,10 @@ def serve(config: ServerConfig, ready: Optional[callable] = None) -> int:
         log.error("cannot listen on %s: %s", config.host, exc)
         return 2
     files.start_expiry(loop)
-    log.info("chatroom %s listening auth=%s:%d chat=%s:%d file=%s:%d (database %s, sms %s)",
+    log.info("chatroom %s listening auth=%s:%d chat=%s:%d file=%s:%d (database %s, sms %s%s)",
              VERSION, config.host, config.ports["auth"], config.host, config.ports["chat"],
-             config.host, config.ports["file"], store.describe(), sms.name)
+             config.host, config.ports["file"], store.describe(), sms.name,
+             ", TLS certificate %s" % cert_fingerprint_file(config.tls_cert) if tls else "")
     if ready is not None:
         ready(loop, config)
     loop.run()
@@ -154,8 +183,8 @@ def serve(config: ServerConfig, ready: Optional[callable] = None) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
-    setup_logging(args.log_level)
+    args = parse_with_config(build_parser(), argv, SERVER_CONFIG_FILE)
+    setup_logging(args.log_level, args.log_file)
     return serve(config_from_args(args))
 
 

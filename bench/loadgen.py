@@ -14,12 +14,21 @@ import json
 import resource
 import selectors
 import socket
+import ssl
 import struct
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
 HOST = "127.0.0.1"
 J = 0x4A
+WOULD_BLOCK = (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
+
+
+def tls_context() -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
 HEADER = struct.Struct(">BI")
 
 
@@ -64,14 +73,22 @@ class Ours:
     marker = b'"op":"message"'
     echoes_to_sender = True
 
-    def __init__(self, auth_port: int, chat_port: int) -> None:
+    def __init__(self, auth_port: int, chat_port: int, tls: bool = False) -> None:
         self.auth_port, self.chat_port = auth_port, chat_port
         self.tokens: Dict[str, str] = {}
+        self.tls = tls_context() if tls else None
+        if tls:
+            self.name = "chatroom+TLS"
+
+    def connect(self, port: int) -> socket.socket:
+        s = socket.create_connection((HOST, port))
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return self.tls.wrap_socket(s) if self.tls is not None else s
 
     def user(self, name: str) -> str:
         """A token for `name` (registered on first use; the bench server runs --sms off)."""
         if name not in self.tokens:
-            with socket.create_connection((HOST, self.auth_port)) as s:
+            with self.connect(self.auth_port) as s:
                 buf = bytearray()
                 phone = "13%09d" % (abs(hash(name)) % 10 ** 9)
                 request(s, buf, "register", username=name, password="bench password 1",
@@ -83,8 +100,7 @@ class Ours:
 
     def open(self, name: str) -> socket.socket:
         token = self.user(name)
-        s = socket.create_connection((HOST, self.chat_port))
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s = self.connect(self.chat_port)
         buf = bytearray()
         reply = request(s, buf, "auth", token=token)
         assert reply["status"] == "ok", reply
@@ -200,7 +216,7 @@ def fanout(driver: Any, server: Any, clients: int, senders: int, per_sender: int
         try:
             while m.sock.recv(1 << 20):
                 pass
-        except BlockingIOError:
+        except WOULD_BLOCK:
             pass
     marker = driver.marker
     carry_len = len(marker) - 1
@@ -228,13 +244,15 @@ def fanout(driver: Any, server: Any, clients: int, senders: int, per_sender: int
                 try:
                     n = m.sock.send(m.out)
                     del m.out[:n]
-                except BlockingIOError:
+                except WOULD_BLOCK:
                     pass
         for key, _ in sel.select(0.05):
             m = key.data
             try:
                 data = m.sock.recv(1 << 20)
-            except BlockingIOError:
+                if getattr(m.sock, "pending", None) and m.sock.pending():
+                    data += m.sock.recv(m.sock.pending())
+            except WOULD_BLOCK:
                 continue
             if not data:
                 raise ConnectionError("%s closed a member connection" % driver.name)

@@ -186,6 +186,21 @@ def write_report(data: Dict[str, Any], path: str) -> None:
                 _f(gui["uploading_longest_tick_ms"], 1), gui["upload_seconds"],
                 _verdict(max(gui["receiving_1000_per_s_longest_tick_ms"],
                              gui["uploading_longest_tick_ms"]) < 30)))
+    tls = r.get("tls")
+    if tls and "plain" in tls and "tls" in tls:
+        add("## TLS on and off\n")
+        add("The same server, with and without `--tls-cert/--tls-key` (TLS 1.3, the handshake "
+            "and all record I/O driven by the loop). Files: %s MiB up and down.\n"
+            % _f(tls["plain"]["files"]["bytes"] // (1024 * 1024)))
+        add("| | fan-out deliveries/s | CPU µs/delivery | upload MB/s | download MB/s |")
+        add("|---|---:|---:|---:|---:|")
+        for label in ("plain", "tls"):
+            v = tls[label]
+            add("| %s | %s | %s | %s | %s |" % (
+                label, _f(v["fanout"]["deliveries_per_s"]),
+                _f(v["fanout"]["cpu_us_per_delivery"], 2),
+                _f(v["files"]["upload_mb_per_s"]), _f(v["files"]["download_mb_per_s"])))
+        add("")
     if data.get("notes"):
         add("## Notes\n")
         for note in data["notes"]:

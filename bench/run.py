@@ -209,6 +209,30 @@ class Bench:
                 self.notes.append("MariaDB group-commit run failed: %s" % exc)
         self.results["group_commit"] = out
 
+    def tls(self) -> None:
+        """Fan-out and files with TLS on, beside the same runs without it."""
+        from net.tls import make_self_signed
+        try:
+            cert, key = make_self_signed(os.path.join(self.tmp, "tls"), "localhost")
+        except RuntimeError as exc:
+            self.notes.append("TLS benchmark skipped: %s" % exc)
+            return
+        per_sender = 300 if self.quick else 3000
+        size = (64 if self.quick else 512) * 1024 * 1024
+        out: Dict[str, Any] = {}
+        for tls in (False, True):
+            extra = ("--tls-cert", cert, "--tls-key", key) if tls else ()
+            label = "tls" if tls else "plain"
+
+            def run(s: OurServer) -> Dict[str, Any]:
+                d = loadgen.Ours(s.ports["auth"], s.ports["chat"], tls=tls)
+                fan = median_run([loadgen.fanout(d, s, 100, 10, per_sender, 50, tag=str(i))
+                                  for i in range(self.reps)], "deliveries_per_s")
+                files = scenarios.upload_download(d, s, size)
+                return {"fanout": fan, "files": files}
+            out[label] = self.with_server(lambda: self.ours(*extra), run)
+        self.results["tls"] = out
+
     def gui(self) -> None:
         if not shutil.which("Xvfb"):
             self.notes.append("GUI tick benchmark skipped: no Xvfb")
@@ -223,7 +247,7 @@ class Bench:
 
 
 SECTIONS = ["fanout", "pingpong", "idle", "handshakes", "pings", "stall", "files", "storage",
-            "gui"]
+            "gui", "tls"]
 
 
 def machine() -> Dict[str, str]:

@@ -200,7 +200,7 @@ def upload_download(driver: Ours, server: Any, total_bytes: int) -> Dict[str, An
     for _ in range(total_bytes // CHUNK):
         hasher.update(block)
     digest = hasher.hexdigest()
-    s = socket.create_connection((HOST, server.ports["file"]))
+    s = driver.connect(server.ports["file"])
     buf = bytearray()
     assert request(s, buf, "auth", token=token)["status"] == "ok"
     rss_idle = server.rss()
@@ -211,7 +211,11 @@ def upload_download(driver: Ours, server: Any, total_bytes: int) -> Dict[str, An
     peak = rss_idle
     t0 = time.perf_counter()
     for i in range(total_bytes // CHUNK):
-        s.sendmsg([header, block])
+        if driver.tls is not None:  # SSL sockets have no sendmsg
+            s.sendall(header)
+            s.sendall(block)
+        else:
+            s.sendmsg([header, block])
         if i % 64 == 0:
             peak = max(peak, server.rss())
     while True:  # upload_done

@@ -19,6 +19,7 @@ import errno
 import itertools
 import select
 import socket
+import ssl
 import time
 from collections import deque
 from typing import Any, Callable, Deque, Dict, List, Optional, Union
@@ -32,6 +33,7 @@ from net.framing import (
     encode_header,
 )
 from net.messages import decode_body, encode_message
+from net.tls import fingerprint
 
 Reply = Dict[str, Any]
 Incoming = Union[Dict[str, Any], bytes]
@@ -43,6 +45,18 @@ POLL_READ_BYTES = 4 * 1024 * 1024
 RECV_BYTES = 256 * 1024
 
 _ids = itertools.count(1)
+_WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
+
+
+class TlsOptions:
+    """How a client speaks TLS: the context (net/tls.client_context) and, when no CA checks
+    the certificate, a check(host, port, fingerprint) that returns None to accept or a
+    sentence saying why not (fingerprint pinning, ui/pins.py)."""
+
+    def __init__(self, context: ssl.SSLContext,
+                 check: Optional[Callable[[str, int, str], Optional[str]]] = None) -> None:
+        self.context = context
+        self.check = check
 
 
 class ClientConnection:
@@ -51,13 +65,16 @@ class ClientConnection:
         send_binary(data)                             queue one B frame (an upload chunk)
         poll() -> [incoming]                          do whatever I/O is possible now
         close()
-    Fields: state ('connecting', 'open', 'closed'), error (why it closed, or None),
-    outbox_bytes (unsent bytes: an uploader keeps this small).
+    Fields: state ('connecting', 'handshaking' (TLS), 'open', 'closed'), error (why it
+    closed, or None), outbox_bytes (unsent bytes: an uploader keeps this small),
+    fingerprint (the server certificate's SHA-256, with TLS).
     """
 
     def __init__(self, host: str, port: int, connect_timeout_s: float = CONNECT_TIMEOUT_S,
-                 wrap: Optional[Callable[[socket.socket], socket.socket]] = None) -> None:
+                 tls: Optional[TlsOptions] = None) -> None:
         self.host, self.port = host, port
+        self.tls = tls
+        self.fingerprint: Optional[str] = None
         self.state = "connecting"
         self.error: Optional[str] = None
         self._decoder = FrameDecoder(MAX_SERVER_JSON_BYTES)
@@ -115,6 +132,8 @@ class ClientConnection:
         kernel for the next poll: a GUI spreads a burst over several ticks)."""
         if self.state == "connecting":
             self._finish_connect()
+        if self.state == "handshaking":
+            self._handshake()
         if self.state != "open":
             return []
         self._send_some()
@@ -126,17 +145,44 @@ class ClientConnection:
             code = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
             if code:
                 self._fail(_describe_connect_error(code, self.host, self.port))
+            elif self.tls is not None:
+                server_name = self.host if self.tls.context.check_hostname else None
+                self.sock = self.tls.context.wrap_socket(
+                    self.sock, server_hostname=server_name, do_handshake_on_connect=False)
+                self.state = "handshaking"
             else:
                 self.state = "open"
         elif time.monotonic() > self._deadline:
             self._fail("no answer from %s:%d (timed out)" % (self.host, self.port))
 
+    def _handshake(self) -> None:
+        try:
+            self.sock.do_handshake()
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            if time.monotonic() > self._deadline + CONNECT_TIMEOUT_S:
+                self._fail("the TLS handshake with %s:%d timed out" % (self.host, self.port))
+            return
+        except ssl.SSLCertVerificationError as exc:
+            self._fail("the server's certificate is not valid: %s" % exc.verify_message)
+            return
+        except (ssl.SSLError, OSError) as exc:
+            self._fail("TLS with %s:%d failed (is it a TLS server?): %s"
+                       % (self.host, self.port, exc))
+            return
+        self.fingerprint = fingerprint(self.sock.getpeercert(binary_form=True))
+        if self.tls.check is not None:
+            refusal = self.tls.check(self.host, self.port, self.fingerprint)
+            if refusal:
+                self._fail(refusal)
+                return
+        self.state = "open"
+
     def _send_some(self) -> None:
         out = self._out
         while out:
             try:
-                sent = self.sock.send(out[0])
-            except (BlockingIOError, InterruptedError):
+                sent = self.sock.send(out[0] if self.tls is None else out[0][:RECV_BYTES])
+            except _WOULD_BLOCK:
                 return
             except OSError as exc:
                 self._fail("connection lost: %s" % exc)
@@ -146,14 +192,15 @@ class ClientConnection:
                 out.popleft()
             else:
                 out[0] = out[0][sent:]
-                return
+                if self.tls is None:
+                    return
 
     def _read_some(self, budget: int) -> List[Incoming]:
         items: List[Incoming] = []
         while budget > 0 and self.state == "open":
             try:
                 data = self.sock.recv(min(RECV_BYTES, budget))
-            except (BlockingIOError, InterruptedError):
+            except _WOULD_BLOCK:
                 break
             except OSError as exc:
                 self._fail("connection lost: %s" % exc)
@@ -219,7 +266,7 @@ def wait_readable(connections: List[ClientConnection], timeout_s: float) -> None
     """For terminal clients and tests: sleep until a socket has news or timeout_s passes."""
     read = [c.sock for c in connections if c.sock is not None and c.state == "open"]
     write = [c.sock for c in connections if c.sock is not None and
-             (c.state == "connecting" or c.outbox_bytes)]
+             (c.state in ("connecting", "handshaking") or c.outbox_bytes)]
     if read or write:
         select.select(read, write, [], timeout_s)
     else:

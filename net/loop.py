@@ -24,6 +24,7 @@ import logging
 import selectors
 import signal
 import socket
+import ssl
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -38,6 +39,7 @@ from net.messages import (
     reply_to,
     valid_id,
 )
+from net.tls import HANDSHAKE_TIMEOUT_S
 
 log = logging.getLogger(__name__)
 trace_log = logging.getLogger("chatroom.trace")
@@ -62,7 +64,12 @@ SWEEP_INTERVAL_S = 1.0
 # (SPEC §8 asks for exit within 5 s).
 SHUTDOWN_GRACE_S = 3.0
 
+# TLS writes: SSL has no scatter/gather, so small queued chunks are joined up to this much
+# per send (a few TLS records), and a larger chunk is sent in slices of this size.
+TLS_SEND_BYTES = 64 * 1024
+
 _OUT_OF_FDS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+_WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 _HAS_SENDMSG = hasattr(socket.socket, "sendmsg")
 
 
@@ -128,7 +135,7 @@ class Peer(Connection):
         abort()                        close now, dropping what is queued
     """
 
-    __slots__ = ("loop", "sock", "mask", "dirty")
+    __slots__ = ("loop", "sock", "mask", "dirty", "tls")
 
     def __init__(self, loop: "Loop", sock: socket.socket, address: Any, service: Service,
                  now_s: float) -> None:
@@ -139,6 +146,8 @@ class Peer(Connection):
         self.fd = sock.fileno()
         self.mask = 0
         self.dirty = False
+        # None: plain TCP. 'handshake' until the TLS handshake is done, then 'open'.
+        self.tls: Optional[str] = "handshake" if isinstance(sock, ssl.SSLSocket) else None
 
     def send(self, message: Dict[str, Any]) -> None:
         self.send_encoded(encode_message(message), message)
@@ -228,9 +237,10 @@ class Peer(Connection):
 
 
 class Loop:
-    def __init__(self, trace: bool = False) -> None:
+    def __init__(self, trace: bool = False, tls: Optional[ssl.SSLContext] = None) -> None:
         self.selector = selectors.DefaultSelector()
         self.trace = trace
+        self.tls = tls  # every accepted connection speaks TLS from its first byte
         self.now_s = time.monotonic()
         self.workers: Any = None  # set by the composition root (net.workers.Workers)
         self.peers: Dict[int, Peer] = {}
@@ -389,6 +399,9 @@ class Loop:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
             pass
+        if self.tls is not None:
+            # The handshake is driven by the loop (_handshake), never waited for here.
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         peer = Peer(self, sock, address, service, self.now_s)
         self.peers[peer.fd] = peer
         peer.mask = selectors.EVENT_READ
@@ -416,33 +429,69 @@ class Loop:
     # -- reading and dispatch -------------------------------------------------------------
 
     def _on_peer_event(self, peer: Peer, mask: int) -> None:
+        if peer.tls == "handshake":
+            self._handshake(peer)
+            return
         if mask & selectors.EVENT_WRITE:
             self._flush(peer)
         if mask & selectors.EVENT_READ and not peer.closed:
             self._read(peer)
 
-    def _read(self, peer: Peer) -> None:
+    def _handshake(self, peer: Peer) -> None:
+        """One step of a TLS handshake; the selector calls again when the socket is ready."""
         try:
-            data = peer.sock.recv(RECV_BYTES)
-        except (BlockingIOError, InterruptedError):
+            peer.sock.do_handshake()
+        except ssl.SSLWantReadError:
+            self._set_mask(peer, selectors.EVENT_READ)
             return
-        except OSError as exc:  # reset by peer and friends: the OS's business, close quietly
-            log.debug("%s %s: read failed: %s", peer.service.name, peer.peer, exc)
+        except ssl.SSLWantWriteError:
+            self._set_mask(peer, selectors.EVENT_WRITE)
+            return
+        except (ssl.SSLError, OSError) as exc:  # plain text, a port scan, a bad client
+            log.debug("%s %s: TLS handshake failed: %s", peer.service.name, peer.peer, exc)
             self.close_peer(peer)
             return
-        if not data:
-            if peer.decoder.has_partial:
-                log.debug("%s %s closed in the middle of a frame", peer.service.name, peer.peer)
-            self.close_peer(peer)
-            return
-        peer.last_seen_s = self.now_s
-        peer.decoder.feed(data)
-        self._take_frames(peer)
+        peer.tls = "open"
+        self._read(peer)  # the client's first request may have come with its last flight
+
+    def _read(self, peer: Peer) -> None:
+        budget = RECV_BYTES
+        got_data = False
+        sock = peer.sock
+        while budget > 0:
+            try:
+                data = sock.recv(budget)
+            except _WOULD_BLOCK:
+                break
+            except OSError as exc:  # reset by peer, a broken TLS record: close quietly
+                log.debug("%s %s: read failed: %s", peer.service.name, peer.peer, exc)
+                self.close_peer(peer)
+                return
+            if not data:
+                if peer.decoder.has_partial:
+                    log.debug("%s %s closed in the middle of a frame", peer.service.name,
+                              peer.peer)
+                self.close_peer(peer)
+                return
+            got_data = True
+            peer.decoder.feed(data)
+            budget -= len(data)
+            if peer.tls is None:
+                break  # plain TCP: one recv per readiness event is enough
+        if got_data:
+            peer.last_seen_s = self.now_s
+            self._take_frames(peer)
+        if peer.tls is not None and not peer.closed and peer.wants_read and sock.pending():
+            # Decrypted bytes wait inside the SSL object, where the selector cannot see them.
+            self.call_soon(self._read, peer)
         self._update_interest(peer)
 
     def resume_peer(self, peer: Peer) -> None:
         if not peer.closed:
             self._take_frames(peer)
+            if peer.tls == "open" and peer.wants_read and peer.sock.pending():
+                self._read(peer)
+                return
             self._update_interest(peer)
 
     def _take_frames(self, peer: Peer) -> None:
@@ -518,13 +567,16 @@ class Loop:
         while peer.outbox_bytes:
             chunks = peer.pending_chunks()
             try:
-                if len(chunks) == 1:
+                if peer.tls is not None:
+                    chunks = [_tls_slice(chunks)]
+                    sent = sock.send(chunks[0])
+                elif len(chunks) == 1:
                     sent = sock.send(chunks[0])
                 elif _HAS_SENDMSG:
                     sent = sock.sendmsg(chunks)
                 else:  # Windows: one join is cheaper than one syscall per chunk
                     sent = sock.send(b"".join(chunks))
-            except (BlockingIOError, InterruptedError):
+            except _WOULD_BLOCK:
                 return
             except OSError as exc:
                 log.debug("%s %s: write failed: %s", peer.service.name, peer.peer, exc)
@@ -535,7 +587,7 @@ class Loop:
                 return  # the kernel buffer is full; wait for EVENT_WRITE
 
     def _update_interest(self, peer: Peer) -> None:
-        if peer.closed:
+        if peer.closed or peer.tls == "handshake":
             return
         peer.update_flow()
         mask = 0
@@ -543,6 +595,9 @@ class Loop:
             mask |= selectors.EVENT_READ
         if peer.outbox_bytes:
             mask |= selectors.EVENT_WRITE
+        self._set_mask(peer, mask)
+
+    def _set_mask(self, peer: Peer, mask: int) -> None:
         if mask == peer.mask:
             return
         if peer.mask == 0:
@@ -589,6 +644,11 @@ class Loop:
                 if now - peer.last_seen_s > CLOSE_DRAIN_S:
                     self.close_peer(peer)
                 continue
+            if peer.tls == "handshake" and now - peer.opened_s > HANDSHAKE_TIMEOUT_S:
+                log.info("%s %s: no TLS handshake in %.0f s, closing", peer.service.name,
+                         peer.peer, HANDSHAKE_TIMEOUT_S)
+                self.close_peer(peer)
+                continue
             limit_s = peer.service.idle_limit_s(peer)
             if limit_s is not None and now - peer.last_seen_s > limit_s:
                 log.info("%s %s: idle for %.0f s, closing", peer.service.name, peer.peer,
@@ -631,6 +691,22 @@ class Loop:
         self.selector.close()
         self._wake_r.close()
         self._wake_w.close()
+
+
+def _tls_slice(chunks: List[Any]) -> Any:
+    """What one TLS send gets: small chunks joined up to TLS_SEND_BYTES, or the first slice
+    of a large chunk. The same outbox always gives the same prefix, as a retried SSL write
+    requires."""
+    first = chunks[0]
+    if len(first) >= TLS_SEND_BYTES or len(chunks) == 1:
+        return first[:TLS_SEND_BYTES] if len(first) > TLS_SEND_BYTES else first
+    picked, total = [], 0
+    for chunk in chunks:
+        if total + len(chunk) > TLS_SEND_BYTES:
+            break
+        picked.append(chunk)
+        total += len(chunk)
+    return b"".join(picked)
 
 
 class _Acceptor:

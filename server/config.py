@@ -26,6 +26,8 @@ class ServerConfig:
     max_file_size: int = 1024 ** 3
     flood_limit: float = 20.0
     idle_timeout_s: float = 300.0
+    tls_cert: Optional[str] = None  # both given: every service speaks TLS
+    tls_key: Optional[str] = None
     log_level: str = "INFO"
     trace: bool = False
     # The real ports after binding (port 0 picks a free one); filled in by server_main.

@@ -193,3 +193,31 @@ def test_build_is_reproducible_in_content(tmp_path):
     assert not any("test" in n or "__pycache__" in n for n in names)
     digest = hashlib.sha256((tmp_path / "a.pyz").read_bytes()).hexdigest()
     assert len(digest) == 64
+
+
+def test_server_config_file_with_flags_overriding_it(tmp_path):
+    import json as _json
+    config = tmp_path / "server.json"
+    config.write_text(_json.dumps({"sms": "off", "max-file-size": 1234, "flood_limit": 7}))
+    srv = ServerProc(str(tmp_path / "srv"), "--config", str(config), "--sms", "console")
+    try:
+        from tests.wire import WireClient
+        with WireClient(srv.auth) as c:
+            hello = c.request("hello")
+        assert hello["sms"] == "console"  # the flag wins
+        assert hello["limits"]["max_file_size"] == 1234  # the file's value
+    finally:
+        srv.stop()
+
+
+def test_unknown_key_in_config_file_is_refused(tmp_path):
+    (tmp_path / "chatroom-server.json").write_text('{"colour": "blue"}')
+    out = subprocess.run([sys.executable, LAUNCHER, "server"], capture_output=True, text=True,
+                         cwd=str(tmp_path), timeout=30)
+    assert out.returncode == 2 and "unknown option 'colour'" in out.stderr
+
+
+def test_server_log_file(tmp_path):
+    srv = ServerProc(str(tmp_path / "srv"), "--log-file", str(tmp_path / "server.log2"))
+    srv.stop()
+    assert "listening" in (tmp_path / "server.log2").read_text()

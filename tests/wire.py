@@ -6,6 +6,7 @@ import hashlib
 import itertools
 import json
 import socket
+import ssl
 import struct
 import time
 from typing import Any, Dict, List, Optional
@@ -32,8 +33,13 @@ class WireClient:
     _ids = itertools.count(1)
 
     def __init__(self, port: int, host: str = "127.0.0.1",
-                 timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+                 timeout_s: float = DEFAULT_TIMEOUT_S, tls: bool = False) -> None:
         self.sock = socket.create_connection((host, port), timeout=timeout_s)
+        if tls:  # the tests check the certificate themselves where it matters
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            self.sock = context.wrap_socket(self.sock)
         self.timeout_s = timeout_s
         self.buf = bytearray()
         self.events: List[Dict[str, Any]] = []
@@ -61,7 +67,8 @@ class WireClient:
         self.sock.settimeout(remaining)
         try:
             data = self.sock.recv(1 << 20)
-        except socket.timeout:  # not yet an alias of TimeoutError on Python 3.8 and 3.9
+        except (socket.timeout, ssl.SSLWantReadError):  # socket.timeout is not yet an alias
+            # of TimeoutError on Python 3.8 and 3.9
             raise TimeoutError("no frame before the deadline") from None
         if not data:
             raise Closed("server closed the connection")
@@ -117,7 +124,7 @@ class WireClient:
                 item = self.read_frame(max(0.001, deadline - time.monotonic()))
                 if isinstance(item, dict):
                     seen.append(item)
-        except (Closed, ConnectionResetError):
+        except (Closed, ConnectionResetError, ssl.SSLError):
             return seen
 
     # -- file helpers ---------------------------------------------------------------------

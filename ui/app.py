@@ -22,6 +22,7 @@ from ui.windows import (
     apply_style,
     ask_files,
     ask_folder,
+    ask_trust,
 )
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,9 @@ class App:
     open_chat(), remember(**settings), plus the menu actions."""
 
     def __init__(self, root: tk.Tk, settings: ClientSettings, language: str,
-                 settings_path: Optional[str] = None) -> None:
+                 settings_path: Optional[str] = None, tls_for: Any = None) -> None:
         self.root = root
+        self.tls_for = tls_for  # (host, port, decide) -> TlsOptions or None
         self.settings = settings
         self.settings_path = settings_path
         self.tr = Catalog(language)
@@ -121,8 +123,12 @@ class App:
         if self.session is None or (self.session.host, self.session.port) != address:
             if self.session is not None:
                 self.session.close()
-            self.session = Session(address[0], address[1], self)
+            tls = self.tls_for(address[0], address[1], self._ask_trust) if self.tls_for else None
+            self.session = Session(address[0], address[1], self, tls=tls)
         return self.session
+
+    def _ask_trust(self, server: str, fingerprint: str) -> bool:
+        return ask_trust(self.root, self.tr, server, fingerprint)
 
     def show_login(self) -> None:
         self.root.title(self.tr("login.title") + " — " + self.tr("app.name"))

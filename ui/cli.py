@@ -106,13 +106,13 @@ class Lines:
 
 class Cli:
     def __init__(self, host: str, port: int, lang: str, stdin: TextIO = sys.stdin,
-                 out: TextIO = sys.stdout) -> None:
+                 out: TextIO = sys.stdout, tls: Any = None) -> None:
         self.tr = Catalog(lang)
         self.out = out
         self.stdin = stdin
         self.interactive = stdin.isatty()
         self.lines = Lines(stdin)
-        self.session = Session(host, port, self)
+        self.session = Session(host, port, self, tls=tls)
         self.transfers = TransferQueue(self.session.open_file_connection)
         self.transfers.on_finished = self._transfer_finished
         self.busy: Optional[Callable[[], bool]] = None  # "still running?" for the current command
@@ -434,8 +434,21 @@ class Cli:
         return 1 if self.failed else 0
 
 
-def main(host: str, port: int, lang: str) -> int:
+def ask_trust(server: str, fingerprint: str) -> bool:
+    """Trust on first use, in a terminal: show the fingerprint and ask."""
+    if not sys.stdin.isatty():
+        sys.stderr.write("! %s has an unknown certificate (SHA-256 %s); not trusted. Pass "
+                         "--trust-fingerprint %s if that is the server's.\n"
+                         % (server, fingerprint, fingerprint))
+        return False
+    sys.stderr.write("The server %s presents a certificate with SHA-256 fingerprint\n  %s\n"
+                     "Compare it with the one the server's owner gave you.\n"
+                     % (server, fingerprint))
+    return input("Trust it from now on? [y/N] ").strip().lower() in ("y", "yes")
+
+
+def main(host: str, port: int, lang: str, tls: Any = None) -> int:
     try:
-        return Cli(host, port, lang).run()
+        return Cli(host, port, lang, tls=tls).run()
     except KeyboardInterrupt:
         return 130

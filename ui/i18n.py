@@ -115,6 +115,13 @@ STRINGS: Dict[str, Dict[str, str]] = {
     "settings.browse": {"en": "Browse…", "zh": "浏览…"},
     "settings.restart_lang": {"en": "The new language applies to windows opened from now on.",
                               "zh": "新语言将用于之后打开的窗口。"},
+    # TLS
+    "tls.title": {"en": "New server certificate", "zh": "新的服务器证书"},
+    "tls.ask": {"en": "The server {server} presents a certificate with the SHA-256 "
+                      "fingerprint\n\n{fingerprint}\n\nCompare it with the one the server's "
+                      "owner gave you. Trust this server from now on?",
+                "zh": "服务器 {server} 的证书 SHA-256 指纹为\n\n{fingerprint}\n\n"
+                      "请与服务器管理员提供的指纹核对。以后都信任这个服务器吗？"},
     # status bar
     "status.connected": {"en": "Connected to {server}", "zh": "已连接 {server}"},
     "status.reconnecting": {"en": "Connection lost — reconnecting in {n} s",

@@ -15,7 +15,7 @@ import logging
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-from net.client import ClientConnection
+from net.client import ClientConnection, TlsOptions
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +68,10 @@ def parse_address(text: str, default_port: int = 9999) -> Optional[tuple]:
 class Session:
     def __init__(self, host: str, port: int, listener: Any = None,
                  clock: Callable[[], float] = time.monotonic,
-                 connect: Callable[..., ClientConnection] = ClientConnection) -> None:
+                 connect: Callable[..., ClientConnection] = ClientConnection,
+                 tls: Optional[TlsOptions] = None) -> None:
         self.host, self.port = host, port
+        self.tls = tls  # None: plain TCP; else every connection of this session uses TLS
         self.listener = listener
         self.clock = clock
         self.connect = connect
@@ -107,7 +109,7 @@ class Session:
 
     def _auth(self) -> ClientConnection:
         if self.auth_conn is None or self.auth_conn.state == "closed":
-            self.auth_conn = self.connect(self.host, self.port)
+            self.auth_conn = self.connect(self.host, self.port, tls=self.tls)
         return self.auth_conn
 
     # -- the auth service -----------------------------------------------------------------
@@ -155,15 +157,15 @@ class Session:
 
     def _open_service_connections(self) -> None:
         self._set_state("connecting", "")
-        self.chat = self.connect(self.host, self.services.get("chat", 9998))
+        self.chat = self.connect(self.host, self.services.get("chat", 9998), tls=self.tls)
         self.chat.request("auth", self._chat_authed, token=self.token)
-        self.files = self.connect(self.host, self.services.get("file", 9988))
+        self.files = self.connect(self.host, self.services.get("file", 9988), tls=self.tls)
         self.files.request("auth", self._files_authed, token=self.token)
         self._last_ping = self.clock()
 
     def open_file_connection(self) -> ClientConnection:
         """A fresh, authenticated file connection (one per transfer)."""
-        conn = self.connect(self.host, self.services.get("file", 9988))
+        conn = self.connect(self.host, self.services.get("file", 9988), tls=self.tls)
         conn.request("auth", None, token=self.token)
         return conn
 

@@ -570,8 +570,10 @@ def ask_folder(parent: tk.Misc) -> str:
     return filedialog.askdirectory(parent=parent) or ""
 
 
-def confirm(parent: tk.Misc, title: str, text: str) -> bool:
-    return messagebox.askyesno(title, text, parent=parent)
+def ask_trust(parent: tk.Misc, tr: Any, server: str, fingerprint: str) -> bool:
+    """Trust on first use: show the certificate's fingerprint and ask."""
+    return messagebox.askyesno(tr("tls.title"), tr("tls.ask", server=server,
+                                                   fingerprint=fingerprint), parent=parent)
 
 
 __all__ = ["LoginView", "RegisterView", "ChatView", "FilesView", "SettingsView", "apply_style",
