@@ -188,11 +188,12 @@ def run_demo(argv: List[str]) -> int:
             tls_hint = ("The connection is encrypted (TLS). The certificate's fingerprint is\n"
                         "  %s\nStudents compare it when their client asks, or pass "
                         "--trust-fingerprint %s\n" % (fp, fp.replace(":", "")))
+        tls_flag = " --tls" if config.tls_cert else ""
         print("No display here, so only the server runs. Students connect with:\n"
               "  python chatroom.py client --host THIS_MACHINE%s   (GUI)\n"
               "  python chatroom.py cli --host THIS_MACHINE%s      (terminal)\n"
               "Add --host 0.0.0.0 to accept connections from other machines.\n%s"
-              % ((" --tls",) * 2 if config.tls_cert else ("", "")) + (tls_hint,), flush=True)
+              % (tls_flag, tls_flag, tls_hint), flush=True)
         return server_main.serve(config)
     ready = threading.Event()
     box = {}

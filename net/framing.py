@@ -81,7 +81,7 @@ class FrameDecoder:
     def has_partial(self) -> bool:
         return self.buffered_bytes > 0
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: "bytes | memoryview") -> None:
         if self._pos and self._pos == len(self._buf):
             # Everything was consumed: start over instead of growing the old buffer.
             self._buf.clear()
@@ -97,7 +97,8 @@ class FrameDecoder:
         end = self._pos + HEADER_BYTES + length
         if len(self._buf) < end:
             return None
-        body = bytes(self._buf[self._pos + HEADER_BYTES:end])
+        with memoryview(self._buf) as view:  # one copy, where a bytearray slice makes two
+            body = bytes(view[self._pos + HEADER_BYTES:end])
         self._pos = end
         if self._pos == len(self._buf):
             self._buf.clear()

@@ -241,6 +241,9 @@ class Loop:
         self.selector = selectors.DefaultSelector()
         self.trace = trace
         self.tls = tls  # every accepted connection speaks TLS from its first byte
+        # One receive buffer for every peer: the loop is one thread and each read is copied
+        # into its peer's decoder at once, so nothing is allocated per read.
+        self._recv_view = memoryview(bytearray(RECV_BYTES))
         self.now_s = time.monotonic()
         self.workers: Any = None  # set by the composition root (net.workers.Workers)
         self.peers: Dict[int, Peer] = {}
@@ -458,24 +461,25 @@ class Loop:
         budget = RECV_BYTES
         got_data = False
         sock = peer.sock
+        view = self._recv_view
         while budget > 0:
             try:
-                data = sock.recv(budget)
+                size = sock.recv_into(view, budget)
             except _WOULD_BLOCK:
                 break
             except OSError as exc:  # reset by peer, a broken TLS record: close quietly
                 log.debug("%s %s: read failed: %s", peer.service.name, peer.peer, exc)
                 self.close_peer(peer)
                 return
-            if not data:
+            if not size:
                 if peer.decoder.has_partial:
                     log.debug("%s %s closed in the middle of a frame", peer.service.name,
                               peer.peer)
                 self.close_peer(peer)
                 return
             got_data = True
-            peer.decoder.feed(data)
-            budget -= len(data)
+            peer.decoder.feed(view[:size])  # the decoder copies: the buffer is reused
+            budget -= size
             if peer.tls is None:
                 break  # plain TCP: one recv per readiness event is enough
         if got_data:

@@ -1,9 +1,10 @@
 """The file service (SPEC §6): auth, list, upload, download, delete, ping.
 
-One transfer at a time per connection. An upload's chunks are written and hashed on the disk
-lane, one write job at a time per upload, while the loop goes on receiving; when the writes
-fall behind by UPLOAD_BACKLOG_BYTES the peer is held (no more frames taken, reading stops
-after one frame of read-ahead), so memory stays flat however fast the client sends. A
+One transfer at a time per connection. An upload's chunks are written (disk lane) and hashed
+(digest lane) at the same time, one job of each in flight per upload, while the loop goes on
+receiving; when either falls behind by UPLOAD_BACKLOG_BYTES the peer is held (no more frames
+taken, reading stops after one frame of read-ahead), so memory stays flat however fast the
+client sends. A
 download reads the next chunk only when the peer's outbox has drained below
 DOWNLOAD_REFILL_BYTES, so memory stays flat however slow the client reads.
 """
@@ -39,8 +40,13 @@ EXPIRY_INTERVAL_S = 3600
 
 
 class Upload:
-    __slots__ = ("request", "record", "file", "hasher", "received", "pending", "pending_bytes",
-                 "writing", "held", "failed", "closed")
+    """One upload in progress. Received chunks go down two pipelines at once, each with at
+    most one job in flight: written to the partial file (disk lane) and hashed (digest
+    lane). The peer is held while either pipeline is UPLOAD_BACKLOG_BYTES behind."""
+
+    __slots__ = ("request", "record", "file", "hasher", "received", "to_write", "to_hash",
+                 "unwritten", "unhashed", "writing", "hashing", "finishing", "held", "failed",
+                 "closed")
 
     def __init__(self, request: Dict[str, Any], record: FileRecord, f: BinaryIO, hasher: Any,
                  kept: int) -> None:
@@ -49,12 +55,20 @@ class Upload:
         self.file = f
         self.hasher = hasher
         self.received = kept  # bytes received so far, including those kept from before
-        self.pending: List[bytes] = []  # received, not yet handed to a write job
-        self.pending_bytes = 0  # received, not yet on disk
+        self.to_write: List[bytes] = []  # received, not yet handed to a write job
+        self.to_hash: List[bytes] = []  # received, not yet handed to a hash job
+        self.unwritten = 0  # received, not yet on disk
+        self.unhashed = 0  # received, not yet hashed
         self.writing = False
+        self.hashing = False
+        self.finishing = False  # verifying and moving into place: no more jobs
         self.held = False
         self.failed: Optional[str] = None  # a status once the upload cannot succeed
         self.closed = False  # the connection went away
+
+    @property
+    def busy(self) -> bool:
+        return self.writing or self.hashing
 
 
 class Download:
@@ -112,9 +126,9 @@ class FileService(BaseService):
             transfer.file.close()
             return
         transfer.closed = True
-        if not transfer.writing:
+        if not transfer.busy and not transfer.finishing:
             self._drop_upload(transfer)
-        # else: the write job in flight finishes first, then sees `closed` and drops it.
+        # else: the jobs in flight finish first; the last one drops it (or _complete has it).
 
     def _drop_upload(self, upload: Upload) -> None:
         """The connection went away mid-upload: keep the partial for a resume."""
@@ -232,33 +246,50 @@ class FileService(BaseService):
             raise FramingError("more bytes than the upload's size")
         upload.received += len(data)
         if upload.failed is None:
-            upload.pending.append(data)
-            upload.pending_bytes += len(data)
-            if upload.pending_bytes > UPLOAD_BACKLOG_BYTES and not upload.held:
+            upload.to_write.append(data)
+            upload.to_hash.append(data)
+            upload.unwritten += len(data)
+            upload.unhashed += len(data)
+            if max(upload.unwritten, upload.unhashed) > UPLOAD_BACKLOG_BYTES and not upload.held:
                 upload.held = True
                 peer.hold()
-        self._pump_writes(peer, upload)
+        self._pump(peer, upload)
 
-    def _pump_writes(self, peer: Peer, upload: Upload) -> None:
-        if upload.writing:
+    def _pump(self, peer: Peer, upload: Upload) -> None:
+        if upload.finishing:
             return
-        if upload.pending:
-            chunks, upload.pending = upload.pending, []
+        if not upload.writing and upload.to_write:
+            chunks, upload.to_write = upload.to_write, []
             upload.writing = True
-
-            def written(result: Any, error: Optional[BaseException]) -> None:
-                peer.loop.guard(peer, self._written, peer, upload, chunks, error)
-            self.workers.submit("disk", self.storage.append, (upload.file, upload.hasher, chunks),
-                                written)
-        elif upload.received == upload.record.size and not upload.closed:
+            self.workers.submit("disk", self.storage.write_chunks, (upload.file, chunks),
+                                self._stage_callback(peer, upload, "write", chunks))
+        if not upload.hashing and upload.to_hash:
+            chunks, upload.to_hash = upload.to_hash, []
+            upload.hashing = True
+            self.workers.submit("digest", self.storage.hash_chunks, (upload.hasher, chunks),
+                                self._stage_callback(peer, upload, "hash", chunks))
+        if (not upload.busy and not upload.to_write and not upload.to_hash
+                and upload.received == upload.record.size and not upload.closed):
             self._finish_upload(peer, upload)
 
-    def _written(self, peer: Peer, upload: Upload, chunks: List[bytes],
-                 error: Optional[BaseException]) -> None:
-        upload.writing = False
-        upload.pending_bytes -= sum(map(len, chunks))
+    def _stage_callback(self, peer: Peer, upload: Upload, stage: str,
+                        chunks: List[bytes]) -> Any:
+        def done(result: Any, error: Optional[BaseException]) -> None:
+            peer.loop.guard(peer, self._stage_done, peer, upload, stage, chunks, error)
+        return done
+
+    def _stage_done(self, peer: Peer, upload: Upload, stage: str, chunks: List[bytes],
+                    error: Optional[BaseException]) -> None:
+        size = sum(map(len, chunks))
+        if stage == "write":
+            upload.writing = False
+            upload.unwritten -= size
+        else:
+            upload.hashing = False
+            upload.unhashed -= size
         if upload.closed:
-            self._drop_upload(upload)
+            if not upload.busy:
+                self._drop_upload(upload)
             return
         if error is not None and upload.failed is None:
             if is_disk_full(error):
@@ -268,16 +299,19 @@ class FileService(BaseService):
                 log.error("writing upload %r failed", upload.record.name,
                           exc_info=(type(error), error, error.__traceback__))
                 upload.failed = "internal_error"
-            upload.pending, upload.pending_bytes = [], 0  # the rest is received and dropped
-        if upload.held and upload.pending_bytes <= UPLOAD_BACKLOG_BYTES // 2:
+            # The rest is received and dropped; nothing more is written or hashed.
+            upload.unwritten -= sum(map(len, upload.to_write))
+            upload.unhashed -= sum(map(len, upload.to_hash))
+            upload.to_write, upload.to_hash = [], []
+        if upload.held and max(upload.unwritten, upload.unhashed) <= UPLOAD_BACKLOG_BYTES // 2:
             upload.held = False
             peer.release()
-        self._pump_writes(peer, upload)
+        self._pump(peer, upload)
 
     def _finish_upload(self, peer: Peer, upload: Upload) -> None:
         record = upload.record
         state: FileState = peer.state
-        upload.writing = True  # no more write jobs; and on_close leaves the file to _complete
+        upload.finishing = True  # no more jobs; and on_close leaves the file to _complete
 
         def finished(result: Any) -> None:
             status, final = result

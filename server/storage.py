@@ -74,13 +74,14 @@ class FileStorage:
         return f, hasher, kept
 
     @staticmethod
-    def append(f: BinaryIO, hasher: Any, chunks: list) -> int:
-        written = 0
+    def write_chunks(f: BinaryIO, chunks: list) -> None:
         for chunk in chunks:
             f.write(chunk)
+
+    @staticmethod
+    def hash_chunks(hasher: Any, chunks: list) -> None:
+        for chunk in chunks:
             hasher.update(chunk)
-            written += len(chunk)
-        return written
 
     def finish(self, f: BinaryIO, key: str) -> None:
         """Make the verified partial durable and visible under its final name."""

@@ -6,6 +6,7 @@ import threading
 import pytest
 
 from tests.conftest import chat_client, file_client, register
+from tests.procs import wait_until
 from tests.wire import B, WireClient, frame
 
 
@@ -194,6 +195,12 @@ def test_kill_9_during_upload_then_restart_and_resume(make_server):
         c.request("upload", name="crash.bin", size=len(data), sha256=digest)
         c.send_raw(frame(B, data[:1_000_000]))
         assert c.request("ping")["status"] == "ok"
+        partial_dir = os.path.join(srv.data_dir, "files", "partial")
+
+        def on_disk():
+            return sum(os.path.getsize(os.path.join(partial_dir, n))
+                       for n in os.listdir(partial_dir)) >= 1_000_000
+        wait_until(on_disk, 10, what="the first megabyte written to the partial file")
         srv.kill()
     srv.restart()
     with WireClient(srv.auth) as a:

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 # The network tick: 20 ms keeps typing and chat latency imperceptible and costs ~nothing idle.
 TICK_MS = 20
+# Time a tick may spend moving transfers along (hashing, sending), out of every TICK_MS.
+TRANSFER_BUDGET_S = 0.008
 # Transfer rows and the send-code countdown are redrawn this often.
 REDRAW_S = 0.2
 
@@ -69,7 +71,7 @@ class App:
             if self.session is not None:
                 self.session.poll()
             if self.files is not None:
-                self.files.tick()
+                self.files.tick(TRANSFER_BUDGET_S)
             now = time.monotonic()
             if now - self._redrawn > REDRAW_S:
                 self._redrawn = now

@@ -456,8 +456,8 @@ class FilesPresenter:
         if 0 <= index < len(self.queue.items):
             self.queue.items[index].cancel()
 
-    def tick(self) -> None:
-        self.queue.step()
+    def tick(self, budget_s: float = 0.0) -> None:
+        self.queue.step(budget_s)
 
     def transfer_rows(self, now: Optional[float] = None) -> List[Tuple[int, str, float, str, bool]]:
         now = time.monotonic() if now is None else now
