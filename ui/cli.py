@@ -29,7 +29,15 @@ from net.client import wait_readable
 from net.rules import check_email, check_password, check_phone, check_username
 from ui.i18n import Catalog
 from ui.session import Session
-from ui.transfers import Download, Transfer, TransferQueue, Upload, folder_entries, safe_local_path
+from ui.transfers import (
+    Download,
+    Transfer,
+    TransferQueue,
+    Upload,
+    folder_entries,
+    human_size,
+    safe_local_path,
+)
 
 HELP = """commands:
   /login NAME               log in (asks for the password)
@@ -45,14 +53,6 @@ HELP = """commands:
   /quit                     leave
 """
 POLL_INTERVAL_S = 0.02
-
-
-def human_size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return ("%d %s" % (n, unit)) if unit == "B" else ("%.1f %s" % (n, unit))
-        n /= 1024
-    return "%d B" % n
 
 
 class Lines:

@@ -20,7 +20,15 @@ from net.rules import (
 )
 from ui.i18n import Catalog
 from ui.session import Session, parse_address
-from ui.transfers import Download, Transfer, TransferQueue, Upload, folder_entries, safe_local_path
+from ui.transfers import (
+    Download,
+    Transfer,
+    TransferQueue,
+    Upload,
+    folder_entries,
+    human_size,
+    safe_local_path,
+)
 
 # The chat view keeps at most this many messages per conversation; older ones are reloaded
 # from the server on demand ("load older"), so a busy room stays fast.
@@ -373,14 +381,6 @@ class ChatPresenter:
         if focused and self.unseen_while_away:
             self.unseen_while_away = 0
             self.view.set_title(self.tr("chat.title", user=self.me))
-
-
-def human_size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return ("%d %s" % (n, unit)) if unit == "B" else ("%.1f %s" % (n, unit))
-        n /= 1024
-    return "%d B" % n
 
 
 def human_time(seconds: Optional[float]) -> str:

@@ -32,6 +32,15 @@ MAX_RETRIES = 5
 RETRY_DELAY_S = 2.0
 
 
+def human_size(n: float) -> str:
+    """1536 -> '1.5 KB': sizes as people read them (binary multiples, as file managers do)."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return ("%d %s" % (n, unit)) if unit == "B" else ("%.1f %s" % (n, unit))
+        n /= 1024
+    return "%d B" % n
+
+
 def safe_local_path(root: str, name: str) -> Optional[str]:
     """Where a shared file called `name` goes under `root`, or None when the name is unsafe."""
     if check_file_name(name):

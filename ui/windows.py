@@ -9,7 +9,8 @@ from collections import deque
 from tkinter import filedialog, messagebox, ttk
 from typing import Any, Deque, Dict, List, Optional, Tuple
 
-from ui.presenters import PUBLIC, human_size
+from ui.presenters import PUBLIC
+from ui.transfers import human_size
 
 # The banner colours of the original design (its login window cycled through these).
 BANNER_COLOURS = [
