@@ -333,7 +333,9 @@ class Store:
         return rows[0] if rows else None
 
     def list_files(self) -> List[FileRecord]:
-        return self._files(_FILE_SELECT + "WHERE f.state = 'complete' ORDER BY f.id DESC", ())
+        # Newest first = most recently completed: a long upload started early is still news.
+        return self._files(_FILE_SELECT + "WHERE f.state = 'complete' "
+                           "ORDER BY f.uploaded_at DESC, f.id DESC", ())
 
     def partials_before(self, before: float) -> List[FileRecord]:
         return self._files(_FILE_SELECT + "WHERE f.state = 'partial' AND f.uploaded_at < ?",

@@ -240,3 +240,17 @@ def test_slow_download_reader_keeps_server_memory_flat(server, alice, files):
         while len(got) < size:
             got += reader.read_frame()
         assert got == data
+
+
+def test_list_orders_by_completion_not_by_start(server, alice):
+    with file_client(server, alice) as slow, file_client(server, alice) as fast:
+        data = b"slow" * 1000
+        r = slow.request("upload", name="started-first.txt", size=len(data),
+                         sha256=hashlib.sha256(data).hexdigest())
+        assert r["status"] == "ok"
+        fast.upload("started-second.txt", b"quick")
+        for i in range(0, len(data), 1000):
+            slow.send_raw(frame(B, data[i:i + 1000]))
+        assert slow.next_event("upload_done")["status"] == "ok"
+        names = [f["name"] for f in listed(fast)]
+        assert names.index("started-first.txt") < names.index("started-second.txt")
