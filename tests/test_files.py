@@ -1,6 +1,7 @@
 """The file service end to end (SPEC §6)."""
 import hashlib
 import os
+import subprocess
 import threading
 
 import pytest
@@ -254,3 +255,49 @@ def test_list_orders_by_completion_not_by_start(server, alice):
         assert slow.next_event("upload_done")["status"] == "ok"
         names = [f["name"] for f in listed(fast)]
         assert names.index("started-first.txt") < names.index("started-second.txt")
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 24 MiB file system of our own (tmpfs), to fill up on purpose."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    out = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mnt)],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here: %s" % out.stderr.strip())
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)])
+
+
+def test_disk_full_is_storage_full_and_nothing_is_left_behind(make_server, small_disk):
+    srv = make_server("--storage", str(small_disk))
+    user = register(srv)
+    with file_client(srv, user) as c:
+        # Announced too big for the disk: refused before any byte is sent.
+        r = c.request("upload", name="huge.bin", size=30 * 1024 * 1024, sha256="0" * 64)
+        assert r["status"] == "storage_full"
+        # Fits when it starts, then the disk fills up under it.
+        data = os.urandom(6 * 1024 * 1024)
+        r = c.request("upload", name="big.bin", size=len(data),
+                      sha256=hashlib.sha256(data).hexdigest())
+        assert r["status"] == "ok"
+        filler = small_disk / "filler"
+        with open(str(filler), "wb") as f:
+            try:
+                while True:
+                    f.write(b"\0" * 65536)
+                    f.flush()
+            except OSError:
+                pass
+        for i in range(0, len(data), 256 * 1024):
+            c.send_raw(frame(B, data[i:i + 256 * 1024]))
+        done = c.next_event("upload_done")
+        assert done["status"] == "storage_full"
+        assert os.listdir(str(small_disk / "partial")) == []  # the partial was removed
+        os.unlink(str(filler))
+        assert c.request("ping")["status"] == "ok"  # same connection, same server
+        assert c.upload("after.txt", b"room again")["status"] == "ok"
+        assert [f["name"] for f in listed(c)] == ["after.txt"]

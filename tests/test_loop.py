@@ -251,3 +251,39 @@ def test_out_of_file_descriptors_does_not_spin(loop_server, caplog):
         assert c.request("x")["status"] == "ok"
     for s in extra:
         s.close()
+
+
+def server_rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int([line for line in f if line.startswith("VmRSS")][0].split()[1])
+
+
+def test_memory_returns_to_baseline_after_bad_peers(make_server):
+    srv = make_server()
+    bad_inputs = [b"GET / HTTP/1.1\r\n\r\n", struct.pack(">BI", 0x4A, 10_000_000),
+                  frame(0x4A, b"\xff"), frame(0x42, b"x" * 1000), b"\x4a\x00"]
+
+    def barrage():
+        for _ in range(100):
+            for data in bad_inputs:
+                s = socket.create_connection(("127.0.0.1", srv.auth))
+                s.sendall(data)
+                s.close()
+        socks = []
+        for _ in range(1000):
+            s = socket.socket()
+            s.setblocking(False)
+            s.connect_ex(("127.0.0.1", srv.chat))
+            socks.append(s)
+        for s in socks:
+            s.close()
+    barrage()  # warm-up: the allocator's arenas and the selector's tables reach their size
+    with WireClient(srv.auth) as c:
+        assert c.request("hello")["status"] == "ok"
+    baseline = server_rss_kib(srv.proc.pid)
+    for _ in range(3):
+        barrage()
+    with WireClient(srv.auth) as c:  # answered only once everything before it was handled
+        assert c.request("hello")["status"] == "ok"
+    grown = server_rss_kib(srv.proc.pid) - baseline
+    assert grown < 2048, "server RSS grew by %d KiB after 4,500 bad peers" % grown
