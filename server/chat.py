@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Dict, List, Optional, Set, Tuple
+from collections import deque
+from typing import Any, Deque, Dict, List, Optional, Set, Tuple
 
 from db.store import Message, User
 from net.loop import Peer
@@ -35,12 +36,16 @@ MAX_PIPELINED_SAYS = 64
 # Flood control: the bucket holds this many seconds' worth of the per-second limit (SPEC §5:
 # "a burst of twice the limit is allowed").
 FLOOD_BURST_FACTOR = 2.0
+# Message events delivered lately, kept so that a connection that authenticates while its
+# history is being read still gets the messages delivered in between. A history query takes
+# about a millisecond; 4,096 events cover far more than any room sends meanwhile.
+RECENT_EVENTS = 4096
 
 
 class ChatState:
     """What the chat service knows about one authenticated connection."""
 
-    __slots__ = ("user_id", "username", "tokens", "refilled_s", "joining", "in_flight",
+    __slots__ = ("user_id", "username", "tokens", "refilled_s", "floor", "in_flight",
                  "deferred")
 
     def __init__(self, user: User, burst: float, now_s: float) -> None:
@@ -48,9 +53,10 @@ class ChatState:
         self.username = user.username
         self.tokens = burst
         self.refilled_s = now_s
-        # Until the auth reply (with its history) is sent, live events wait here, so that
-        # nothing falls between the history snapshot and the first live event.
-        self.joining: Optional[List[Any]] = []
+        # Messages up to this id were in the auth reply's history: if one of them is
+        # delivered live afterwards (stored before the snapshot, acknowledged after), it is
+        # dropped rather than shown twice. Cleared by the first newer message.
+        self.floor: Optional[int] = None
         self.in_flight = 0  # says handed to the writer, not yet stored
         self.deferred: Optional[Dict[str, Any]] = None  # a request waiting for them
 
@@ -67,9 +73,13 @@ class ChatService(BaseService):
         self.members: Set[Peer] = set()  # every authenticated connection
         self.by_user: Dict[int, List[Peer]] = {}  # user_id -> that user's connections
         self.names: Dict[str, int] = {}  # username_key -> user_id, for online users
-        # Events of this loop turn, in order, delivered together at its end (_deliver_pending).
-        self._pending: List[Tuple[Optional[List[Peer]], Optional[int], bytes,
-                                  Dict[str, Any]]] = []
+        # Events of this loop turn, in order, delivered together at its end (_deliver_pending):
+        # (targets or None for everyone, msg_id, frame, event, audience of a private message).
+        self._pending: List[Tuple[Optional[List[Peer]], Optional[int], bytes, Dict[str, Any],
+                                  Optional[Tuple[int, int]]]] = []
+        # (msg_id, audience or None when public, frame) of the latest delivered messages.
+        self._recent: Deque[Tuple[int, Optional[Tuple[int, int]], bytes]] = deque(
+            maxlen=RECENT_EVENTS)
 
     # -- the connection's life ------------------------------------------------------------
 
@@ -137,18 +147,24 @@ class ChatService(BaseService):
             return
         token = req_str(request, "token")
 
-        def verified(user: Optional[User]) -> None:
+        def verified(result: Tuple[Optional[User], List[Message]]) -> None:
+            user, messages = result
             if user is None:
                 peer.reply(request, "unauthorized", "the token is unknown, expired or logged out")
                 peer.close()
                 return
             self._join(peer, user)
-            peer.call(request, "db", self.store.history, user.id, None, AUTH_HISTORY_MESSAGES,
-                      then=lambda messages: self._welcome(peer, request, messages),
-                      on_error=peer.close)
+            self._welcome(peer, request, messages)
 
-        peer.call(request, "db", self.accounts.user_for_token, token, then=verified,
-                  on_error=peer.close)
+        # One trip to a worker for both the token and the history: a connection costs one
+        # database round trip to join.
+        peer.call(request, "db", self._load_session, token, then=verified, on_error=peer.close)
+
+    def _load_session(self, token: str) -> Tuple[Optional[User], List[Message]]:
+        user = self.accounts.user_for_token(token)
+        if user is None:
+            return None, []
+        return user, self.store.history(user.id, None, AUTH_HISTORY_MESSAGES)
 
     def _join(self, peer: Peer, user: User) -> None:
         burst = self.config.flood_limit * FLOOD_BURST_FACTOR
@@ -162,14 +178,21 @@ class ChatService(BaseService):
         self.members.add(peer)
 
     def _welcome(self, peer: Peer, request: Dict[str, Any], messages: List[Message]) -> None:
+        """The auth reply, then the messages delivered between the history snapshot and this
+        join (from _recent); later ones arrive live, and live ones the snapshot already had
+        are dropped by the floor. So every message reaches the newcomer exactly once."""
         state: ChatState = peer.state
         peer.reply(request, user_id=state.user_id, username=state.username,
                    online=self.online(), history=[m.event() for m in messages])
         newest = messages[-1].id if messages else 0
-        waiting, state.joining = state.joining or [], None
-        for msg_id, frame in waiting:
-            if msg_id is None or msg_id > newest:
+        recent = self._recent
+        if len(recent) == RECENT_EVENTS and recent[0][0] > newest + 1:
+            log.warning("a connection joined %d messages behind; the oldest of them are only "
+                        "in its history", recent[0][0] - newest)
+        for msg_id, audience, frame in recent:
+            if msg_id > newest and (audience is None or state.user_id in audience):
                 peer.send_encoded(frame)
+        state.floor = newest
 
     def online(self) -> List[str]:
         names = [peers[0].state.username for peers in self.by_user.values() if peers]
@@ -249,17 +272,17 @@ class ChatService(BaseService):
         targets = list(self.by_user.get(sender_id, ()))
         if recipient_id != sender_id:
             targets.extend(self.by_user.get(recipient_id, ()))
-        self._enqueue(targets, msg_id, event)
+        self._enqueue(targets, msg_id, event, (sender_id, recipient_id))
 
     def broadcast(self, event: Dict[str, Any], msg_id: Optional[int] = None) -> None:
         """Every authenticated chat connection gets this event, after those before it."""
         self._enqueue(None, msg_id, event)
 
     def _enqueue(self, targets: Optional[List[Peer]], msg_id: Optional[int],
-                 event: Dict[str, Any]) -> None:
+                 event: Dict[str, Any], audience: Optional[Tuple[int, int]] = None) -> None:
         if not self._pending:
             self.loop.call_soon(self._deliver_pending)
-        self._pending.append((targets, msg_id, encode_message(event), event))
+        self._pending.append((targets, msg_id, encode_message(event), event, audience))
 
     def _deliver_pending(self) -> None:
         """Deliver this turn's events in order. A run of consecutive public events is joined
@@ -267,9 +290,13 @@ class ChatService(BaseService):
         many messages the last group commit stored."""
         pending, self._pending = self._pending, []
         trace = self.loop.trace
+        recent = self._recent
+        for _, msg_id, frame, _, audience in pending:
+            if msg_id is not None:
+                recent.append((msg_id, audience, frame))
         i = 0
         while i < len(pending):
-            targets, msg_id, frame, event = pending[i]
+            targets, msg_id, frame, event, _ = pending[i]
             if targets is not None:
                 for peer in targets:
                     self._deliver(peer, [(msg_id, frame, event)], frame, trace)
@@ -278,7 +305,7 @@ class ChatService(BaseService):
             j = i + 1
             while j < len(pending) and pending[j][0] is None:
                 j += 1
-            run = [(m, f, e) for _, m, f, e in pending[i:j]]
+            run = [(m, f, e) for _, m, f, e, _ in pending[i:j]]
             data = frame if len(run) == 1 else b"".join(f for _, f, _ in run)
             for peer in self.members:
                 self._deliver(peer, run, data, trace)
@@ -287,9 +314,15 @@ class ChatService(BaseService):
     @staticmethod
     def _deliver(peer: Peer, run: List[Tuple[Optional[int], bytes, Dict[str, Any]]],
                  data: bytes, trace: bool) -> None:
-        joining = peer.state.joining
-        if joining is not None:  # not welcomed yet: keep each event for _welcome to filter
-            joining.extend((msg_id, frame) for msg_id, frame, _ in run)
+        state = peer.state
+        if state.floor is not None:  # just joined: skip what its history already had
+            floor = state.floor
+            for msg_id, frame, event in run:
+                if msg_id is not None:
+                    if msg_id <= floor:
+                        continue
+                    state.floor = None
+                peer.send_encoded(frame, event)
         elif trace:
             for _, frame, event in run:
                 peer.send_encoded(frame, event)

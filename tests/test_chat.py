@@ -275,3 +275,48 @@ def test_flood_limit_applies_to_pipelined_says(make_server):
         a.send_raw(b"".join(jframe({"op": "say", "id": i, "text": "x"}) for i in range(40)))
         statuses = [a.wait_reply(i)["status"] for i in range(40)]
         assert 10 <= statuses.count("ok") <= 12 and statuses.count("rate_limited") >= 28
+
+
+def test_joining_during_a_stream_sees_every_message_exactly_once(make_server):
+    srv = make_server("--flood-limit", "0")
+    sender_user, reader_user = register(srv), register(srv)
+    sender = chat_client(srv, sender_user)
+    sender.sock.settimeout(None)
+    acks = []
+
+    def drain():  # the sender reads its replies so it is never cut off
+        buf = bytearray()
+        try:
+            while True:
+                data = sender.sock.recv(1 << 20)
+                if not data:
+                    return
+                buf += data
+                acks.append(len(buf))
+        except OSError:
+            pass
+    threading.Thread(target=drain, daemon=True).start()
+    total = 3000
+
+    def stream():
+        for i in range(total):
+            sender.sock.sendall(jframe({"op": "say", "id": i, "text": "s%d" % i}))
+    streamer = threading.Thread(target=stream)
+    streamer.start()
+    joiners = []
+    for _ in range(20):  # join at different points of the stream
+        joiners.append(chat_client(srv, reader_user))
+        time.sleep(0.01)
+    streamer.join()
+    with chat_client(srv, reader_user) as last:
+        final_id = last.request("history", limit=1)["messages"][-1]["msg_id"]
+    for client in joiners:
+        ids = [m["msg_id"] for m in client.auth_reply["history"]]
+        while not ids or ids[-1] < final_id:
+            event = client.next_event("message")
+            ids.append(event["msg_id"])
+        assert len(ids) == len(set(ids)), "a message arrived twice"
+        assert ids == sorted(ids), "messages out of order"
+        assert ids == list(range(ids[0], final_id + 1)), "a message was missed"
+        client.close()
+    sender.close()
