@@ -54,11 +54,16 @@ def main() -> int:
     os.makedirs(OUT, exist_ok=True)
     from tests.procs import ServerProc
     srv = ServerProc(os.path.join(tmp, "server"), "--flood-limit", "0")
+    from net.tls import make_self_signed
+    cert, key = make_self_signed(os.path.join(tmp, "tls"), "localhost")
+    tls_srv = ServerProc(os.path.join(tmp, "tls-server"), "--tls-cert", cert, "--tls-key", key)
     try:
         for lang in ("zh", "en"):
             shoot_language(srv, lang, tmp)
+            shoot_trust(tls_srv, lang, tmp)
     finally:
         srv.stop()
+        tls_srv.stop()
         if xvfb is not None:
             xvfb.terminate()
     return 0
@@ -143,6 +148,37 @@ def shoot_language(srv, lang, tmp):
     settings.destroy()
     for app in apps:
         app.quit()
+
+
+def shoot_trust(srv, lang, tmp):
+    """The trust-on-first-use question, shown when a TLS server's certificate is new."""
+    import tkinter as tk
+
+    from ui.app import App
+    from ui.pins import KnownServers, tls_options
+    from ui.settings import ClientSettings
+    known = KnownServers(os.path.join(tmp, "known-%s.json" % lang))
+    app = App(tk.Tk(), ClientSettings(server="127.0.0.1:%d" % srv.auth, last_login="alice"),
+              lang, os.path.join(tmp, "cfg-trust-%s.json" % lang),
+              tls_for=lambda host, port, decide: tls_options("%s:%d" % (host, port), known,
+                                                             decide))
+    dialog = ".__tk__messagebox"
+
+    def capture():
+        if not app.root.tk.call("winfo", "exists", dialog):
+            app.root.after(100, capture)
+            return
+        app.root.update()
+        subprocess.run(["import", "-window", "root", "-crop", "760x460+0+0",
+                        os.path.join(OUT, "trust-%s.png" % lang)], check=True)
+        print("wrote trust-%s.png" % lang)
+        app.root.tk.call(dialog + ".no", "invoke")  # answer "no": nothing is pinned
+    app.root.after(300, capture)
+    app.login_view.password.set("anything 1")
+    app.login_view.submit_button.invoke()
+    pump([app], until=lambda: "trusted" in app.login_view.message.cget("text"))
+    assert known.get("127.0.0.1:%d" % srv.auth) is None
+    app.quit()
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from ui.windows import (
     LoginView,
     RegisterView,
     SettingsView,
+    apply_language,
     apply_style,
     ask_files,
     ask_folder,
@@ -58,6 +59,7 @@ class App:
         self._redrawn = 0.0
         self.longest_tick_s = 0.0  # the benchmark reads this
         apply_style(root)
+        apply_language(root, self.tr.language)
         root.title(self.tr("app.name"))
         root.protocol("WM_DELETE_WINDOW", self.quit)
         self.show_login()

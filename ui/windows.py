@@ -552,6 +552,14 @@ class SettingsView(tk.Toplevel):
         self.destroy()
 
 
+def apply_language(root: tk.Tk, language: str) -> None:
+    """Tk's own dialogs (Yes/No, file choosers) in the same language as ours."""
+    try:
+        root.tk.call("::msgcat::mclocale", "zh_cn" if language == "zh" else "en")
+    except tk.TclError:  # an old Tk without msgcat: its dialogs stay in English
+        pass
+
+
 def apply_style(root: tk.Tk) -> None:
     style = ttk.Style(root)
     if "clam" in style.theme_names():
@@ -573,8 +581,11 @@ def ask_folder(parent: tk.Misc) -> str:
 
 def ask_trust(parent: tk.Misc, tr: Any, server: str, fingerprint: str) -> bool:
     """Trust on first use: show the certificate's fingerprint and ask."""
+    pairs = fingerprint.split(":")
+    # Four lines of eight pairs: easy to compare by eye, never wrapped inside a pair.
+    shown = "\n".join(":".join(pairs[i:i + 8]) for i in range(0, len(pairs), 8))
     return messagebox.askyesno(tr("tls.title"), tr("tls.ask", server=server,
-                                                   fingerprint=fingerprint), parent=parent)
+                                                   fingerprint=shown), parent=parent)
 
 
 __all__ = ["LoginView", "RegisterView", "ChatView", "FilesView", "SettingsView", "apply_style",
