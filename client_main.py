@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from typing import List, Optional
@@ -37,9 +38,13 @@ def main(argv: Optional[List[str]] = None) -> int:
               file=sys.stderr)
         return 2
     from chatroom import tls_for
-    App(root, settings, language, tls_for=lambda host, port, decide: tls_for(args, host, port,
-                                                                             decide))
+    app = App(root, settings, language,
+              tls_for=lambda host, port, decide: tls_for(args, host, port, decide))
     root.mainloop()
+    # Free Tk here, on its own thread (see ui.app.collect_here): in the demo the server
+    # thread is still running and would otherwise be the one to collect it.
+    del app, root
+    gc.collect()
     return 0
 
 

@@ -1,6 +1,7 @@
 """The real Tk client under Xvfb against a real server: register, log in, chat public and
 private between two windows, upload and download a file and a folder, reconnect after the
 server restarts. Buttons are invoked, fields filled through their variables."""
+import gc
 import hashlib
 import os
 import time
@@ -32,6 +33,11 @@ def tk_env(xvfb, monkeypatch, tmp_path, caplog):
             app.quit()
         except tk.TclError:
             pass
+    # Free the Tk objects now, on the main thread. Left to a later garbage collection, they
+    # may be freed from another thread (a test's worker), and Tcl aborts the whole process
+    # when an interpreter is deleted by the wrong thread.
+    apps.clear()
+    gc.collect()
     errors = [r for r in caplog.records if r.name.startswith("ui") and r.levelname == "ERROR"]
     assert not errors, "the GUI logged errors: %s" % [r.getMessage() for r in errors]
 

@@ -4,6 +4,7 @@ and advances transfers a slice at a time, then reschedules itself.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import time
 import tkinter as tk
@@ -34,6 +35,14 @@ TICK_MS = 20
 TRANSFER_BUDGET_S = 0.008
 # Transfer rows and the send-code countdown are redrawn this often.
 REDRAW_S = 0.2
+
+
+def collect_here() -> None:
+    """Collect garbage now, on the Tk thread. Windows just destroyed are often in reference
+    cycles (view <-> presenter); if another thread's collection freed them (the demo runs the
+    server on one), their Tcl variables would be unset from the wrong thread, and freeing the
+    interpreter there makes Tcl abort the whole process."""
+    gc.collect()
 
 
 class App:
@@ -154,6 +163,7 @@ class App:
         if self.register_view is not None:
             self.register_view.destroy()
         self.register_view = self.register_presenter = None
+        collect_here()
         if self.login_view is not None:
             self.login_view.login.set(username)
             self.login_view.show_info(self.tr("register.done"))
@@ -165,6 +175,7 @@ class App:
         if self.login_view is not None:
             self.login_view.destroy()
             self.login_view = None
+        collect_here()
         self.chat_view = ChatView(self.root, self.tr, self)
         self.chat = ChatPresenter(self, self.chat_view)
         self.chat_view.presenter = self.chat
@@ -212,6 +223,7 @@ class App:
                 view.destroy()
         self.root.configure(menu="")
         self.chat = self.chat_view = self.files = self.files_view = None
+        collect_here()
         self.show_login()
 
     def quit(self) -> None:
