@@ -123,13 +123,15 @@ class Peer(Connection):
     """A Connection bound to its socket and loop. Methods for services:
 
         send(message)                  queue an event or reply dict
-        send_encoded(frame, message)   queue pre-encoded frame bytes (fan-out); message for --trace
+        send_encoded(frame, message)   queue pre-encoded frame bytes; message for --trace
+        push(data)                     queue framed bytes, untraced (the fan-out fast path)
         send_binary(data)              queue one B frame
         reply(request, status, message=None, **fields)
-        call(request, lane, fn, *args, then=callback)
+        call(request, lane, fn, *args, then=callback, on_error=None)
                                        run fn(*args) on a worker; then(result) back on the loop.
                                        The peer takes no further request meanwhile; an exception
                                        becomes internal_error for that request.
+        pending(request, then)         the same hold-until-done, for work handed elsewhere
         hold() / release()             pause / resume taking frames (upload backpressure)
         close()                        send what is queued, then close
         abort()                        close now, dropping what is queued
