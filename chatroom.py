@@ -232,21 +232,31 @@ BUILD_PACKAGES = ("net", "server", "db", "ui")
 BUILD_MAIN = "import sys\nimport chatroom\nsys.exit(chatroom.main())\n"
 
 
+# Every member of the build gets this timestamp, so the same sources always give the same
+# bytes (whenever and wherever they were checked out), and a checksum can vouch for a copy.
+BUILD_TIMESTAMP = (2020, 1, 1, 0, 0, 0)
+
+
 def build(source: str, output: str) -> str:
     """Write a zipapp (stdlib zipfile) that runs on a bare Python 3.8+: python chatroom.pyz"""
     import zipfile
+    members = [("__main__.py", BUILD_MAIN.encode("utf-8"))]
+    paths = list(BUILD_FILES) + [
+        package + "/" + entry for package in BUILD_PACKAGES
+        for entry in sorted(os.listdir(os.path.join(source, package))) if entry.endswith(".py")]
+    for name in paths:
+        with open(os.path.join(source, *name.split("/")), "rb") as f:
+            members.append((name, f.read()))
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     tmp = output + ".tmp"
     with open(tmp, "wb") as f:
         f.write(b"#!/usr/bin/env python3\n")
         with zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as z:
-            z.writestr("__main__.py", BUILD_MAIN)
-            for name in BUILD_FILES:
-                z.write(os.path.join(source, name), name)
-            for package in BUILD_PACKAGES:
-                for entry in sorted(os.listdir(os.path.join(source, package))):
-                    if entry.endswith(".py"):
-                        z.write(os.path.join(source, package, entry), package + "/" + entry)
+            for name, data in members:
+                info = zipfile.ZipInfo(name, date_time=BUILD_TIMESTAMP)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                z.writestr(info, data)
     os.chmod(tmp, 0o755)
     os.replace(tmp, output)
     return output
