@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -35,73 +34,8 @@ The demo takes the server's options too, e.g. python chatroom.py --data-dir ~/ch
 """
 
 
-# Options can live in a JSON file; the server and the clients take different options, so each
-# has its own default file, read from the current folder when present.
-SERVER_CONFIG_FILE = "chatroom-server.json"
-CLIENT_CONFIG_FILE = "chatroom-client.json"
-
-
-def parse_with_config(parser: argparse.ArgumentParser, argv: Optional[List[str]],
-                      default_file: str) -> argparse.Namespace:
-    """Options from a JSON config file, overridden by the command line. Keys are option
-    names with '_' or '-' ("auth_port" or "auth-port"); unknown keys are an error."""
-    first, _ = parser.parse_known_args(argv)
-    path = first.config or (default_file if os.path.exists(default_file) else None)
-    if path:
-        try:
-            with open(path, encoding="utf-8") as f:
-                values = json.load(f)
-        except (OSError, ValueError) as exc:
-            parser.error("cannot read the config file %s: %s" % (path, exc))
-        if not isinstance(values, dict):
-            parser.error("the config file %s must hold a JSON object" % path)
-        known = {action.dest for action in parser._actions}
-        defaults = {}
-        for key, value in values.items():
-            dest = key.replace("-", "_")
-            if dest not in known or dest in ("help", "version", "config"):
-                parser.error("unknown option %r in the config file %s" % (key, path))
-            defaults[dest] = value
-        parser.set_defaults(**defaults)
-    return parser.parse_args(argv)
-
-
-def client_parser(prog: str, description: str) -> argparse.ArgumentParser:
-    from ui.i18n import LANGUAGES
-    p = argparse.ArgumentParser(prog=prog, description=description,
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog="examples:\n  python %s --host 192.168.1.10\n"
-                                       "  python %s --host 127.0.0.1 --port 9999 --lang zh"
-                                       % (prog, prog))
-    p.add_argument("--host", default=None, help="the server's address (default 127.0.0.1, "
-                   "or the last one used)")
-    p.add_argument("--port", type=int, default=None, help="its auth port (default 9999)")
-    p.add_argument("--lang", choices=LANGUAGES, default=None,
-                   help="zh or en (default: from the locale)")
-    p.add_argument("--tls", action="store_true", help="speak TLS (the default once a "
-                   "server's certificate is pinned, or with --ca)")
-    p.add_argument("--ca", metavar="FILE", help="verify the server's certificate against "
-                   "this CA file instead of pinning its fingerprint")
-    p.add_argument("--trust-fingerprint", metavar="HEX", help="for scripts: trust a server "
-                   "whose certificate has this SHA-256 fingerprint, without asking")
-    p.add_argument("--config", metavar="FILE", help="JSON file of these options; flags "
-                   "override it (default: ./%s when it exists)" % CLIENT_CONFIG_FILE)
-    return p
-
-
-def tls_for(args: argparse.Namespace, host: str, port: int, decide):
-    """TlsOptions when TLS is asked for or the server is already pinned; else None."""
-    from ui.pins import KnownServers, tls_options, trust_given
-    server = "%s:%d" % (host, port)
-    known = KnownServers()
-    if not (args.tls or args.ca or args.trust_fingerprint or known.get(server)):
-        return None
-    if args.trust_fingerprint:
-        decide = trust_given(args.trust_fingerprint)
-    return tls_options(server, known, decide, args.ca)
-
-
 def run_cli(argv: List[str]) -> int:
+    from options import CLIENT_CONFIG_FILE, client_parser, parse_with_config, tls_for
     from ui.cli import main as cli_main
     from ui.i18n import detect_language
     args = parse_with_config(client_parser("chatroom.py cli", "The terminal chatroom client. "
@@ -170,14 +104,15 @@ def run_demo(argv: List[str]) -> int:
     """The server and the GUI in one process: the server's loop on a thread, Tk on the main
     thread (Tk insists). Without a display, the server alone, with a hint."""
     import server_main
-    parser = server_main.build_parser()
+    from options import SERVER_CONFIG_FILE, build_parser, config_from_args, parse_with_config
+    parser = build_parser()
     parser.prog = "chatroom.py"
     parser.add_argument("--lang", choices=("zh", "en"), default=None)
     parser.add_argument("--no-tls", action="store_true",
                         help="serve plain TCP even where a certificate could be made")
     args = parse_with_config(parser, argv, SERVER_CONFIG_FILE)
     server_main.setup_logging(args.log_level, args.log_file)
-    config = server_main.config_from_args(args)
+    config = config_from_args(args)
     if not (config.tls_cert or args.no_tls):
         config.tls_cert, config.tls_key = demo_certificate(config)
     if not has_display():
@@ -227,7 +162,7 @@ def run_demo(argv: List[str]) -> int:
 
 
 # What the single-file build carries: the launchers, the schema and the runtime packages.
-BUILD_FILES = ("chatroom.py", "server_main.py", "client_main.py", "schema.sql")
+BUILD_FILES = ("chatroom.py", "server_main.py", "client_main.py", "options.py", "schema.sql")
 BUILD_PACKAGES = ("net", "server", "db", "ui")
 BUILD_MAIN = "import sys\nimport chatroom\nsys.exit(chatroom.main())\n"
 
@@ -241,9 +176,14 @@ def build(source: str, output: str) -> str:
     """Write a zipapp (stdlib zipfile) that runs on a bare Python 3.8+: python chatroom.pyz"""
     import zipfile
     members = [("__main__.py", BUILD_MAIN.encode("utf-8"))]
-    paths = list(BUILD_FILES) + [
-        package + "/" + entry for package in BUILD_PACKAGES
-        for entry in sorted(os.listdir(os.path.join(source, package))) if entry.endswith(".py")]
+    paths = list(BUILD_FILES)
+    for package in BUILD_PACKAGES:  # with its subpackages (ui/tk/ ...), in a fixed order
+        for folder, dirs, files in os.walk(os.path.join(source, package)):
+            # Only subpackages: never __pycache__ or a stray folder of something else.
+            dirs[:] = sorted(d for d in dirs
+                             if os.path.isfile(os.path.join(folder, d, "__init__.py")))
+            prefix = os.path.relpath(folder, source).replace(os.sep, "/") + "/"
+            paths += [prefix + name for name in sorted(files) if name.endswith(".py")]
     for name in paths:
         with open(os.path.join(source, *name.split("/")), "rb") as f:
             members.append((name, f.read()))

@@ -6,7 +6,6 @@
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import ssl
@@ -14,90 +13,23 @@ import sys
 import time
 from typing import List, Optional
 
-from chatroom import SERVER_CONFIG_FILE, parse_with_config
 from db import StoreError, open_store
 from db.writer import MessageWriter
 from net.loop import Loop
 from net.tls import cert_fingerprint_file, server_context
 from net.workers import Workers
+from options import SERVER_CONFIG_FILE, build_parser, config_from_args, parse_with_config
 from server.accounts import Accounts
 from server.auth import AuthService
 from server.chat import ChatService
 from server.config import VERSION, ServerConfig
-from server.files import PARTIAL_MAX_AGE_S, FileService
+from server.files import FileService
+from server.library import PARTIAL_MAX_AGE_S
+from server.sessions import Sessions
 from server.sms import make_provider
 from server.storage import FileStorage
 
 log = logging.getLogger("chatroom.server")
-
-EXAMPLES = """examples:
-  python server_main.py                          local test server, SQLite in ./chatroom-data
-  python server_main.py --host 0.0.0.0           serve the classroom LAN
-  python server_main.py --auth-port 0 --chat-port 0 --file-port 0   pick free ports
-  python server_main.py --db mysql://chat:pw@db.lab:3306/chatroom --sms netease \\
-      --sms-app-key KEY --sms-template 123       (secret in CHATROOM_SMS_APP_SECRET)
-"""
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="server_main.py", description="chatroom server: auth, chat and file services "
-        "in one event loop.", epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    d = ServerConfig()
-    p.add_argument("--host", default=d.host, help="address to listen on (default %(default)s; "
-                   "0.0.0.0 for a LAN)")
-    p.add_argument("--auth-port", type=int, default=d.auth_port, help="default %(default)s")
-    p.add_argument("--chat-port", type=int, default=d.chat_port, help="default %(default)s")
-    p.add_argument("--file-port", type=int, default=d.file_port, help="default %(default)s "
-                   "(0 picks a free port for any of the three)")
-    p.add_argument("--data-dir", default=os.path.join(".", "chatroom-data"),
-                   help="database and uploaded files (default %(default)s)")
-    p.add_argument("--db", help="sqlite:///FILE or mysql://user:password@host:port/database "
-                   "(default sqlite:///DATA_DIR/chatroom.db)")
-    p.add_argument("--storage", help="where file contents are kept (default DATA_DIR/files)")
-    p.add_argument("--sms", choices=["off", "console", "netease"], default=d.sms,
-                   help="phone verification: off, console (code in the server log), netease")
-    p.add_argument("--sms-url", default=d.sms_url, help="Yunxin API base URL")
-    p.add_argument("--sms-app-key", default="", help="Yunxin AppKey")
-    p.add_argument("--sms-app-secret", default=os.environ.get("CHATROOM_SMS_APP_SECRET", ""),
-                   help="Yunxin AppSecret (or set CHATROOM_SMS_APP_SECRET)")
-    p.add_argument("--sms-template", help="Yunxin template id")
-    p.add_argument("--max-file-size", type=int, default=d.max_file_size,
-                   help="largest upload in bytes (default %(default)s)")
-    p.add_argument("--flood-limit", type=float, default=d.flood_limit,
-                   help="say per second per chat connection, burst twice that; 0 = off")
-    p.add_argument("--idle-timeout", type=float, default=d.idle_timeout_s,
-                   help="close connections silent this many seconds (default %(default)s)")
-    p.add_argument("--tls-cert", metavar="FILE", help="PEM certificate: serve every service "
-                   "over TLS (make one with: python chatroom.py make-cert)")
-    p.add_argument("--tls-key", metavar="FILE", help="PEM private key for --tls-cert")
-    p.add_argument("--log-level", default=d.log_level,
-                   choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper)
-    p.add_argument("--trace", action="store_true",
-                   help="log every frame in and out (passwords, codes, tokens masked)")
-    p.add_argument("--log-file", metavar="FILE", help="append the log to FILE as well as "
-                   "standard error")
-    p.add_argument("--config", metavar="FILE", help="JSON file of options, e.g. "
-                   '{"host": "0.0.0.0", "sms": "off"}; flags given here override it '
-                   "(default: ./%s when it exists)" % SERVER_CONFIG_FILE)
-    p.add_argument("--version", action="version", version="chatroom " + VERSION)
-    return p
-
-
-
-
-
-def config_from_args(args: argparse.Namespace) -> ServerConfig:
-    return ServerConfig(
-        host=args.host, auth_port=args.auth_port, chat_port=args.chat_port,
-        file_port=args.file_port, data_dir=args.data_dir, db=args.db, storage=args.storage,
-        sms=args.sms, sms_url=args.sms_url, sms_app_key=args.sms_app_key,
-        sms_app_secret=args.sms_app_secret, sms_template=args.sms_template,
-        max_file_size=args.max_file_size, flood_limit=args.flood_limit,
-        idle_timeout_s=args.idle_timeout, tls_cert=args.tls_cert, tls_key=args.tls_key,
-        log_level=args.log_level, trace=args.trace)
-
 
 def setup_logging(level: str, log_file: Optional[str] = None) -> None:
     handlers: List[logging.Handler] = [logging.StreamHandler(sys.stderr)]
@@ -127,6 +59,9 @@ def raise_open_files_limit() -> None:
 def serve(config: ServerConfig, ready: Optional[callable] = None) -> int:
     """Run the server until SIGINT/SIGTERM. Returns the process exit code."""
     raise_open_files_limit()
+    # docs/PROTOCOL.md §10: the database and the stored files are the server user's alone
+    # (other accounts on a lab machine must not read private messages).
+    os.umask(0o077)
     try:
         sms = make_provider(config.sms, config.sms_url, config.sms_app_key,
                             config.sms_app_secret, config.sms_template)
@@ -134,9 +69,11 @@ def serve(config: ServerConfig, ready: Optional[callable] = None) -> int:
         log.error("%s", exc)
         return 2
     try:
-        os.makedirs(config.data_dir, exist_ok=True)
+        os.makedirs(config.data_dir, mode=0o700, exist_ok=True)
         store = open_store(config.db_url)
+        store.make_private()
         storage = FileStorage(config.storage_dir)
+        storage.make_private()
         storage.recover(store, time.time(), PARTIAL_MAX_AGE_S, at_startup=True)
     except (StoreError, OSError) as exc:
         log.error("cannot start: %s", exc)
@@ -152,14 +89,14 @@ def serve(config: ServerConfig, ready: Optional[callable] = None) -> int:
         except (OSError, ssl.SSLError) as exc:
             log.error("cannot load the TLS certificate or key: %s", exc)
             return 2
-    loop = Loop(trace=config.trace, tls=tls)
+    loop = Loop(trace=config.trace, tls=tls, max_conns_per_ip=config.max_conns_per_ip)
     workers = loop.workers = Workers(loop)
     accounts = Accounts(store)
+    sessions = Sessions(config.max_conns_per_user)
     writer = MessageWriter(store, workers.post)
-    chat = ChatService(config, accounts, writer, sms.name)
-    files = FileService(config, accounts, storage, chat, sms.name)
-    files.workers = workers
-    auth = AuthService(config, accounts, sms)
+    chat = ChatService(config, accounts, sessions, writer, sms.name)
+    files = FileService(config, accounts, sessions, storage, chat, sms.name)
+    auth = AuthService(config, accounts, sms, sessions)
     try:
         for name, service, port in (("auth", auth, config.auth_port),
                                     ("chat", chat, config.chat_port),
@@ -169,7 +106,9 @@ def serve(config: ServerConfig, ready: Optional[callable] = None) -> int:
     except OSError as exc:
         log.error("cannot listen on %s: %s", config.host, exc)
         return 2
-    files.start_expiry(loop)
+    auth.start()
+    chat.start()
+    files.start_expiry()
     log.info("chatroom %s listening auth=%s:%d chat=%s:%d file=%s:%d (database %s, sms %s%s)",
              VERSION, config.host, config.ports["auth"], config.host, config.ports["chat"],
              config.host, config.ports["file"], store.describe(), sms.name,

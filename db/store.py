@@ -8,6 +8,7 @@ exceptions (db/errors.py), and a dead MySQL connection is dropped so the next ca
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any, Callable, Iterable, List, NamedTuple, Optional, Sequence, Tuple, TypeVar
 
@@ -48,10 +49,6 @@ class Message(NamedTuple):
     text: str
     created_at: float
 
-    def event(self) -> dict:
-        return {"op": "message", "msg_id": self.id, "from": self.sender, "to": self.recipient,
-                "text": self.text, "ts": self.created_at}
-
 
 class FileRecord(NamedTuple):
     id: int
@@ -64,11 +61,6 @@ class FileRecord(NamedTuple):
     uploaded_at: float
     storage_key: str
     state: str
-
-    def public(self) -> dict:
-        """The file record of SPEC §6."""
-        return {"file_id": self.id, "name": self.name, "owner": self.owner, "size": self.size,
-                "sha256": self.sha256, "type": self.type, "uploaded_at": self.uploaded_at}
 
 
 _USER_COLUMNS = "u.id, u.username, u.password_hash, u.phone, u.email"
@@ -110,6 +102,18 @@ class Store:
             try:
                 conn.close()
             except Exception:  # already broken; nothing more to do with it
+                pass
+
+    def make_private(self) -> None:
+        """An SQLite database file (and its journal files) readable by the server's user
+        only (docs/PROTOCOL.md §10), also when an older version created it."""
+        path = getattr(self.dialect, "path", None)
+        if not path:
+            return
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            try:
+                os.chmod(path + suffix, 0o600)
+            except FileNotFoundError:
                 pass
 
     def close(self) -> None:
@@ -271,9 +275,13 @@ class Store:
                          "VALUES (?, ?, ?, 0, 0)", (phone, code_hash, sent_at))
         self._write(run)
 
-    def count_code_failure(self, phone: str) -> None:
-        self._write(lambda cur: self._q(
-            cur, "UPDATE sms_codes SET attempts = attempts + 1 WHERE phone = ?", (phone,)))
+    def spend_code_attempt(self, phone: str, max_attempts: int) -> bool:
+        """Count one check of the phone's code; False when none was left (or no code)."""
+        def run(cur: Any) -> bool:
+            self._q(cur, "UPDATE sms_codes SET attempts = attempts + 1 WHERE phone = ? AND "
+                         "attempts < ? AND used = 0", (phone, max_attempts))
+            return cur.rowcount > 0
+        return self._write(run)
 
     # -- messages -------------------------------------------------------------------------
 
@@ -332,14 +340,36 @@ class Store:
         rows = self._files(_FILE_SELECT + "WHERE f.id = ?", (file_id,))
         return rows[0] if rows else None
 
-    def list_files(self) -> List[FileRecord]:
-        # Newest first = most recently completed: a long upload started early is still news.
-        return self._files(_FILE_SELECT + "WHERE f.state = 'complete' "
-                           "ORDER BY f.uploaded_at DESC, f.id DESC", ())
+    def list_files(self, before: Optional[int], limit: int) -> Tuple[List[FileRecord], bool]:
+        """A page of finished files, newest first (= most recently completed: a long upload
+        started early is still news; ties by id), and whether older ones remain. ``before``:
+        the files completed before that one (an unknown id: the files with smaller ids)."""
+        where = "WHERE f.state = 'complete' "
+        params: Tuple[Any, ...] = ()
+        if before is not None:
+            anchor = self.file(before)
+            if anchor is not None and anchor.state == "complete":
+                where += "AND (f.uploaded_at < ? OR (f.uploaded_at = ? AND f.id < ?)) "
+                params = (anchor.uploaded_at, anchor.uploaded_at, before)
+            else:
+                where += "AND f.id < ? "
+                params = (before,)
+        rows = self._files(_FILE_SELECT + where + "ORDER BY f.uploaded_at DESC, f.id DESC "
+                           "LIMIT ?", params + (limit + 1,))
+        return rows[:limit], len(rows) > limit
 
-    def partials_before(self, before: float) -> List[FileRecord]:
-        return self._files(_FILE_SELECT + "WHERE f.state = 'partial' AND f.uploaded_at < ?",
-                           (before,))
+    def bytes_held(self, owner_id: int) -> int:
+        """What counts against a user's quota: finished files and unfinished uploads, each
+        at its declared size."""
+        row = self._read(lambda cur: self._q(
+            cur, "SELECT COALESCE(SUM(size), 0) FROM files WHERE owner_id = ?",
+            (owner_id,)).fetchone())
+        return int(row[0])
+
+    def partials_of(self, owner_id: int) -> List[FileRecord]:
+        """A user's unfinished uploads, oldest first."""
+        return self._files(_FILE_SELECT + "WHERE f.owner_id = ? AND f.state = 'partial' "
+                           "ORDER BY f.id", (owner_id,))
 
     def all_partials(self) -> List[FileRecord]:
         return self._files(_FILE_SELECT + "WHERE f.state = 'partial'", ())

@@ -12,10 +12,21 @@ import queue
 import threading
 from typing import Any, Callable, List, Optional, Tuple
 
+from db.errors import StoreUnavailable
+
 log = logging.getLogger(__name__)
 
 # A bound on one transaction, so a flood cannot make one commit (and its acks) arbitrarily late.
 MAX_BATCH_MESSAGES = 500
+
+
+
+class MessageRefused(Exception):
+    """This one message cannot be stored (the sender gets bad_request, nobody else notices)."""
+
+    refused = True
+    expected = True
+
 
 Row = Tuple[int, Optional[int], str, float]
 Callback = Callable[[Any, Optional[BaseException]], None]
@@ -67,11 +78,29 @@ class MessageWriter:
     def _store_batch(self, batch: List[Any]) -> None:
         try:
             ids = self._store.insert_messages([row for row, _ in batch])
-        except Exception as exc:  # reported to every waiting sender as internal_error
+        except StoreUnavailable as exc:  # the database is away: every sender hears so
             for _, callback in batch:
                 self._post(callback, None, exc)
+            return
+        except Exception:  # one bad row must not fail the others: store them one by one
+            log.warning("a batch of %d messages failed; storing them one at a time", len(batch))
+            for row, callback in batch:
+                self._store_one(row, callback)
             return
         self.batches += 1
         self.messages += len(batch)
         for (_, callback), msg_id in zip(batch, ids):
+            self._post(callback, msg_id, None)
+
+    def _store_one(self, row: Row, callback: Callback) -> None:
+        try:
+            (msg_id,) = self._store.insert_messages([row])
+        except StoreUnavailable as exc:
+            self._post(callback, None, exc)
+        except Exception as exc:  # this row alone is at fault: refused, not a server failure
+            log.warning("a message could not be stored and was refused: %s", exc)
+            self._post(callback, None, MessageRefused(str(exc)))
+        else:
+            self.batches += 1
+            self.messages += 1
             self._post(callback, msg_id, None)

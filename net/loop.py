@@ -1,19 +1,18 @@
 """The event loop: THE one server module that touches sockets and the selector.
 
 One thread, one ``selectors`` selector, non-blocking sockets. The loop accepts peers, reads
-their bytes into each peer's FrameDecoder, hands whole frames to the peer's service, and drains
+their bytes into each peer's decoder, hands whole messages to the peer's service, and drains
 every peer's outbox as the kernel takes it. Nothing here waits: slow work goes to the worker
-bridge (net/workers.py) and comes back as a callback on this thread.
+bridge (net/workers.py) and comes back as a callback on this thread. Whatever goes wrong with
+one connection (accept, handshake, read, write, a service bug) closes that connection alone.
 
 Methods for callers (the composition root):
     listen(host, port, service)     bind a listening socket; returns the real (host, port)
-    call_later(delay_s, fn, *args)  run fn on the loop thread later; returns a TimerHandle
-    call_soon(fn, *args)            run fn on the next turn of the loop
     add_reader(sock, fn)            call fn() when sock is readable (the worker bridge uses it)
     run()                           serve until stop() or SIGINT/SIGTERM, then shut down
     stop()                          ask run() to shut down (safe from a signal handler)
-
-Methods a service calls on a Peer: see the Peer class below.
+Methods for services: net/service.py's LoopAPI (call_soon, call_later, submit, guard,
+dispatch); and for peers (net/peer.py): mark_dirty, resume_peer, close_peer.
 """
 from __future__ import annotations
 
@@ -28,17 +27,11 @@ import ssl
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from net.connection import Connection
-from net.framing import KIND_BINARY, KIND_JSON, FramingError, encode_header
-from net.messages import (
-    STATUSES,
-    BadRequest,
-    decode_body,
-    encode_message,
-    masked,
-    reply_to,
-    valid_id,
-)
+from net.connection import Phase
+from net.framing import FramingError
+from net.messages import STATUSES, BadRequest, encode_message, masked, valid_id
+from net.peer import Peer, Transport
+from net.service import Service, TimerHandle
 from net.tls import HANDSHAKE_TIMEOUT_S
 
 log = logging.getLogger(__name__)
@@ -61,9 +54,8 @@ CLOSE_DRAIN_S = 5.0
 # How often idle and draining peers are checked.
 SWEEP_INTERVAL_S = 1.0
 # SIGINT/SIGTERM: how long shutdown may take before remaining peers are simply dropped
-# (SPEC §8 asks for exit within 5 s).
-SHUTDOWN_GRACE_S = 3.0
-
+# (docs/PROTOCOL.md §8 asks for exit within 5 s; the workers and the writer need the rest).
+SHUTDOWN_GRACE_S = 2.5
 # TLS writes: SSL has no scatter/gather, so small queued chunks are joined up to this much
 # per send (a few TLS records), and a larger chunk is sent in slices of this size.
 TLS_SEND_BYTES = 64 * 1024
@@ -71,184 +63,26 @@ TLS_SEND_BYTES = 64 * 1024
 _OUT_OF_FDS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 _HAS_SENDMSG = hasattr(socket.socket, "sendmsg")
-
-
-class Service:
-    """What a listening service does with its peers. Methods you override:
-
-        on_open(peer)                  a peer connected
-        on_request(peer, request)      a J frame (a dict with a string 'op')
-        on_binary(peer, data)          a B frame; raise FramingError when none is expected
-        on_close(peer)                 the peer is gone (exactly once)
-        idle_limit_s(peer)             seconds of silence after which the peer is closed
-        on_shutdown()                  the server is stopping
-    """
-
-    name = "service"
-    loop: Any = None  # set by Loop.listen
-
-    def on_open(self, peer: "Peer") -> None:
-        pass
-
-    def on_request(self, peer: "Peer", request: Dict[str, Any]) -> None:
-        peer.reply(request, "unknown_op")
-
-    def on_binary(self, peer: "Peer", data: bytes) -> None:
-        raise FramingError("binary frame outside a transfer")
-
-    def on_close(self, peer: "Peer") -> None:
-        pass
-
-    def idle_limit_s(self, peer: "Peer") -> Optional[float]:
-        return None
-
-    def on_shutdown(self) -> None:
-        pass
-
-
-class TimerHandle:
-    __slots__ = ("when_s", "fn", "args", "cancelled")
-
-    def __init__(self, when_s: float, fn: Callable[..., Any], args: tuple) -> None:
-        self.when_s = when_s
-        self.fn = fn
-        self.args = args
-        self.cancelled = False
-
-    def cancel(self) -> None:
-        self.cancelled = True
-
-
-class Peer(Connection):
-    """A Connection bound to its socket and loop. Methods for services:
-
-        send(message)                  queue an event or reply dict
-        send_encoded(frame, message)   queue pre-encoded frame bytes; message for --trace
-        push(data)                     queue framed bytes, untraced (the fan-out fast path)
-        send_binary(data)              queue one B frame
-        reply(request, status, message=None, **fields)
-        call(request, lane, fn, *args, then=callback, on_error=None)
-                                       run fn(*args) on a worker; then(result) back on the loop.
-                                       The peer takes no further request meanwhile; an exception
-                                       becomes internal_error for that request.
-        pending(request, then)         the same hold-until-done, for work handed elsewhere
-        hold() / release()             pause / resume taking frames (upload backpressure)
-        close()                        send what is queued, then close
-        abort()                        close now, dropping what is queued
-    """
-
-    __slots__ = ("loop", "sock", "mask", "dirty", "tls")
-
-    def __init__(self, loop: "Loop", sock: socket.socket, address: Any, service: Service,
-                 now_s: float) -> None:
-        super().__init__("%s:%s" % (address[0], address[1]), address[0], service,
-                         getattr(service, "max_json_bytes", 65536), now_s)
-        self.loop = loop
-        self.sock = sock
-        self.fd = sock.fileno()
-        self.mask = 0
-        self.dirty = False
-        # None: plain TCP. 'handshake' until the TLS handshake is done, then 'open'.
-        self.tls: Optional[str] = "handshake" if isinstance(sock, ssl.SSLSocket) else None
-
-    def send(self, message: Dict[str, Any]) -> None:
-        self.send_encoded(encode_message(message), message)
-
-    def send_encoded(self, frame: bytes, message: Optional[Dict[str, Any]] = None) -> None:
-        if self.loop.trace and not self.closed:
-            trace_log.info("%s %s > %s", self.service.name, self.peer,
-                           masked(message) if message is not None else "%d bytes" % len(frame))
-        self.push(frame)
-
-    def push(self, data: bytes) -> None:
-        """Queue bytes that are already framed, without tracing: the fan-out fast path."""
-        if self.closed or self.closing == "abort":
-            return
-        self.queue(data)
-        if not self.dirty:
-            self.dirty = True
-            self.loop._dirty.append(self)
-
-    def send_binary(self, data: bytes) -> None:
-        if self.closed or self.closing == "abort":
-            return
-        if self.loop.trace:
-            trace_log.info("%s %s > B %d bytes", self.service.name, self.peer, len(data))
-        self.queue(encode_header(KIND_BINARY, len(data)))
-        self.queue(data)
-        self.loop.mark_dirty(self)
-
-    def reply(self, request: Dict[str, Any], status: str = "ok", message: Optional[str] = None,
-              **fields: Any) -> None:
-        self.send(reply_to(request, status, message, **fields))
-
-    def call(self, request: Optional[Dict[str, Any]], lane: str, fn: Callable[..., Any],
-             *args: Any, then: Callable[[Any], None],
-             on_error: Optional[Callable[[], None]] = None) -> None:
-        self.loop.workers.submit(lane, fn, args, self.pending(request, then, on_error))
-
-    def pending(self, request: Optional[Dict[str, Any]], then: Callable[[Any], None],
-                on_error: Optional[Callable[[], None]] = None) -> Callable[..., None]:
-        """Hold this peer until the returned callback(result, error) runs on the loop.
-        An error is logged with its traceback and answered with internal_error."""
-        self.hold()
-
-        def done(result: Any, error: Optional[BaseException]) -> None:
-            self.loop.guard(self, self._finish, request, then, on_error, result, error)
-        return done
-
-    def _finish(self, request: Optional[Dict[str, Any]], then: Callable[[Any], None],
-                on_error: Optional[Callable[[], None]], result: Any,
-                error: Optional[BaseException]) -> None:
-        try:
-            if self.closed:
-                if on_error is not None:
-                    on_error()
-                return
-            if error is None:
-                then(result)
-                return
-            log.error("%s %s: %s", self.service.name, self.peer, error,
-                      exc_info=(type(error), error, error.__traceback__)
-                      if not getattr(error, "expected", False) else None)
-            if request is not None:
-                self.reply(request, "internal_error")
-            if on_error is not None:
-                on_error()
-        finally:
-            self.release()
-
-    def hold(self) -> None:
-        self.holds += 1
-
-    def release(self) -> None:
-        self.holds -= 1
-        if self.holds == 0 and not self.closed:
-            # Frames that arrived meanwhile are waiting in the decoder.
-            self.loop.call_soon(self.loop.resume_peer, self)
-
-    def close(self) -> None:
-        if self.closed or self.closing:
-            return
-        self.closing = "graceful"
-        self.last_seen_s = self.loop.now_s  # the drain deadline counts from here
-        self.loop.mark_dirty(self)
-
-    def abort(self) -> None:
-        self.loop.close_peer(self)
+_TOO_MANY = encode_message({"op": "error", "status": "rate_limited",
+                           "message": "Too many connections from your address; close some "
+                                      "and try again."})
 
 
 class Loop:
-    def __init__(self, trace: bool = False, tls: Optional[ssl.SSLContext] = None) -> None:
+    def __init__(self, trace: bool = False, tls: Optional[ssl.SSLContext] = None,
+                 max_conns_per_ip: int = 0) -> None:
         self.selector = selectors.DefaultSelector()
         self.trace = trace
         self.tls = tls  # every accepted connection speaks TLS from its first byte
+        # docs/PROTOCOL.md §10: one address may not hold every descriptor we have; 0 = no cap.
+        self.max_conns_per_ip = max_conns_per_ip
         # One receive buffer for every peer: the loop is one thread and each read is copied
         # into its peer's decoder at once, so nothing is allocated per read.
         self._recv_view = memoryview(bytearray(RECV_BYTES))
         self.now_s = time.monotonic()
         self.workers: Any = None  # set by the composition root (net.workers.Workers)
         self.peers: Dict[int, Peer] = {}
+        self._per_host: Dict[str, int] = {}
         self._listeners: List[Tuple[socket.socket, Service]] = []
         self._listening = True
         self._timers: List[Any] = []
@@ -285,6 +119,8 @@ class Loop:
     def add_reader(self, sock: socket.socket, fn: Callable[[], None]) -> None:
         self.selector.register(sock, selectors.EVENT_READ, _Reader(fn))
 
+    # -- the API for services (net/service.py LoopAPI) ------------------------------------
+
     def call_later(self, delay_s: float, fn: Callable[..., Any], *args: Any) -> TimerHandle:
         handle = TimerHandle(time.monotonic() + delay_s, fn, args)
         heapq.heappush(self._timers, (handle.when_s, next(self._timer_seq), handle))
@@ -292,6 +128,35 @@ class Loop:
 
     def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
         self._soon.append((fn, args))
+
+    def submit(self, lane: str, fn: Callable[..., Any], args: tuple, callback: Any) -> None:
+        self.workers.submit(lane, fn, args, callback)
+
+    def guard(self, peer: Peer, fn: Callable[..., Any], *args: Any) -> None:
+        """Fault isolation: a bug while serving one peer closes that peer alone."""
+        try:
+            fn(*args)
+        except Exception:
+            log.exception("%s %s: error while serving; closing this connection",
+                          peer.service.name, peer.peer)
+            if not peer.closed:
+                peer.send({"op": "error", "status": "internal_error",
+                           "message": STATUSES["internal_error"]})
+                peer.close()
+
+    def dispatch(self, peer: Peer, request: Dict[str, Any]) -> None:
+        """Hand one request to the peer's service; field errors become bad_request. A service
+        that held a request back hands it in here again when it is ready for it."""
+        if "id" in request and not valid_id(request["id"]):
+            # docs/PROTOCOL.md §3: the reply cannot carry an id it could not echo safely.
+            del request["id"]
+            peer.reply(request, "bad_request", "'id' must be a string of at most 128 "
+                       "characters or a finite number of magnitude at most 2^53")
+            return
+        try:
+            peer.service.on_request(peer, request)
+        except BadRequest as exc:
+            peer.reply(request, exc.status, str(exc))
 
     def stop(self) -> None:
         self._stop_requested = True
@@ -333,7 +198,7 @@ class Loop:
             if data.__class__ is Peer:
                 self.guard(data, self._on_peer_event, data, mask)
             else:
-                data()
+                self._run_callback(data, ())
         self._run_timers()
         self._run_soon()
         self._flush_dirty()
@@ -353,26 +218,13 @@ class Loop:
             self._run_callback(fn, args)
 
     def _run_callback(self, fn: Callable[..., Any], args: tuple) -> None:
-        target = args[0] if args and isinstance(args[0], Peer) else None
-        if target is not None:
-            self.guard(target, fn, *args)
+        if args and args[0].__class__ is Peer:
+            self.guard(args[0], fn, *args)
             return
         try:
             fn(*args)
-        except Exception:
+        except Exception:  # a bug in a timer or a listener: log it, keep serving everyone
             log.exception("callback %r failed", fn)
-
-    def guard(self, peer: Peer, fn: Callable[..., Any], *args: Any) -> None:
-        """Fault isolation: a bug while serving one peer closes that peer alone."""
-        try:
-            fn(*args)
-        except Exception:
-            log.exception("%s %s: error while serving; closing this connection",
-                          peer.service.name, peer.peer)
-            if not peer.closed:
-                peer.send({"op": "error", "status": "internal_error",
-                           "message": STATUSES["internal_error"]})
-                peer.close()
 
     def _drain_wakeups(self) -> None:
         try:
@@ -389,17 +241,26 @@ class Loop:
                 sock, address = listener.accept()
             except (BlockingIOError, InterruptedError):
                 return
-            except ConnectionAbortedError:  # the client gave up while queued
-                continue
             except OSError as exc:
                 if exc.errno in _OUT_OF_FDS:
                     self._pause_accepting(exc)
                     return
-                raise
-            self._add_peer(sock, address, service)
+                # ECONNABORTED, EPROTO, EPERM (a firewall): that one connection failed.
+                log.debug("%s: accept failed: %s", service.name, exc)
+                continue
+            try:
+                self._add_peer(sock, address, service)
+            except OSError as exc:  # reset before we could set it up (or wrap it in TLS)
+                log.debug("%s %s: dropped while accepting: %s", service.name, address, exc)
+                sock.close()
 
     def _add_peer(self, sock: socket.socket, address: Any, service: Service) -> None:
         sock.setblocking(False)
+        host = address[0]
+        count = self._per_host.get(host, 0)
+        if self.max_conns_per_ip and count >= self.max_conns_per_ip:
+            self._refuse(sock, host, service)
+            return
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
@@ -408,11 +269,25 @@ class Loop:
             # The handshake is driven by the loop (_handshake), never waited for here.
             sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         peer = Peer(self, sock, address, service, self.now_s)
+        self._per_host[host] = count + 1
         self.peers[peer.fd] = peer
         peer.mask = selectors.EVENT_READ
         self.selector.register(sock, selectors.EVENT_READ, peer)
         log.debug("%s %s connected", service.name, peer.peer)
         self.guard(peer, service.on_open, peer)
+
+    def _refuse(self, sock: socket.socket, host: str, service: Service) -> None:
+        """Over the per-address cap: say why in one frame when the kernel takes it at once
+        (plain TCP), and close. With TLS the goodbye would need a handshake first; a refused
+        connection gets none of our time, so it is simply closed."""
+        log.info("%s: refusing a connection from %s (%d open)", service.name, host,
+                 self._per_host.get(host, 0))
+        if self.tls is None:
+            try:
+                sock.send(_TOO_MANY)
+            except OSError:
+                pass
+        sock.close()
 
     def _pause_accepting(self, exc: OSError) -> None:
         if not self._listening:
@@ -434,7 +309,7 @@ class Loop:
     # -- reading and dispatch -------------------------------------------------------------
 
     def _on_peer_event(self, peer: Peer, mask: int) -> None:
-        if peer.tls == "handshake":
+        if peer.transport is Transport.TLS_HANDSHAKE:
             self._handshake(peer)
             return
         if mask & selectors.EVENT_WRITE:
@@ -452,11 +327,11 @@ class Loop:
         except ssl.SSLWantWriteError:
             self._set_mask(peer, selectors.EVENT_WRITE)
             return
-        except (ssl.SSLError, OSError) as exc:  # plain text, a port scan, a bad client
+        except (ssl.SSLError, OSError) as exc:  # plain text, a port scan, a reset
             log.debug("%s %s: TLS handshake failed: %s", peer.service.name, peer.peer, exc)
             self.close_peer(peer)
             return
-        peer.tls = "open"
+        peer.transport = Transport.TLS
         self._read(peer)  # the client's first request may have come with its last flight
 
     def _read(self, peer: Peer) -> None:
@@ -474,65 +349,63 @@ class Loop:
                 self.close_peer(peer)
                 return
             if not size:
-                if peer.decoder.has_partial:
-                    log.debug("%s %s closed in the middle of a frame", peer.service.name,
-                              peer.peer)
-                self.close_peer(peer)
-                return
+                # The peer sent its last byte (a half-close, or a close we cannot yet tell
+                # from one): it still gets the replies to what it sent (_take_frames closes).
+                peer.eof = True
+                break
             got_data = True
             peer.decoder.feed(view[:size])  # the decoder copies: the buffer is reused
             budget -= size
-            if peer.tls is None:
+            if peer.transport is Transport.PLAIN:
                 break  # plain TCP: one recv per readiness event is enough
         if got_data:
             peer.last_seen_s = self.now_s
-            self._take_frames(peer)
-        if peer.tls is not None and not peer.closed and peer.wants_read and sock.pending():
+        self._take_frames(peer)
+        if (peer.transport is Transport.TLS and peer.wants_read and not peer.eof
+                and sock.pending()):
             # Decrypted bytes wait inside the SSL object, where the selector cannot see them.
             self.call_soon(self._read, peer)
         self._update_interest(peer)
 
+
     def resume_peer(self, peer: Peer) -> None:
-        if not peer.closed:
-            self._take_frames(peer)
-            if peer.tls == "open" and peer.wants_read and peer.sock.pending():
-                self._read(peer)
-                return
-            self._update_interest(peer)
+        if peer.closed:
+            return
+        self._take_frames(peer)
+        if (peer.transport is Transport.TLS and peer.wants_read and not peer.eof
+                and peer.sock.pending()):
+            self._read(peer)
+            return
+        self._update_interest(peer)
 
     def _take_frames(self, peer: Peer) -> None:
         service = peer.service
-        while peer.may_take_frame:
-            try:
-                frame = peer.decoder.next_frame()
-                if frame is None:
-                    return
-                if frame.kind == KIND_JSON:
-                    request = decode_body(frame.body)
-                    if self.trace:
-                        trace_log.info("%s %s < %s", service.name, peer.peer, masked(request))
-                    self.dispatch(peer, request)
-                else:
-                    if self.trace:
-                        trace_log.info("%s %s < B %d bytes", service.name, peer.peer,
-                                       len(frame.body))
-                    service.on_binary(peer, frame.body)
-            except FramingError as exc:
-                log.info("%s %s: bad frame: %s", service.name, peer.peer, exc)
-                peer.send({"op": "error", "status": "bad_frame", "message": str(exc)})
-                peer.close()
-                return
-
-    def dispatch(self, peer: Peer, request: Dict[str, Any]) -> None:
-        """Hand one request to the peer's service; field errors become bad_request. A service
-        that held a request back hands it in here again when it is ready for it."""
-        if "id" in request and not valid_id(request["id"]):
-            peer.reply(request, "bad_request", "'id' must be a number or a string")
-            return
+        trace = self.trace
         try:
-            peer.service.on_request(peer, request)
-        except BadRequest as exc:
-            peer.reply(request, "bad_request", str(exc))
+            while True:
+                message = peer.next_message()
+                if message is None:
+                    break
+                if message.__class__ is dict:
+                    if trace:
+                        trace_log.info("%s %s < %s", service.name, peer.peer, masked(message))
+                    self.dispatch(peer, message)
+                else:
+                    if trace:
+                        trace_log.info("%s %s < B %d bytes", service.name, peer.peer,
+                                       len(message))
+                    service.on_binary(peer, message)
+        except FramingError as exc:
+            log.info("%s %s: bad frame: %s", service.name, peer.peer, exc)
+            peer.send({"op": "error", "status": "bad_frame", "message": str(exc)})
+            peer.close()
+            return
+        if peer.eof and not peer.holds and not peer.tasks and peer.phase is Phase.OPEN:
+            if not peer.may_take_frame:
+                return  # paused by flow control: frames may be left, taken after a drain
+            if peer.decoder.has_partial:
+                log.debug("%s %s closed in the middle of a frame", service.name, peer.peer)
+            peer.close()  # everything it asked is answered: send that, then close
 
     # -- writing --------------------------------------------------------------------------
 
@@ -550,7 +423,7 @@ class Loop:
                 self.guard(peer, self._flush, peer)
 
     def _flush(self, peer: Peer) -> None:
-        if peer.outbox_bytes:
+        if peer.outbox_bytes and peer.transport is not Transport.TLS_HANDSHAKE:
             self._send_some(peer)
             if peer.closed:
                 return
@@ -559,10 +432,11 @@ class Loop:
                         peer.service.name, peer.peer, peer.outbox_bytes)
             self.close_peer(peer)
             return
-        if peer.closing == "graceful" and not peer.outbox_bytes:
-            self.close_peer(peer)
+        if peer.closing:
+            if not peer.outbox_bytes:
+                self.close_peer(peer)
             return
-        if peer.on_drain is not None and not peer.closing:
+        if peer.on_drain is not None:
             peer.on_drain(peer)  # a download refills its outbox here
         if peer.decoder.buffered_bytes and peer.may_take_frame:
             self._take_frames(peer)  # requests that waited for the outbox to drain
@@ -573,7 +447,7 @@ class Loop:
         while peer.outbox_bytes:
             chunks = peer.pending_chunks()
             try:
-                if peer.tls is not None:
+                if peer.transport is Transport.TLS:
                     chunks = [_tls_slice(chunks)]
                     sent = sock.send(chunks[0])
                 elif len(chunks) == 1:
@@ -589,15 +463,16 @@ class Loop:
                 self.close_peer(peer)
                 return
             peer.consume(sent)
+            peer.last_sent_s = self.now_s
             if sent < sum(map(len, chunks)):
                 return  # the kernel buffer is full; wait for EVENT_WRITE
 
     def _update_interest(self, peer: Peer) -> None:
-        if peer.closed or peer.tls == "handshake":
+        if peer.closed or peer.transport is Transport.TLS_HANDSHAKE:
             return
         peer.update_flow()
         mask = 0
-        if peer.wants_read:
+        if peer.wants_read and not peer.eof:
             mask |= selectors.EVENT_READ
         if peer.outbox_bytes:
             mask |= selectors.EVENT_WRITE
@@ -620,7 +495,7 @@ class Loop:
         """Drop the peer now; on_close runs exactly once."""
         if peer.closed:
             return
-        peer.closed = True
+        peer.phase = Phase.CLOSED
         peer.on_drain = None
         peer.discard_outbox()
         if peer.mask:
@@ -629,7 +504,12 @@ class Loop:
             except (KeyError, ValueError):
                 pass
             peer.mask = 0
-        self.peers.pop(peer.fd, None)
+        if self.peers.pop(peer.fd, None) is not None:
+            left = self._per_host[peer.host] - 1
+            if left:
+                self._per_host[peer.host] = left
+            else:
+                del self._per_host[peer.host]
         try:
             peer.sock.close()
         except OSError:
@@ -641,7 +521,7 @@ class Loop:
             log.exception("%s %s: on_close failed", peer.service.name, peer.peer)
 
     def _sweep(self) -> None:
-        """Close idle peers and peers that will not take their goodbye."""
+        """Close peers past a deadline: draining, handshaking, or as their service says."""
         now = self.now_s = time.monotonic()
         for peer in list(self.peers.values()):
             if peer.closed:
@@ -650,26 +530,33 @@ class Loop:
                 if now - peer.last_seen_s > CLOSE_DRAIN_S:
                     self.close_peer(peer)
                 continue
-            if peer.tls == "handshake" and now - peer.opened_s > HANDSHAKE_TIMEOUT_S:
-                log.info("%s %s: no TLS handshake in %.0f s, closing", peer.service.name,
-                         peer.peer, HANDSHAKE_TIMEOUT_S)
-                self.close_peer(peer)
+            if peer.transport is Transport.TLS_HANDSHAKE:
+                if now - peer.opened_s > HANDSHAKE_TIMEOUT_S:
+                    log.info("%s %s: no TLS handshake in %.0f s, closing", peer.service.name,
+                             peer.peer, HANDSHAKE_TIMEOUT_S)
+                    self.close_peer(peer)
                 continue
-            limit_s = peer.service.idle_limit_s(peer)
-            if limit_s is not None and now - peer.last_seen_s > limit_s:
-                log.info("%s %s: idle for %.0f s, closing", peer.service.name, peer.peer,
-                         now - peer.last_seen_s)
+            try:
+                reason = peer.service.timeout_reason(peer, now)
+            except Exception:
+                log.exception("%s %s: timeout check failed", peer.service.name, peer.peer)
+                reason = "a failed check"
+            if reason:
+                log.info("%s %s: %s, closing", peer.service.name, peer.peer, reason)
                 self.close_peer(peer)
         if not self._stop_requested:
             self.call_later(SWEEP_INTERVAL_S, self._sweep)
 
     def _shutdown(self) -> None:
         log.info("shutting down")
+        deadline = time.monotonic() + SHUTDOWN_GRACE_S
         for listener, _ in self._listeners:
             if self._listening:
                 self.selector.unregister(listener)
             listener.close()
         self._listening = False
+        if self.workers is not None:
+            self.workers.drop_queued()  # queued logins and the like: nobody will wait for them
         services = {id(service): service for _, service in self._listeners}
         for service in services.values():
             try:
@@ -678,8 +565,7 @@ class Loop:
                 log.exception("%s: shutdown failed", service.name)
         if self.workers is not None:
             self.workers.run_pending()  # acknowledgements of the last stored messages
-        deadline = time.monotonic() + SHUTDOWN_GRACE_S
-        # Let pending work (database writes, their acknowledgements) finish, then say goodbye.
+        # Let running work (database writes, their acknowledgements) finish, then say goodbye.
         while time.monotonic() < deadline:
             busy = any(peer.holds for peer in self.peers.values())
             if not busy and not self._soon:

@@ -39,7 +39,12 @@ STATUSES: Dict[str, str] = {
 
 
 class BadRequest(Exception):
-    """A request field is missing or ill-typed (status bad_request, connection stays open)."""
+    """A request field is missing or ill-typed: the reply is ``status`` (bad_request unless
+    the field has a status of its own, such as bad_username) and the connection stays open."""
+
+    def __init__(self, message: str, status: str = "bad_request") -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def decode_body(body: bytes) -> Dict[str, Any]:
@@ -56,8 +61,11 @@ def decode_body(body: bytes) -> Dict[str, Any]:
         raise FramingError("body nests too deeply") from None
     if not isinstance(message, dict):
         raise FramingError("body is not a JSON object")
-    if not isinstance(message.get("op"), str):
+    op = message.get("op")
+    if not isinstance(op, str):
         raise FramingError("body has no string 'op'")
+    if not is_text(op):  # answered as an unknown op, under a name we can send back
+        message["op"] = op.encode("utf-8", "backslashreplace").decode("utf-8")
     return message
 
 
@@ -88,28 +96,48 @@ def reply_to(request: Dict[str, Any], status: str = "ok", message: Optional[str]
 
 # Field readers: each returns the value or raises BadRequest naming the field.
 
+# docs/PROTOCOL.md §3: every integer field is a JSON integer from 0 to 2^63 - 1, the range of a
+# signed 64-bit database column, so no number a client sends can overflow a query.
+INT_MAX = 2 ** 63 - 1
+# docs/PROTOCOL.md §3: request ids. A string id is echoed back, so it is short; a number id
+# must survive a round trip through any JSON parser (a double holds integers up to 2^53).
+ID_MAX_CHARS = 128
+ID_MAX_MAGNITUDE = 2 ** 53
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def req_str(request: Dict[str, Any], name: str) -> str:
+def is_text(value: str) -> bool:
+    """False for a string that is not valid Unicode text: JSON's \ud800 escapes can carry
+    lone surrogates, which no database, file system or UTF-8 encoder accepts."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def req_str(request: Dict[str, Any], name: str, invalid: str = "bad_request") -> str:
+    """A string field (missing or ill-typed: bad_request). ``invalid`` is the status for
+    one that is not valid Unicode text: a field with a validation status of its own, such
+    as bad_username, passes it here (docs/PROTOCOL.md §3)."""
     value = request.get(name)
     if not isinstance(value, str):
         raise BadRequest("'%s' must be a string" % name)
+    if not is_text(value):
+        raise BadRequest("'%s' is not valid Unicode text" % name, invalid)
     return value
 
 
-def opt_str(request: Dict[str, Any], name: str) -> Optional[str]:
-    value = request.get(name)
-    if value is None:
+def opt_str(request: Dict[str, Any], name: str, invalid: str = "bad_request") -> Optional[str]:
+    if request.get(name) is None:
         return None
-    if not isinstance(value, str):
-        raise BadRequest("'%s' must be a string" % name)
-    return value
+    return req_str(request, name, invalid)
 
 
-def req_int(request: Dict[str, Any], name: str, lo: Optional[int] = None,
-            hi: Optional[int] = None) -> int:
+def req_int(request: Dict[str, Any], name: str, lo: int = 0, hi: int = INT_MAX) -> int:
     value = request.get(name)
     if not _is_int(value):
         raise BadRequest("'%s' must be an integer" % name)
@@ -117,26 +145,29 @@ def req_int(request: Dict[str, Any], name: str, lo: Optional[int] = None,
 
 
 def opt_int(request: Dict[str, Any], name: str, default: Optional[int] = None,
-            lo: Optional[int] = None, hi: Optional[int] = None) -> Optional[int]:
-    value = request.get(name)
-    if value is None:
+            lo: int = 0, hi: int = INT_MAX) -> Optional[int]:
+    if request.get(name) is None:
         return default
-    if not _is_int(value):
-        raise BadRequest("'%s' must be an integer" % name)
-    return _in_range(name, value, lo, hi)
+    return req_int(request, name, lo, hi)
 
 
-def _in_range(name: str, value: int, lo: Optional[int], hi: Optional[int]) -> int:
-    if lo is not None and value < lo:
+def _in_range(name: str, value: int, lo: int, hi: int) -> int:
+    if value < lo:
         raise BadRequest("'%s' must be at least %d" % (name, lo))
-    if hi is not None and value > hi:
+    if value > hi:
         raise BadRequest("'%s' must be at most %d" % (name, hi))
     return value
 
 
 def valid_id(value: Any) -> bool:
-    """SPEC §3: a request id is any JSON number or string."""
-    return isinstance(value, (int, float, str)) and not isinstance(value, bool)
+    """docs/PROTOCOL.md §3: a string of at most 128 characters, or a finite number of
+    magnitude at most 2^53 (so NaN, Infinity and 1e400, which Python's json reads as floats,
+    are refused)."""
+    if isinstance(value, str):
+        return len(value) <= ID_MAX_CHARS and is_text(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return -ID_MAX_MAGNITUDE <= value <= ID_MAX_MAGNITUDE  # False for NaN; inf is out
 
 
 # Secrets that --trace must never print (SPEC §8).
@@ -147,3 +178,30 @@ def masked(message: Dict[str, Any]) -> Dict[str, Any]:
     if SECRET_FIELDS.isdisjoint(message):
         return message
     return {k: ("***" if k in SECRET_FIELDS else v) for k, v in message.items()}
+
+
+# -- wire shapes: every event and record the server sends is built here, once ------------
+
+def message_event(msg_id: int, sender: str, recipient: Optional[str], text: str,
+                  ts: float) -> Dict[str, Any]:
+    """docs/PROTOCOL.md §5: a chat message, live or in a history page."""
+    return {"op": "message", "msg_id": msg_id, "from": sender, "to": recipient, "text": text,
+            "ts": ts}
+
+
+def file_record(file_id: int, name: str, owner: str, size: int, sha256: str, type_: str,
+                uploaded_at: float) -> Dict[str, Any]:
+    """docs/PROTOCOL.md §6: a shared file as clients see it."""
+    return {"file_id": file_id, "name": name, "owner": owner, "size": size, "sha256": sha256,
+            "type": type_, "uploaded_at": uploaded_at}
+
+
+def upload_done(request: Dict[str, Any], status: str,
+                record: Optional[Dict[str, Any]] = None, message: Optional[str] = None
+                ) -> Dict[str, Any]:
+    """docs/PROTOCOL.md §6: the end of an upload, with the upload request's id."""
+    done = reply_to({"op": "upload_done", "id": request["id"]} if "id" in request
+                    else {"op": "upload_done"}, status, message)
+    if record is not None:
+        done["file"] = record
+    return done

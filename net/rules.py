@@ -20,6 +20,17 @@ PHONE_RE = re.compile(r"1[3-9][0-9]{9}\Z")
 # local@domain.tld, no spaces, a dot in the domain with something on both sides.
 EMAIL_RE = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)*\.[^@\s.]+\Z")
 SHA256_RE = re.compile(r"[0-9a-f]{64}\Z")
+# docs/PROTOCOL.md §10: a media type as RFC 6838 names it, type/subtype.
+TYPE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\Z")
+
+
+def _is_text(value: str) -> bool:
+    """False for lone surrogates (JSON's \\ud800), which no encoder or database accepts."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def normalize_username(username: str) -> str:
@@ -32,11 +43,16 @@ def username_key(username: str) -> str:
 
 
 def check_username(username: str) -> Optional[str]:
+    """1-20 code points after NFC; no whitespace, no control (Cc) or format (Cf) characters
+    (zero-width joiners and bidi controls make look-alike names), no unassigned (Cn) or
+    surrogate (Cs) code points; not all digits."""
+    if not _is_text(username):
+        return "bad_username"
     name = normalize_username(username)
     if not 1 <= len(name) <= USERNAME_MAX_CHARS:
         return "bad_username"
     for ch in name:
-        if ch.isspace() or unicodedata.category(ch) == "Cc":
+        if ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Cn", "Cs"):
             return "bad_username"
     if name.isdigit():
         return "bad_username"
@@ -44,6 +60,8 @@ def check_username(username: str) -> Optional[str]:
 
 
 def check_password(password: str) -> Optional[str]:
+    if not _is_text(password):
+        return "bad_password"
     if not PASSWORD_MIN_CHARS <= len(password) <= PASSWORD_MAX_CHARS:
         return "bad_password"
     if not any(ch.isalpha() for ch in password):
@@ -68,7 +86,7 @@ def check_email(email: str) -> Optional[str]:
 def check_text(text: str) -> Optional[str]:
     """A chat message: 1-4,000 code points, not only whitespace, no control characters
     other than newline and tab."""
-    if not 1 <= len(text) <= TEXT_MAX_CHARS or text.isspace():
+    if not 1 <= len(text) <= TEXT_MAX_CHARS or text.isspace() or not _is_text(text):
         return "bad_request"
     for ch in text:
         if ch not in "\n\t" and unicodedata.category(ch) == "Cc":
@@ -92,8 +110,15 @@ def check_file_name(name: str) -> Optional[str]:
         if len(part.encode("utf-8")) > NAME_PART_MAX_BYTES:
             return "bad_request"
     for ch in name:
-        if unicodedata.category(ch) == "Cc":
+        if unicodedata.category(ch) in ("Cc", "Cf"):  # Cf: bidi overrides disguise names
             return "bad_request"
+    return None
+
+
+def check_type(type_: str) -> Optional[str]:
+    """A media type (docs/PROTOCOL.md §10); anything else is replaced by the server's guess."""
+    if len(type_) > TYPE_MAX_CHARS or not TYPE_RE.match(type_):
+        return "bad_request"
     return None
 
 

@@ -15,6 +15,7 @@ import logging
 import queue
 import socket
 import threading
+import time
 from collections import deque
 from typing import Any, Callable, Deque, Dict, Optional, Tuple
 
@@ -98,16 +99,35 @@ class Workers:
             except Exception:
                 log.exception("worker callback failed")
 
+    def drop_queued(self) -> int:
+        """Forget the jobs no thread has started (at shutdown: queued logins and the like
+        are dropped, so stopping never waits for a flood to be worked off)."""
+        dropped = 0
+        for q in self._queues.values():
+            while True:
+                try:
+                    item = q.get_nowait()
+                except queue.Empty:
+                    break
+                if item is not None:
+                    dropped += 1
+        if dropped:
+            log.info("dropped %d queued jobs", dropped)
+        return dropped
+
     def run_pending(self) -> None:
         """Run finished callbacks now (used while shutting down)."""
         self._run_done()
 
-    def shutdown(self, timeout_s: float = 2.0) -> None:
+    def shutdown(self, timeout_s: float = 1.5) -> None:
+        """Stop the threads: what is running finishes (within timeout_s in all; a thread
+        stuck in a hung call is a daemon and dies with the process)."""
         for q in self._queues.values():
             for _ in range(len(self._threads)):
                 q.put(None)
+        deadline = time.monotonic() + timeout_s
         for thread in self._threads:
-            thread.join(timeout_s)
+            thread.join(max(0.0, deadline - time.monotonic()))
         self._run_done()
         self._recv_sock.close()
         self._send_sock.close()

@@ -1,8 +1,8 @@
 """Accounts: registration checks, logins, sessions and SMS codes, over the Store.
 
-The functions of Accounts block (database, hashing) and run on worker threads; the
-LoginThrottle lives on the loop thread. Statuses are returned as strings so that the
-auth service can answer with them directly.
+Every method of Accounts blocks (database, hashing) and runs on a worker thread; the
+throttles that guard them live on the loop (server/throttles.py). Statuses are returned as
+strings so that the auth service can answer with them directly.
 """
 from __future__ import annotations
 
@@ -11,27 +11,19 @@ import hmac
 import math
 import secrets
 import time
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Optional, Tuple
 
 from db import PhoneTaken, UsernameTaken
 from db.store import User
 from net.rules import PHONE_RE, username_key
 from server.passwords import DUMMY_HASH, hash_password, verify_password
+from server.sessions import token_hash
 
 TOKEN_BYTES = 32  # 256 random bits; SPEC asks for at least 128
 TOKEN_LIFETIME_S = 7 * 24 * 3600
 CODE_LIFETIME_S = 5 * 60
 CODE_RESEND_S = 60
 CODE_MAX_FAILURES = 5
-LOGIN_MAX_FAILURES = 5
-LOGIN_LOCK_S = 60
-# Throttle entries kept at most: a flood of made-up names must not grow memory without end.
-THROTTLE_MAX_ENTRIES = 100_000
-
-
-def token_hash(token: str) -> str:
-    """Tokens are stored hashed: a copy of the database does not let anyone log in."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def code_hash(phone: str, code: str) -> str:
@@ -65,12 +57,13 @@ class Accounts:
     def check_registration(self, username: str, phone: str, code: Optional[str]) -> Optional[str]:
         """The code, then that the username and phone are free (SPEC §4 order)."""
         if code is not None:
-            row = self.store.sms_code(phone)
-            if (row is None or row.used or row.attempts >= CODE_MAX_FAILURES
-                    or self.clock() - row.sent_at > CODE_LIFETIME_S):
+            # Every check spends one of the code's attempts before it is compared, in one
+            # statement, so 5 guesses arriving at once are 5 guesses, never more.
+            if not self.store.spend_code_attempt(phone, CODE_MAX_FAILURES):
                 return "bad_code"
-            if not hmac.compare_digest(row.code_hash, code_hash(phone, code)):
-                self.store.count_code_failure(phone)
+            row = self.store.sms_code(phone)
+            if (row is None or row.used or self.clock() - row.sent_at > CODE_LIFETIME_S
+                    or not hmac.compare_digest(row.code_hash, code_hash(phone, code))):
                 return "bad_code"
         if self.store.username_taken(username_key(username)):
             return "username_taken"
@@ -94,13 +87,16 @@ class Accounts:
 
     # -- login and sessions ---------------------------------------------------------------
 
-    def login(self, login: str, password: str) -> Tuple[Optional[User], Optional[str]]:
-        """(user, token) on success, (None, None) on bad credentials. Costs one password
-        hash either way, so a missing name looks exactly like a wrong password."""
+    def find_login(self, login: str) -> Optional[User]:
+        """Runs on a db worker: the account a login name (username or phone) names."""
         if PHONE_RE.match(login):
-            user = self.store.user_by_phone(login)
-        else:
-            user = self.store.user_by_key(username_key(login))
+            return self.store.user_by_phone(login)
+        return self.store.user_by_key(username_key(login))
+
+    def login(self, user: Optional[User], password: str) -> Tuple[Optional[User], Optional[str]]:
+        """Runs on the hash lane: (user, token) on success, (None, None) on bad credentials.
+        Costs one password hash either way, so a missing name looks exactly like a wrong
+        password."""
         good = verify_password(password, user.password_hash if user else DUMMY_HASH)
         if user is None or not good:
             return None, None
@@ -114,49 +110,3 @@ class Accounts:
 
     def logout(self, token: str) -> bool:
         return self.store.delete_session(token_hash(token), self.clock())
-
-
-class LoginThrottle:
-    """SPEC §4: after 5 consecutive failures for one (login, IP), 60 s of rate_limited.
-    Lives on the loop thread; unknown names are counted exactly like known ones."""
-
-    def __init__(self, clock: Any = time.monotonic) -> None:
-        self.clock = clock
-        self._entries: Dict[Tuple[str, str], list] = {}  # key -> [failures, locked_until]
-
-    @staticmethod
-    def key(login: str, ip: str) -> Tuple[str, str]:
-        return username_key(login), ip
-
-    def retry_after(self, key: Tuple[str, str]) -> int:
-        """Seconds until this key may try again; 0 when it may try now."""
-        entry = self._entries.get(key)
-        if entry is None:
-            return 0
-        wait_s = entry[1] - self.clock()
-        if wait_s > 0:
-            return max(1, math.ceil(wait_s))
-        if entry[1]:  # the lock ran out: a fresh start
-            del self._entries[key]
-        return 0
-
-    def failed(self, key: Tuple[str, str]) -> None:
-        entry = self._entries.get(key)
-        if entry is None:
-            if len(self._entries) >= THROTTLE_MAX_ENTRIES:
-                self._prune()
-            entry = self._entries[key] = [0, 0.0]
-        entry[0] += 1
-        if entry[0] >= LOGIN_MAX_FAILURES:
-            entry[1] = self.clock() + LOGIN_LOCK_S
-
-    def succeeded(self, key: Tuple[str, str]) -> None:
-        self._entries.pop(key, None)
-
-    def _prune(self) -> None:
-        now = self.clock()
-        for key in [k for k, e in self._entries.items() if e[1] and e[1] <= now]:
-            del self._entries[key]
-        if len(self._entries) >= THROTTLE_MAX_ENTRIES:  # still full: forget the oldest half
-            for key in list(self._entries)[:THROTTLE_MAX_ENTRIES // 2]:
-                del self._entries[key]

@@ -30,6 +30,13 @@ class ServerConfig:
     tls_key: Optional[str] = None
     log_level: str = "INFO"
     trace: bool = False
+    # docs/PROTOCOL.md §10: what one user or one address may take; 0 = no limit.
+    quota: int = 10 * 1024 ** 3
+    max_conns_per_ip: int = 256
+    max_conns_per_user: int = 16
+    logins_per_ip: int = 60
+    codes_per_ip: int = 10
+    sms_hourly: int = 100
     # The real ports after binding (port 0 picks a free one); filled in by server_main.
     ports: Dict[str, int] = field(default_factory=dict)
 

@@ -31,11 +31,25 @@ def is_disk_full(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno in _DISK_FULL
 
 
+# docs/PROTOCOL.md §10: stored files are readable by the server's user only; other accounts
+# on a lab machine must not read private uploads.
+FILE_MODE = 0o600
+FOLDER_MODE = 0o700
+
+
 class FileStorage:
     def __init__(self, root: str) -> None:
         self.root = os.path.abspath(root)
         self.partial_dir = os.path.join(self.root, "partial")
-        os.makedirs(self.partial_dir, exist_ok=True)
+        os.makedirs(self.partial_dir, mode=FOLDER_MODE, exist_ok=True)
+
+    def make_private(self) -> None:
+        """At startup: folders 0700 and files 0600, also for data an older version made."""
+        for folder in (self.root, self.partial_dir):
+            os.chmod(folder, FOLDER_MODE)
+            for entry in os.scandir(folder):
+                if entry.is_file(follow_symlinks=False):
+                    os.chmod(entry.path, FILE_MODE)
 
     @staticmethod
     def new_key() -> str:
@@ -51,16 +65,25 @@ class FileStorage:
         return shutil.disk_usage(self.root).free >= size + DISK_RESERVE_BYTES
 
     def start_partial(self, key: str) -> BinaryIO:
-        return open(self.partial_path(key), "wb")
+        fd = os.open(self.partial_path(key), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        return os.fdopen(fd, "wb")
 
-    def resume_partial(self, key: str, size: int) -> Optional[Tuple[BinaryIO, Any, int]]:
+    def resume_partial(self, key: str, size: int, known: Optional[Tuple[Any, int]] = None
+                       ) -> Optional[Tuple[BinaryIO, Any, int]]:
         """Open a partial upload to continue it: (file, sha256 of what is kept, bytes kept),
-        or None when its data is gone."""
+        or None when its data is gone. ``known``: (sha256 state, bytes) of the partial as
+        this process last wrote it; when the file still has exactly those bytes, nothing is
+        read again (docs/PROTOCOL.md §6: a resume costs only the bytes not yet received)."""
         path = self.partial_path(key)
         try:
             f = open(path, "r+b")
         except FileNotFoundError:
             return None
+        if known is not None:
+            hasher, kept = known
+            if os.fstat(f.fileno()).st_size == kept <= size:
+                f.seek(kept)
+                return f, hasher.copy(), kept
         hasher = hashlib.sha256()
         kept = 0
         while kept < size:
@@ -77,6 +100,9 @@ class FileStorage:
     def write_chunks(f: BinaryIO, chunks: list) -> None:
         for chunk in chunks:
             f.write(chunk)
+        # Into the OS now, not at close: a resume on another connection may open the file
+        # before this one's close has run, and must see every byte the hash has seen.
+        f.flush()
 
     @staticmethod
     def hash_chunks(hasher: Any, chunks: list) -> None:

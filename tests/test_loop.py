@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from net.loop import Loop, Service
+from net.loop import Loop
+from net.service import Service
 from net.workers import Workers
 from tests.procs import wait_until
 from tests.wire import Closed, WireClient, frame, jframe

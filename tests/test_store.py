@@ -95,8 +95,12 @@ def test_sessions_expire_and_delete(store):
 
 def test_sms_code_replace_and_failures(store):
     store.save_sms_code("13000000011", "h1", 10.0)
-    store.count_code_failure("13000000011")
+    assert store.spend_code_attempt("13000000011", 2)
     assert store.sms_code("13000000011").attempts == 1
+    assert store.spend_code_attempt("13000000011", 2)
+    assert not store.spend_code_attempt("13000000011", 2)  # none left: never more than max
+    assert store.sms_code("13000000011").attempts == 2
+    assert not store.spend_code_attempt("13000000099", 5)  # no code at all
     store.save_sms_code("13000000011", "h2", 20.0)
     code = store.sms_code("13000000011")
     assert (code.code_hash, code.attempts, code.used) == ("h2", 0, False)
@@ -111,17 +115,33 @@ def test_history_filters(store):
     assert [m.id for m in store.history(a, None, 10)] == ids[:3]
     assert [m.id for m in store.history(a, None, 10, b)] == [ids[1]]
     assert [m.id for m in store.history(a, ids[2], 10)] == ids[:2]
-    assert store.history(a, None, 10, b)[0].event()["to"] == "hb"
+    assert store.history(a, None, 10, b)[0].recipient == "hb"
 
 
 def test_files_lifecycle(store):
     uid = add_user(store, "fl", "13000000015")
     fid = store.create_file("a.txt", uid, 3, "b" * 64, "text/plain", 1.0, "key1")
-    assert store.list_files() == []
+    assert store.list_files(None, 10) == ([], False)
     assert [r.id for r in store.find_partials(uid, "a.txt", 3, "b" * 64)] == [fid]
+    assert store.bytes_held(uid) == 3 and [r.id for r in store.partials_of(uid)] == [fid]
     record = store.complete_file(fid, 2.0)
-    assert record.state == "complete" and store.list_files() == [record]
+    assert record.state == "complete" and store.list_files(None, 10) == ([record], False)
+    assert store.partials_of(uid) == []
     assert store.delete_file(fid) and store.file(fid) is None
+
+
+def test_list_files_pages_newest_first_by_completion(store):
+    uid = add_user(store, "pg", "13000000017")
+    ids = [store.create_file("f%d" % i, uid, 1, "c" * 64, "x/y", 1.0, "pk%d" % i)
+           for i in range(5)]
+    for i, fid in enumerate(ids):
+        store.complete_file(fid, 10.0 + (i % 2))  # ties on the completion time
+    page, more = store.list_files(None, 2)
+    order = sorted(ids, key=lambda f: (10.0 + (ids.index(f) % 2), f), reverse=True)
+    assert [r.id for r in page] == order[:2] and more
+    page2, more2 = store.list_files(page[-1].id, 2)
+    page3, more3 = store.list_files(page2[-1].id, 2)
+    assert [r.id for r in page2 + page3] == order[2:] and more2 and not more3
 
 
 def test_group_commit_writer_acks_in_order_after_commit(store):

@@ -1,0 +1,145 @@
+"""One connection as the services see it: a Connection bound to its socket and its loop.
+
+The methods here are the whole of what a service may do with a peer (net/service.py's
+PeerAPI lists them); moving bytes is the loop's job (net/loop.py).
+"""
+from __future__ import annotations
+
+import enum
+import logging
+import socket
+import ssl
+from typing import Any, Callable, Dict, Optional
+
+from net.connection import Connection, Phase
+from net.framing import KIND_BINARY, encode_header
+from net.messages import encode_message, masked, reply_to
+from net.service import Service
+
+log = logging.getLogger(__name__)
+trace_log = logging.getLogger("chatroom.trace")
+
+
+class Transport(enum.Enum):
+    PLAIN = "plain"
+    TLS_HANDSHAKE = "tls-handshake"  # the loop drives the handshake; no frames yet
+    TLS = "tls"
+
+
+class Peer(Connection):
+    __slots__ = ("loop", "sock", "mask", "dirty", "transport", "eof", "tasks", "last_sent_s")
+
+    def __init__(self, loop: Any, sock: socket.socket, address: Any, service: Service,
+                 now_s: float) -> None:
+        super().__init__("%s:%s" % (address[0], address[1]), address[0], service,
+                         service.max_json_bytes, now_s)
+        self.loop = loop
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.mask = 0
+        self.dirty = False
+        self.transport = (Transport.TLS_HANDSHAKE if isinstance(sock, ssl.SSLSocket)
+                          else Transport.PLAIN)
+        self.eof = False  # the peer half-closed: answer what it sent, then close
+        self.tasks = 0  # work in flight that will still answer this peer
+        self.last_sent_s = now_s  # the last time the kernel took bytes from us
+
+    # -- sending --------------------------------------------------------------------------
+
+    def send(self, message: Dict[str, Any]) -> None:
+        self.send_encoded(encode_message(message), message)
+
+    def send_encoded(self, frame: bytes, message: Optional[Dict[str, Any]] = None) -> None:
+        if self.loop.trace and self.phase is not Phase.CLOSED:
+            trace_log.info("%s %s > %s", self.service.name, self.peer,
+                           masked(message) if message is not None else "%d bytes" % len(frame))
+        self.push(frame)
+
+    def push(self, data: bytes) -> None:
+        """Queue bytes that are already framed, without tracing: the fan-out fast path."""
+        if self.phase is Phase.CLOSED:
+            return
+        self.queue(data)
+        if not self.dirty:
+            self.loop.mark_dirty(self)
+
+    def send_binary(self, data: bytes) -> None:
+        if self.phase is Phase.CLOSED:
+            return
+        if self.loop.trace:
+            trace_log.info("%s %s > B %d bytes", self.service.name, self.peer, len(data))
+        self.queue(encode_header(KIND_BINARY, len(data)))
+        self.push(data)
+
+    def reply(self, request: Dict[str, Any], status: str = "ok", message: Optional[str] = None,
+              **fields: Any) -> None:
+        self.send(reply_to(request, status, message, **fields))
+
+    # -- work off the loop ----------------------------------------------------------------
+
+    def call(self, request: Optional[Dict[str, Any]], lane: str, fn: Callable[..., Any],
+             *args: Any, then: Callable[[Any], None],
+             on_error: Optional[Callable[[], None]] = None) -> None:
+        self.loop.submit(lane, fn, args, self.pending(request, then, on_error))
+
+    def pending(self, request: Optional[Dict[str, Any]], then: Callable[[Any], None],
+                on_error: Optional[Callable[[], None]] = None) -> Callable[..., None]:
+        """Hold this peer until the returned callback(result, error) runs on the loop.
+        An error is logged with its traceback and answered with internal_error."""
+        self.hold()
+        self.begin_task()
+
+        def done(result: Any, error: Optional[BaseException]) -> None:
+            self.loop.guard(self, self._finish, request, then, on_error, result, error)
+        return done
+
+    def _finish(self, request: Optional[Dict[str, Any]], then: Callable[[Any], None],
+                on_error: Optional[Callable[[], None]], result: Any,
+                error: Optional[BaseException]) -> None:
+        try:
+            if self.phase is Phase.CLOSED:
+                if on_error is not None:
+                    on_error()
+                return
+            if error is None:
+                then(result)
+                return
+            log.error("%s %s: %s", self.service.name, self.peer, error,
+                      exc_info=(type(error), error, error.__traceback__)
+                      if not getattr(error, "expected", False) else None)
+            if request is not None:
+                self.reply(request, "internal_error")
+            if on_error is not None:
+                on_error()
+        finally:
+            self.release()
+            self.end_task()
+
+    def hold(self) -> None:
+        self.holds += 1
+
+    def release(self) -> None:
+        self.holds -= 1
+        if self.holds == 0 and self.phase is not Phase.CLOSED:
+            # Frames that arrived meanwhile are waiting in the decoder.
+            self.loop.call_soon(self.loop.resume_peer, self)
+
+    def begin_task(self) -> None:
+        self.tasks += 1
+
+    def end_task(self) -> None:
+        self.tasks -= 1
+        if self.eof and not self.tasks:
+            self.loop.call_soon(self.loop.resume_peer, self)
+
+    # -- closing --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self.phase is not Phase.OPEN:
+            return
+        self.phase = Phase.CLOSING
+        self.last_seen_s = self.loop.now_s  # the drain deadline counts from here
+        self.loop.mark_dirty(self)
+
+    def abort(self) -> None:
+        self.loop.close_peer(self)

@@ -1,0 +1,166 @@
+"""Options: the command lines of the server and the clients, JSON config files under them,
+and the client's TLS choice. Every launcher parses its options here, so no module has to
+import another launcher to share them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from typing import List, Optional
+
+from server.config import VERSION, ServerConfig
+
+# Options can live in a JSON file; the server and the clients take different options, so each
+# has its own default file, read from the current folder when present.
+SERVER_CONFIG_FILE = "chatroom-server.json"
+CLIENT_CONFIG_FILE = "chatroom-client.json"
+
+
+def parse_with_config(parser: argparse.ArgumentParser, argv: Optional[List[str]],
+                      default_file: str) -> argparse.Namespace:
+    """Options from a JSON config file, overridden by the command line. Keys are option
+    names with '_' or '-' ("auth_port" or "auth-port"); unknown keys are an error."""
+    first, _ = parser.parse_known_args(argv)
+    path = first.config or (default_file if os.path.exists(default_file) else None)
+    if path:
+        try:
+            with open(path, encoding="utf-8") as f:
+                values = json.load(f)
+        except (OSError, ValueError) as exc:
+            parser.error("cannot read the config file %s: %s" % (path, exc))
+        if not isinstance(values, dict):
+            parser.error("the config file %s must hold a JSON object" % path)
+        known = {action.dest for action in parser._actions}
+        defaults = {}
+        for key, value in values.items():
+            dest = key.replace("-", "_")
+            if dest not in known or dest in ("help", "version", "config"):
+                parser.error("unknown option %r in the config file %s" % (key, path))
+            defaults[dest] = value
+        parser.set_defaults(**defaults)
+    return parser.parse_args(argv)
+
+
+def client_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    from ui.i18n import LANGUAGES
+    p = argparse.ArgumentParser(prog=prog, description=description,
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="examples:\n  python %s --host 192.168.1.10\n"
+                                       "  python %s --host 127.0.0.1 --port 9999 --lang zh"
+                                       % (prog, prog))
+    p.add_argument("--host", default=None, help="the server's address (default 127.0.0.1, "
+                   "or the last one used)")
+    p.add_argument("--port", type=int, default=None, help="its auth port (default 9999)")
+    p.add_argument("--lang", choices=LANGUAGES, default=None,
+                   help="zh or en (default: from the locale)")
+    p.add_argument("--tls", action="store_true", help="speak TLS (the default once a "
+                   "server's certificate is pinned, or with --ca)")
+    p.add_argument("--ca", metavar="FILE", help="verify the server's certificate against "
+                   "this CA file instead of pinning its fingerprint")
+    p.add_argument("--trust-fingerprint", metavar="HEX", help="for scripts: trust a server "
+                   "whose certificate has this SHA-256 fingerprint, without asking")
+    p.add_argument("--config", metavar="FILE", help="JSON file of these options; flags "
+                   "override it (default: ./%s when it exists)" % CLIENT_CONFIG_FILE)
+    return p
+
+
+def tls_for(args: argparse.Namespace, host: str, port: int, decide):
+    """TlsOptions when TLS is asked for or the server is already pinned; else None."""
+    from ui.pins import KnownServers, tls_options, trust_given
+    server = "%s:%d" % (host, port)
+    known = KnownServers()
+    if not (args.tls or args.ca or args.trust_fingerprint or known.get(server)):
+        return None
+    if args.trust_fingerprint:
+        decide = trust_given(args.trust_fingerprint)
+    return tls_options(server, known, decide, args.ca)
+
+
+
+EXAMPLES = """examples:
+  python server_main.py                          local test server, SQLite in ./chatroom-data
+  python server_main.py --host 0.0.0.0           serve the classroom LAN
+  python server_main.py --auth-port 0 --chat-port 0 --file-port 0   pick free ports
+  python server_main.py --db mysql://chat:pw@db.lab:3306/chatroom --sms netease \\
+      --sms-app-key KEY --sms-template 123       (secret in CHATROOM_SMS_APP_SECRET)
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="server_main.py", description="chatroom server: auth, chat and file services "
+        "in one event loop.", epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    d = ServerConfig()
+    p.add_argument("--host", default=d.host, help="address to listen on (default %(default)s; "
+                   "0.0.0.0 for a LAN)")
+    p.add_argument("--auth-port", type=int, default=d.auth_port, help="default %(default)s")
+    p.add_argument("--chat-port", type=int, default=d.chat_port, help="default %(default)s")
+    p.add_argument("--file-port", type=int, default=d.file_port, help="default %(default)s "
+                   "(0 picks a free port for any of the three)")
+    p.add_argument("--data-dir", default=os.path.join(".", "chatroom-data"),
+                   help="database and uploaded files (default %(default)s)")
+    p.add_argument("--db", help="sqlite:///FILE or mysql://user:password@host:port/database "
+                   "(default sqlite:///DATA_DIR/chatroom.db)")
+    p.add_argument("--storage", help="where file contents are kept (default DATA_DIR/files)")
+    p.add_argument("--sms", choices=["off", "console", "netease"], default=d.sms,
+                   help="phone verification: off, console (code in the server log), netease")
+    p.add_argument("--sms-url", default=d.sms_url, help="Yunxin API base URL")
+    p.add_argument("--sms-app-key", default="", help="Yunxin AppKey")
+    p.add_argument("--sms-app-secret", default=os.environ.get("CHATROOM_SMS_APP_SECRET", ""),
+                   help="Yunxin AppSecret (or set CHATROOM_SMS_APP_SECRET)")
+    p.add_argument("--sms-template", help="Yunxin template id")
+    p.add_argument("--max-file-size", type=int, default=d.max_file_size,
+                   help="largest upload in bytes (default %(default)s)")
+    p.add_argument("--flood-limit", type=float, default=d.flood_limit,
+                   help="say per second per chat connection, burst twice that; 0 = off")
+    p.add_argument("--idle-timeout", type=float, default=d.idle_timeout_s,
+                   help="close connections silent this many seconds (default %(default)s)")
+    p.add_argument("--tls-cert", metavar="FILE", help="PEM certificate: serve every service "
+                   "over TLS (make one with: python chatroom.py make-cert)")
+    p.add_argument("--tls-key", metavar="FILE", help="PEM private key for --tls-cert")
+    p.add_argument("--quota", type=int, default=d.quota, metavar="BYTES",
+                   help="bytes of files (finished and unfinished) per user (default "
+                   "%(default)s = 10 GiB); 0 = no quota")
+    p.add_argument("--max-conns-per-ip", type=int, default=d.max_conns_per_ip, metavar="N",
+                   help="open connections from one address, all services (default "
+                   "%(default)s); 0 = no limit")
+    p.add_argument("--max-conns-per-user", type=int, default=d.max_conns_per_user,
+                   metavar="N", help="authenticated chat + file connections of one user "
+                   "(default %(default)s); 0 = no limit")
+    p.add_argument("--logins-per-ip", type=int, default=d.logins_per_ip, metavar="N",
+                   help="login attempts per minute from one address (default %(default)s); "
+                   "0 = no limit")
+    p.add_argument("--codes-per-ip", type=int, default=d.codes_per_ip, metavar="N",
+                   help="SMS codes per 10 minutes from one address (default %(default)s); "
+                   "0 = no limit")
+    p.add_argument("--sms-hourly", type=int, default=d.sms_hourly, metavar="N",
+                   help="SMS codes per hour in all (default %(default)s); 0 = no limit")
+    p.add_argument("--log-level", default=d.log_level,
+                   choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper)
+    p.add_argument("--trace", action="store_true",
+                   help="log every frame in and out (passwords, codes, tokens masked)")
+    p.add_argument("--log-file", metavar="FILE", help="append the log to FILE as well as "
+                   "standard error")
+    p.add_argument("--config", metavar="FILE", help="JSON file of options, e.g. "
+                   '{"host": "0.0.0.0", "sms": "off"}; flags given here override it '
+                   "(default: ./%s when it exists)" % SERVER_CONFIG_FILE)
+    p.add_argument("--version", action="version", version="chatroom " + VERSION)
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> ServerConfig:
+    return ServerConfig(
+        host=args.host, auth_port=args.auth_port, chat_port=args.chat_port,
+        file_port=args.file_port, data_dir=args.data_dir, db=args.db, storage=args.storage,
+        sms=args.sms, sms_url=args.sms_url, sms_app_key=args.sms_app_key,
+        sms_app_secret=args.sms_app_secret, sms_template=args.sms_template,
+        max_file_size=args.max_file_size, flood_limit=args.flood_limit,
+        idle_timeout_s=args.idle_timeout, tls_cert=args.tls_cert, tls_key=args.tls_key,
+        log_level=args.log_level, trace=args.trace, quota=args.quota,
+        max_conns_per_ip=args.max_conns_per_ip, max_conns_per_user=args.max_conns_per_user,
+        logins_per_ip=args.logins_per_ip, codes_per_ip=args.codes_per_ip,
+        sms_hourly=args.sms_hourly)
+
+

@@ -1,0 +1,65 @@
+"""Who is connected as whom: the authenticated chat and file connections, by user and by
+token. Lives on the loop thread and is shared by the chat and file services, so that a
+per-user connection cap counts both (docs/PROTOCOL.md §10) and ``logout`` can end every
+connection its token opened (docs/PROTOCOL.md §5).
+"""
+from __future__ import annotations
+
+import hashlib
+from typing import Dict, List, Set
+
+from net.service import PeerAPI
+
+LOGGED_OUT_EVENT = {"op": "logged_out"}
+
+
+def token_hash(token: str) -> str:
+    """Tokens are stored hashed: a copy of the database does not let anyone log in."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class Sessions:
+    """Methods for callers (the loop thread only):
+        may_add(user_id)             False when the user is at the per-user cap
+        add(peer, user_id, token)    an authenticated connection
+        remove(peer)                 it closed (idempotent)
+        end_token(token)             logout: every connection of that token gets logged_out
+                                     and is closed
+    """
+
+    def __init__(self, max_per_user: int) -> None:
+        self.max_per_user = max_per_user  # 0 = no cap
+        self._by_user: Dict[int, Set[PeerAPI]] = {}
+        self._by_token: Dict[str, Set[PeerAPI]] = {}
+        self._keys: Dict[PeerAPI, tuple] = {}
+
+    def may_add(self, user_id: int) -> bool:
+        if not self.max_per_user:
+            return True
+        return len(self._by_user.get(user_id, ())) < self.max_per_user
+
+    def add(self, peer: PeerAPI, user_id: int, token: str) -> None:
+        key = token_hash(token)
+        self._by_user.setdefault(user_id, set()).add(peer)
+        self._by_token.setdefault(key, set()).add(peer)
+        self._keys[peer] = (user_id, key)
+
+    def remove(self, peer: PeerAPI) -> None:
+        keys = self._keys.pop(peer, None)
+        if keys is None:
+            return
+        user_id, key = keys
+        for table, k in ((self._by_user, user_id), (self._by_token, key)):
+            peers = table.get(k)
+            if peers is not None:
+                peers.discard(peer)
+                if not peers:
+                    del table[k]
+
+    def end_token(self, token: str) -> int:
+        peers: List[PeerAPI] = list(self._by_token.get(token_hash(token), ()))
+        for peer in peers:
+            peer.send(LOGGED_OUT_EVENT)
+            peer.close()
+            self.remove(peer)
+        return len(peers)
