@@ -90,6 +90,7 @@ class Dialect:
         schema()                  statements that create every table when missing
         begin                     the statement that opens a write transaction
         translate(exc)            our exception for a driver exception, or None
+        alive(conn)               False when an idle connection died (checked before use)
         is_disconnect(exc)        True when the connection is dead and must be replaced
     """
 
@@ -107,6 +108,10 @@ class Dialect:
 
     def translate(self, exc: BaseException) -> Optional[Exception]:
         return None
+
+    def alive(self, conn: Any) -> bool:
+        """Whether a connection that sat idle can still be used (SQLite: always)."""
+        return True
 
     def is_disconnect(self, exc: BaseException) -> bool:
         return False
@@ -212,6 +217,13 @@ class MySQLDialect(Dialect):
         if isinstance(exc, pymysql.err.IntegrityError) and exc.args and exc.args[0] == 1062:
             return self._duplicate(str(exc))
         return None
+
+    def alive(self, conn: Any) -> bool:
+        try:
+            conn.ping(reconnect=False)
+            return True
+        except Exception:  # any failure means: replace it
+            return False
 
     def is_disconnect(self, exc: BaseException) -> bool:
         import pymysql

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from typing import Any, Callable, Iterable, List, NamedTuple, Optional, Sequence, Tuple, TypeVar
 
 from db.dialect import Dialect, parse_url
@@ -22,6 +23,9 @@ T = TypeVar("T")
 # Bump when schema.sql changes, and add the steps that bring an older database forward.
 SCHEMA_VERSION = 1
 MIGRATIONS: dict = {}  # {new_version: [statements]}, applied in order
+# A connection idle longer than this is checked before use (MySQL: a ping, which a live
+# server answers in well under a millisecond).
+STALE_CHECK_S = 1.0
 # Larger than any msg_id: "before" when the caller did not give one.
 NO_MSG_LIMIT = 2 ** 62
 
@@ -85,11 +89,19 @@ class Store:
 
     def _conn(self) -> Any:
         conn = getattr(self._local, "conn", None)
+        now = time.monotonic()
+        if conn is not None and now - self._local.used_s > STALE_CHECK_S:
+            # A connection that sat idle may have died with a database restart: check it
+            # before use, so the first request after an outage succeeds (PROTOCOL.md §10).
+            if not self.dialect.alive(conn):
+                self._drop_conn()
+                conn = None
         if conn is None:
             conn = self.dialect.connect()
             self._local.conn = conn
             with self._all_lock:
                 self._all_conns.append(conn)
+        self._local.used_s = now
         return conn
 
     def _drop_conn(self) -> None:
@@ -136,26 +148,30 @@ class Store:
         raise exc
 
     def _read(self, fn: Callable[[Any], T]) -> T:
-        try:
-            conn = self._conn()
-            cur = conn.cursor()
+        """fn(cursor) for a query that changes nothing: tried again once on a fresh
+        connection when the first one turns out to be dead."""
+        for attempt in (1, 2):
             try:
-                return fn(cur)
-            finally:
-                cur.close()
-        except StoreError:
-            raise
-        except Exception as exc:
-            self._fail(exc)
-            raise  # unreachable: _fail always raises
+                conn = self._conn()
+                cur = conn.cursor()
+                try:
+                    return fn(cur)
+                finally:
+                    cur.close()
+            except StoreError:
+                raise
+            except Exception as exc:
+                if attempt == 1 and self.dialect.is_disconnect(exc):
+                    self._drop_conn()
+                    continue
+                self._fail(exc)
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     def _write(self, fn: Callable[[Any], T]) -> T:
         """fn(cursor) inside one transaction: all of it is committed, or none of it."""
         try:
-            conn = self._conn()
-            cur = conn.cursor()
+            cur = self._begin()
             try:
-                cur.execute(self.dialect.begin)
                 try:
                     result = fn(cur)
                     cur.execute("COMMIT")
@@ -173,6 +189,21 @@ class Store:
         except Exception as exc:
             self._fail(exc)
             raise
+
+    def _begin(self) -> Any:
+        """A cursor inside a new transaction. A connection found dead at BEGIN (nothing done
+        yet, so nothing to lose) is replaced once."""
+        for attempt in (1, 2):
+            cur = self._conn().cursor()
+            try:
+                cur.execute(self.dialect.begin)
+                return cur
+            except Exception as exc:
+                cur.close()
+                if attempt == 2 or not self.dialect.is_disconnect(exc):
+                    raise
+                self._drop_conn()
+        raise AssertionError("unreachable")
 
     def _q(self, cur: Any, sql: str, params: Sequence[Any] = ()) -> Any:
         cur.execute(self.dialect.sql(sql), tuple(params))

@@ -10,19 +10,19 @@ loop. No threads, no tkinter.
     while True:
         for item in conn.poll():      # events (dicts) and B-frame payloads (bytes)
             ...
-        if conn.state == "closed": break
+        if conn.closed: break
         time.sleep(0.01)              # or: select on conn.fileno(), or Tk's after()
 """
 from __future__ import annotations
 
+import enum
 import errno
 import itertools
 import select
 import socket
 import ssl
 import time
-from collections import deque
-from typing import Any, Callable, Deque, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from net.framing import (
     KIND_BINARY,
@@ -33,19 +33,33 @@ from net.framing import (
     encode_header,
 )
 from net.messages import decode_body, encode_message
+from net.outbox import Outbox
 from net.tls import fingerprint
 
 Reply = Dict[str, Any]
 Incoming = Union[Dict[str, Any], bytes]
+ReplyCallback = Callable[[Reply], None]
 
 # A client gives up connecting after this long (a wrong address on a LAN can hang for minutes).
 CONNECT_TIMEOUT_S = 5.0
 # Read at most this much per poll, so one poll is a bounded amount of work for a GUI tick.
 POLL_READ_BYTES = 4 * 1024 * 1024
 RECV_BYTES = 256 * 1024
+# An SSL socket has no sendmsg and copies what it is given into TLS records: hand it at most
+# this much per send call, so one large upload chunk does not become one huge copy.
+TLS_SEND_BYTES = RECV_BYTES
 
 _ids = itertools.count(1)
 _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
+# Windows sockets have no sendmsg: there the outbox leaves one chunk per send call.
+_HAS_SENDMSG = hasattr(socket.socket, "sendmsg")
+
+
+class ConnectionState(enum.Enum):
+    CONNECTING = "connecting"    # the TCP connect is in progress
+    HANDSHAKING = "handshaking"  # connected; the TLS handshake is in progress
+    OPEN = "open"                # requests and replies flow
+    CLOSED = "closed"            # for good: `error` says why (None after close())
 
 
 class TlsOptions:
@@ -65,9 +79,14 @@ class ClientConnection:
         send_binary(data)                             queue one B frame (an upload chunk)
         poll() -> [incoming]                          do whatever I/O is possible now
         close()
-    Fields: state ('connecting', 'handshaking' (TLS), 'open', 'closed'), error (why it
-    closed, or None), outbox_bytes (unsent bytes: an uploader keeps this small),
-    fingerprint (the server certificate's SHA-256, with TLS).
+    Fields: state (a ConnectionState), closed (state is CLOSED), error (why it closed, or
+    None), outbox_bytes (unsent bytes: an uploader keeps this small), fingerprint (the
+    server certificate's SHA-256, with TLS).
+
+    A J frame with a "status" whose (id, op) is a pending request's is that request's reply
+    and goes to its callback; every other frame (events, `upload_done`, which carries its
+    upload's id but is no reply, and the server's last-word errors) is returned by poll().
+    When the connection closes, every pending callback gets a "disconnected" reply.
     """
 
     def __init__(self, host: str, port: int, connect_timeout_s: float = CONNECT_TIMEOUT_S,
@@ -75,12 +94,12 @@ class ClientConnection:
         self.host, self.port = host, port
         self.tls = tls
         self.fingerprint: Optional[str] = None
-        self.state = "connecting"
+        self.state = ConnectionState.CONNECTING
         self.error: Optional[str] = None
         self._decoder = FrameDecoder(MAX_SERVER_JSON_BYTES)
-        self._out: Deque[memoryview] = deque()
-        self.outbox_bytes = 0
-        self._callbacks: Dict[Any, Callable[[Reply], None]] = {}
+        self._outbox = Outbox()
+        # id -> (op, callback) of each request whose reply is awaited
+        self._pending: Dict[int, Tuple[str, ReplyCallback]] = {}
         self._deadline = time.monotonic() + connect_timeout_s
         self.sock: Optional[socket.socket] = None
         try:
@@ -98,43 +117,45 @@ class ClientConnection:
                         getattr(errno, "WSAEWOULDBLOCK", -1)):
             self._fail(_describe_connect_error(code, host, port))
 
+    @property
+    def closed(self) -> bool:
+        return self.state is ConnectionState.CLOSED
+
+    @property
+    def outbox_bytes(self) -> int:
+        return self._outbox.outbox_bytes
+
     def fileno(self) -> int:
         return self.sock.fileno() if self.sock is not None else -1
 
     # -- sending --------------------------------------------------------------------------
 
-    def request(self, op: str, callback: Optional[Callable[[Reply], None]] = None,
-                **fields: Any) -> int:
+    def request(self, op: str, callback: Optional[ReplyCallback] = None, **fields: Any) -> int:
         rid = next(_ids)
         message = dict(fields, op=op, id=rid)
         if callback is not None:
-            self._callbacks[rid] = callback
+            self._pending[rid] = (op, callback)
         self._queue(encode_message(message))
         return rid
-
-    def send(self, message: Dict[str, Any]) -> None:
-        self._queue(encode_message(message))
 
     def send_binary(self, data: bytes) -> None:
         self._queue(encode_header(KIND_BINARY, len(data)))
         self._queue(data)
 
     def _queue(self, data: bytes) -> None:
-        if self.state == "closed":
-            return
-        self._out.append(memoryview(data))
-        self.outbox_bytes += len(data)
+        if self.state is not ConnectionState.CLOSED:
+            self._outbox.queue(data)
 
     # -- polling --------------------------------------------------------------------------
 
     def poll(self, max_read_bytes: int = POLL_READ_BYTES) -> List[Incoming]:
         """Send what can be sent, read at most max_read_bytes (the rest waits in the
         kernel for the next poll: a GUI spreads a burst over several ticks)."""
-        if self.state == "connecting":
+        if self.state is ConnectionState.CONNECTING:
             self._finish_connect()
-        if self.state == "handshaking":
+        if self.state is ConnectionState.HANDSHAKING:
             self._handshake()
-        if self.state != "open":
+        if self.state is not ConnectionState.OPEN:
             return []
         self._send_some()
         return self._read_some(max_read_bytes)
@@ -149,9 +170,9 @@ class ClientConnection:
                 server_name = self.host if self.tls.context.check_hostname else None
                 self.sock = self.tls.context.wrap_socket(
                     self.sock, server_hostname=server_name, do_handshake_on_connect=False)
-                self.state = "handshaking"
+                self.state = ConnectionState.HANDSHAKING
             else:
-                self.state = "open"
+                self.state = ConnectionState.OPEN
         elif time.monotonic() > self._deadline:
             self._fail("no answer from %s:%d (timed out)" % (self.host, self.port))
 
@@ -175,29 +196,33 @@ class ClientConnection:
             if refusal:
                 self._fail(refusal)
                 return
-        self.state = "open"
+        self.state = ConnectionState.OPEN
 
     def _send_some(self) -> None:
-        out = self._out
-        while out:
+        """Hand the kernel what it takes now; the unsent tail stays in the outbox."""
+        outbox = self._outbox
+        gather = _HAS_SENDMSG and self.tls is None
+        while outbox.outbox_bytes:
+            chunks = outbox.pending_chunks()
             try:
-                sent = self.sock.send(out[0] if self.tls is None else out[0][:RECV_BYTES])
+                if gather:
+                    offered = sum(len(chunk) for chunk in chunks)
+                    sent = self.sock.sendmsg(chunks)
+                else:
+                    offered = min(len(chunks[0]), TLS_SEND_BYTES)
+                    sent = self.sock.send(chunks[0][:offered])
             except _WOULD_BLOCK:
                 return
             except OSError as exc:
                 self._fail("connection lost: %s" % exc)
                 return
-            self.outbox_bytes -= sent
-            if sent == len(out[0]):
-                out.popleft()
-            else:
-                out[0] = out[0][sent:]
-                if self.tls is None:
-                    return
+            outbox.consume(sent)
+            if sent < offered:
+                return  # the kernel's buffer is full: the rest waits for the next poll
 
     def _read_some(self, budget: int) -> List[Incoming]:
         items: List[Incoming] = []
-        while budget > 0 and self.state == "open":
+        while budget > 0 and self.state is ConnectionState.OPEN:
             try:
                 data = self.sock.recv(min(RECV_BYTES, budget))
             except _WOULD_BLOCK:
@@ -224,28 +249,28 @@ class ClientConnection:
         return items
 
     def _dispatch(self, message: Dict[str, Any], items: List[Incoming]) -> None:
-        if "status" in message and message.get("op") != "upload_done":
-            callback = self._callbacks.pop(message.get("id"), None)
-            if callback is not None:
-                callback(message)
-                return
-        items.append(message)
+        rid = message.get("id")
+        pending = self._pending.get(rid) if "status" in message else None
+        if pending is not None and pending[0] == message.get("op"):
+            del self._pending[rid]
+            pending[1](message)
+        else:
+            items.append(message)
 
     # -- closing --------------------------------------------------------------------------
 
     def _fail(self, reason: str) -> None:
-        if self.state == "closed":
+        if self.state is ConnectionState.CLOSED:
             return
-        self.state = "closed"
+        self.state = ConnectionState.CLOSED
         self.error = reason
-        self._out.clear()
-        self.outbox_bytes = 0
+        self._outbox.discard_outbox()
         if self.sock is not None:
             self.sock.close()
         # Whoever waits for a reply gets one, so no caller is left hanging.
-        callbacks, self._callbacks = self._callbacks, {}
-        for rid, callback in callbacks.items():
-            callback({"id": rid, "status": "disconnected", "message": reason})
+        pending, self._pending = self._pending, {}
+        for rid, (op, callback) in pending.items():
+            callback({"op": op, "id": rid, "status": "disconnected", "message": reason})
 
     def close(self) -> None:
         self._fail("closed")
@@ -264,9 +289,11 @@ def _describe_connect_error(code: int, host: str, port: int) -> str:
 
 def wait_readable(connections: List[ClientConnection], timeout_s: float) -> None:
     """For terminal clients and tests: sleep until a socket has news or timeout_s passes."""
-    read = [c.sock for c in connections if c.sock is not None and c.state == "open"]
+    waiting = (ConnectionState.CONNECTING, ConnectionState.HANDSHAKING)
+    read = [c.sock for c in connections
+            if c.sock is not None and c.state is ConnectionState.OPEN]
     write = [c.sock for c in connections if c.sock is not None and
-             (c.state in ("connecting", "handshaking") or c.outbox_bytes)]
+             (c.state in waiting or c.outbox_bytes)]
     if read or write:
         select.select(read, write, [], timeout_s)
     else:

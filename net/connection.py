@@ -46,6 +46,9 @@ class Connection(Outbox):
         holds         >0 while a request is in flight (or a service asked to pause input):
                       no further frames are taken from the decoder until it is back to 0
         phase         Phase.OPEN, CLOSING (drain the outbox, then close) or CLOSED
+        eof           the peer sent its last byte (maybe a half-close): it still gets the
+                      replies to what it sent, then the connection closes
+        tasks         work in flight that will still answer the peer (a stored say)
         last_seen_s   monotonic time of the last received bytes (idle timer)
         opened_s      monotonic time the connection was accepted
     Fields for the services:
@@ -55,7 +58,7 @@ class Connection(Outbox):
     """
 
     __slots__ = ("peer", "host", "service", "state", "decoder", "holds", "phase",
-                 "last_seen_s", "opened_s", "reading_paused", "on_drain", "fd")
+                 "last_seen_s", "opened_s", "reading_paused", "on_drain", "fd", "eof", "tasks")
 
     def __init__(self, peer: str, host: str, service: Any, max_json_bytes: int,
                  now_s: float) -> None:
@@ -72,6 +75,8 @@ class Connection(Outbox):
         self.reading_paused = False
         self.on_drain: Any = None  # callable the file service sets to pump a download
         self.fd = -1
+        self.eof = False
+        self.tasks = 0
 
     @property
     def closed(self) -> bool:
@@ -95,6 +100,13 @@ class Connection(Outbox):
         if frame.kind == KIND_JSON:
             return decode_body(frame.body)
         return frame.body
+
+    @property
+    def all_answered(self) -> bool:
+        """After end of input: nothing left to answer (whatever the decoder still holds is
+        an incomplete frame), so the connection may close once its outbox is sent."""
+        return (self.eof and not self.holds and not self.tasks and self.phase is _OPEN
+                and self.may_take_frame)
 
     def update_flow(self) -> None:
         """Hysteresis between the water marks, so a peer near the limit does not flap."""

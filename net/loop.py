@@ -16,56 +16,36 @@ dispatch); and for peers (net/peer.py): mark_dirty, resume_peer, close_peer.
 """
 from __future__ import annotations
 
-import errno
-import heapq
-import itertools
 import logging
 import selectors
 import signal
 import socket
 import ssl
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional
 
 from net.connection import Phase
 from net.framing import FramingError
-from net.messages import STATUSES, BadRequest, encode_message, masked, valid_id
+from net.listeners import TOO_MANY_FRAME, Listeners
+from net.messages import STATUSES, BadRequest, check_id
 from net.peer import Peer, Transport
 from net.service import Service, TimerHandle
-from net.tls import HANDSHAKE_TIMEOUT_S
+from net.timers import Timers
+from net.tls import tls_send_slice
 
 log = logging.getLogger(__name__)
-trace_log = logging.getLogger("chatroom.trace")
 
 # How much one recv() may take: a quarter of a maximal chunk keeps big uploads at a few
 # syscalls per frame while a slow peer's buffer stays small.
 RECV_BYTES = 256 * 1024
-# Accept at most this many connections per readiness event, so a connection storm on one
-# listener cannot starve the peers already being served.
-ACCEPT_BATCH = 64
-# The kernel's queue of connections not yet accepted: big enough that 50 clients connecting at
-# once are never refused (the kernel caps it at net.core.somaxconn).
-LISTEN_BACKLOG = 1024
-# When the process runs out of file descriptors, stop accepting for this long instead of
-# spinning on a listener that stays readable.
-EMFILE_PAUSE_S = 0.5
-# A peer told to go away (after bad_frame, say) gets this long to read its goodbye.
-CLOSE_DRAIN_S = 5.0
 # How often idle and draining peers are checked.
 SWEEP_INTERVAL_S = 1.0
 # SIGINT/SIGTERM: how long shutdown may take before remaining peers are simply dropped
 # (docs/PROTOCOL.md §8 asks for exit within 5 s; the workers and the writer need the rest).
 SHUTDOWN_GRACE_S = 2.5
-# TLS writes: SSL has no scatter/gather, so small queued chunks are joined up to this much
-# per send (a few TLS records), and a larger chunk is sent in slices of this size.
-TLS_SEND_BYTES = 64 * 1024
 
-_OUT_OF_FDS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 _HAS_SENDMSG = hasattr(socket.socket, "sendmsg")
-_TOO_MANY = encode_message({"op": "error", "status": "rate_limited",
-                           "message": "Too many connections from your address; close some "
-                                      "and try again."})
 
 
 class Loop:
@@ -74,22 +54,18 @@ class Loop:
         self.selector = selectors.DefaultSelector()
         self.trace = trace
         self.tls = tls  # every accepted connection speaks TLS from its first byte
-        # docs/PROTOCOL.md §10: one address may not hold every descriptor we have; 0 = no cap.
-        self.max_conns_per_ip = max_conns_per_ip
         # One receive buffer for every peer: the loop is one thread and each read is copied
         # into its peer's decoder at once, so nothing is allocated per read.
         self._recv_view = memoryview(bytearray(RECV_BYTES))
         self.now_s = time.monotonic()
         self.workers: Any = None  # set by the composition root (net.workers.Workers)
         self.peers: Dict[int, Peer] = {}
-        self._per_host: Dict[str, int] = {}
-        self._listeners: List[Tuple[socket.socket, Service]] = []
-        self._listening = True
-        self._timers: List[Any] = []
-        self._timer_seq = itertools.count()
-        self._soon: List[Any] = []
+        self._timers = Timers()
         self._dirty: List[Peer] = []
         self._stop_requested = False
+        # docs/PROTOCOL.md §10: one address may not hold every descriptor we have; 0 = no cap.
+        self._listeners = Listeners(self.selector, self._admit, self.call_later,
+                                    max_conns_per_ip, tls is not None)
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
@@ -98,36 +74,19 @@ class Loop:
     # -- setup ----------------------------------------------------------------------------
 
     def listen(self, host: str, port: int, service: Service) -> tuple:
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            if hasattr(socket, "SO_EXCLUSIVEADDRUSE"):  # Windows: refuse port stealing
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
-            else:  # POSIX: rebind at once after a restart (TIME_WAIT)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((host, port))
-            sock.listen(LISTEN_BACKLOG)
-            sock.setblocking(False)
-        except OSError:
-            sock.close()
-            raise
-        self._listeners.append((sock, service))
         service.loop = self
-        self.selector.register(sock, selectors.EVENT_READ, _Acceptor(self, sock, service))
-        return sock.getsockname()[:2]
+        return self._listeners.listen(host, port, service)
 
     def add_reader(self, sock: socket.socket, fn: Callable[[], None]) -> None:
-        self.selector.register(sock, selectors.EVENT_READ, _Reader(fn))
+        self.selector.register(sock, selectors.EVENT_READ, fn)
 
     # -- the API for services (net/service.py LoopAPI) ------------------------------------
 
     def call_later(self, delay_s: float, fn: Callable[..., Any], *args: Any) -> TimerHandle:
-        handle = TimerHandle(time.monotonic() + delay_s, fn, args)
-        heapq.heappush(self._timers, (handle.when_s, next(self._timer_seq), handle))
-        return handle
+        return self._timers.call_later(delay_s, fn, *args)
 
     def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
-        self._soon.append((fn, args))
+        self._timers.call_soon(fn, *args)
 
     def submit(self, lane: str, fn: Callable[..., Any], args: tuple, callback: Any) -> None:
         self.workers.submit(lane, fn, args, callback)
@@ -147,13 +106,8 @@ class Loop:
     def dispatch(self, peer: Peer, request: Dict[str, Any]) -> None:
         """Hand one request to the peer's service; field errors become bad_request. A service
         that held a request back hands it in here again when it is ready for it."""
-        if "id" in request and not valid_id(request["id"]):
-            # docs/PROTOCOL.md §3: the reply cannot carry an id it could not echo safely.
-            del request["id"]
-            peer.reply(request, "bad_request", "'id' must be a string of at most 128 "
-                       "characters or a finite number of magnitude at most 2^53")
-            return
         try:
+            check_id(request)
             peer.service.on_request(peer, request)
         except BadRequest as exc:
             peer.reply(request, exc.status, str(exc))
@@ -184,11 +138,7 @@ class Loop:
                 signal.signal(signum, handler)
 
     def _run_once(self, max_wait_s: Optional[float] = None) -> None:
-        timeout = None
-        if self._soon or self._dirty:
-            timeout = 0
-        elif self._timers:
-            timeout = max(0.0, self._timers[0][0] - time.monotonic())
+        timeout = self._timers.timeout_s(bool(self._dirty))
         if max_wait_s is not None:
             timeout = max_wait_s if timeout is None else min(timeout, max_wait_s)
         events = self.selector.select(timeout)
@@ -199,23 +149,8 @@ class Loop:
                 self.guard(data, self._on_peer_event, data, mask)
             else:
                 self._run_callback(data, ())
-        self._run_timers()
-        self._run_soon()
+        self._timers.run_due(self.now_s, self._run_callback)
         self._flush_dirty()
-
-    def _run_timers(self) -> None:
-        timers = self._timers
-        now = self.now_s
-        while timers and timers[0][0] <= now:
-            handle = heapq.heappop(timers)[2]
-            if not handle.cancelled:
-                self._run_callback(handle.fn, handle.args)
-
-    def _run_soon(self) -> None:
-        # Callbacks queued while running these wait for the next turn: no starvation.
-        soon, self._soon = self._soon, []
-        for fn, args in soon:
-            self._run_callback(fn, args)
 
     def _run_callback(self, fn: Callable[..., Any], args: tuple) -> None:
         if args and args[0].__class__ is Peer:
@@ -233,34 +168,12 @@ class Loop:
         except OSError:
             pass
 
-    # -- accepting ------------------------------------------------------------------------
+    # -- admitting ----------------------------------------------------------------------
 
-    def _accept(self, listener: socket.socket, service: Service) -> None:
-        for _ in range(ACCEPT_BATCH):
-            try:
-                sock, address = listener.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:
-                if exc.errno in _OUT_OF_FDS:
-                    self._pause_accepting(exc)
-                    return
-                # ECONNABORTED, EPROTO, EPERM (a firewall): that one connection failed.
-                log.debug("%s: accept failed: %s", service.name, exc)
-                continue
-            try:
-                self._add_peer(sock, address, service)
-            except OSError as exc:  # reset before we could set it up (or wrap it in TLS)
-                log.debug("%s %s: dropped while accepting: %s", service.name, address, exc)
-                sock.close()
-
-    def _add_peer(self, sock: socket.socket, address: Any, service: Service) -> None:
-        sock.setblocking(False)
+    def _admit(self, sock: socket.socket, address: Any, service: Service, refused: bool) -> None:
+        """A new connection from the listeners. ``refused``: a TLS connection over the
+        per-address cap, told why once its handshake is done, then closed."""
         host = address[0]
-        count = self._per_host.get(host, 0)
-        if self.max_conns_per_ip and count >= self.max_conns_per_ip:
-            self._refuse(sock, host, service)
-            return
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
@@ -269,42 +182,15 @@ class Loop:
             # The handshake is driven by the loop (_handshake), never waited for here.
             sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         peer = Peer(self, sock, address, service, self.now_s)
-        self._per_host[host] = count + 1
+        peer.refused = refused
+        if not refused:
+            self._listeners.opened(host)
         self.peers[peer.fd] = peer
         peer.mask = selectors.EVENT_READ
         self.selector.register(sock, selectors.EVENT_READ, peer)
         log.debug("%s %s connected", service.name, peer.peer)
-        self.guard(peer, service.on_open, peer)
-
-    def _refuse(self, sock: socket.socket, host: str, service: Service) -> None:
-        """Over the per-address cap: say why in one frame when the kernel takes it at once
-        (plain TCP), and close. With TLS the goodbye would need a handshake first; a refused
-        connection gets none of our time, so it is simply closed."""
-        log.info("%s: refusing a connection from %s (%d open)", service.name, host,
-                 self._per_host.get(host, 0))
-        if self.tls is None:
-            try:
-                sock.send(_TOO_MANY)
-            except OSError:
-                pass
-        sock.close()
-
-    def _pause_accepting(self, exc: OSError) -> None:
-        if not self._listening:
-            return
-        log.warning("out of file descriptors (%s); not accepting for %.1f s", exc, EMFILE_PAUSE_S)
-        self._listening = False
-        for listener, _ in self._listeners:
-            self.selector.unregister(listener)
-        self.call_later(EMFILE_PAUSE_S, self._resume_accepting)
-
-    def _resume_accepting(self) -> None:
-        if self._listening or self._stop_requested:
-            return
-        self._listening = True
-        for listener, service in self._listeners:
-            self.selector.register(listener, selectors.EVENT_READ,
-                                   _Acceptor(self, listener, service))
+        if not refused:
+            self.guard(peer, service.on_open, peer)
 
     # -- reading and dispatch -------------------------------------------------------------
 
@@ -332,6 +218,10 @@ class Loop:
             self.close_peer(peer)
             return
         peer.transport = Transport.TLS
+        if peer.refused:
+            peer.push(TOO_MANY_FRAME)
+            peer.close()
+            return
         self._read(peer)  # the client's first request may have come with its last flight
 
     def _read(self, peer: Peer) -> None:
@@ -367,7 +257,6 @@ class Loop:
             self.call_soon(self._read, peer)
         self._update_interest(peer)
 
-
     def resume_peer(self, peer: Peer) -> None:
         if peer.closed:
             return
@@ -386,26 +275,19 @@ class Loop:
                 message = peer.next_message()
                 if message is None:
                     break
+                if trace:
+                    peer.trace_in(message)
                 if message.__class__ is dict:
-                    if trace:
-                        trace_log.info("%s %s < %s", service.name, peer.peer, masked(message))
                     self.dispatch(peer, message)
                 else:
-                    if trace:
-                        trace_log.info("%s %s < B %d bytes", service.name, peer.peer,
-                                       len(message))
                     service.on_binary(peer, message)
         except FramingError as exc:
             log.info("%s %s: bad frame: %s", service.name, peer.peer, exc)
             peer.send({"op": "error", "status": "bad_frame", "message": str(exc)})
             peer.close()
             return
-        if peer.eof and not peer.holds and not peer.tasks and peer.phase is Phase.OPEN:
-            if not peer.may_take_frame:
-                return  # paused by flow control: frames may be left, taken after a drain
-            if peer.decoder.has_partial:
-                log.debug("%s %s closed in the middle of a frame", service.name, peer.peer)
-            peer.close()  # everything it asked is answered: send that, then close
+        if peer.all_answered:  # it half-closed: send the replies, then close
+            peer.close()
 
     # -- writing --------------------------------------------------------------------------
 
@@ -448,7 +330,7 @@ class Loop:
             chunks = peer.pending_chunks()
             try:
                 if peer.transport is Transport.TLS:
-                    chunks = [_tls_slice(chunks)]
+                    chunks = [tls_send_slice(chunks)]
                     sent = sock.send(chunks[0])
                 elif len(chunks) == 1:
                     sent = sock.send(chunks[0])
@@ -505,11 +387,10 @@ class Loop:
                 pass
             peer.mask = 0
         if self.peers.pop(peer.fd, None) is not None:
-            left = self._per_host[peer.host] - 1
-            if left:
-                self._per_host[peer.host] = left
+            if peer.refused:
+                self._listeners.refusal_done(peer.host)
             else:
-                del self._per_host[peer.host]
+                self._listeners.closed(peer.host)
         try:
             peer.sock.close()
         except OSError:
@@ -521,28 +402,12 @@ class Loop:
             log.exception("%s %s: on_close failed", peer.service.name, peer.peer)
 
     def _sweep(self) -> None:
-        """Close peers past a deadline: draining, handshaking, or as their service says."""
+        """Close every peer past one of its deadlines (net/peer.py overdue)."""
         now = self.now_s = time.monotonic()
         for peer in list(self.peers.values()):
-            if peer.closed:
-                continue
-            if peer.closing:
-                if now - peer.last_seen_s > CLOSE_DRAIN_S:
-                    self.close_peer(peer)
-                continue
-            if peer.transport is Transport.TLS_HANDSHAKE:
-                if now - peer.opened_s > HANDSHAKE_TIMEOUT_S:
-                    log.info("%s %s: no TLS handshake in %.0f s, closing", peer.service.name,
-                             peer.peer, HANDSHAKE_TIMEOUT_S)
-                    self.close_peer(peer)
-                continue
-            try:
-                reason = peer.service.timeout_reason(peer, now)
-            except Exception:
-                log.exception("%s %s: timeout check failed", peer.service.name, peer.peer)
-                reason = "a failed check"
+            reason = None if peer.closed else peer.overdue(now)
             if reason:
-                log.info("%s %s: %s, closing", peer.service.name, peer.peer, reason)
+                log.info("%s %s: %s; closing", peer.service.name, peer.peer, reason)
                 self.close_peer(peer)
         if not self._stop_requested:
             self.call_later(SWEEP_INTERVAL_S, self._sweep)
@@ -550,15 +415,10 @@ class Loop:
     def _shutdown(self) -> None:
         log.info("shutting down")
         deadline = time.monotonic() + SHUTDOWN_GRACE_S
-        for listener, _ in self._listeners:
-            if self._listening:
-                self.selector.unregister(listener)
-            listener.close()
-        self._listening = False
+        self._listeners.close()
         if self.workers is not None:
             self.workers.drop_queued()  # queued logins and the like: nobody will wait for them
-        services = {id(service): service for _, service in self._listeners}
-        for service in services.values():
+        for service in self._listeners.services:
             try:
                 service.on_shutdown()
             except Exception:
@@ -568,7 +428,7 @@ class Loop:
         # Let running work (database writes, their acknowledgements) finish, then say goodbye.
         while time.monotonic() < deadline:
             busy = any(peer.holds for peer in self.peers.values())
-            if not busy and not self._soon:
+            if not busy and not self._timers.has_soon:
                 break
             self._run_once(max_wait_s=0.05)
         for peer in list(self.peers.values()):
@@ -583,43 +443,3 @@ class Loop:
         self.selector.close()
         self._wake_r.close()
         self._wake_w.close()
-
-
-def _tls_slice(chunks: List[Any]) -> Any:
-    """What one TLS send gets: small chunks joined up to TLS_SEND_BYTES, or the first slice
-    of a large chunk. The same outbox always gives the same prefix, as a retried SSL write
-    requires."""
-    first = chunks[0]
-    if len(first) >= TLS_SEND_BYTES or len(chunks) == 1:
-        return first[:TLS_SEND_BYTES] if len(first) > TLS_SEND_BYTES else first
-    picked, total = [], 0
-    for chunk in chunks:
-        if total + len(chunk) > TLS_SEND_BYTES:
-            break
-        picked.append(chunk)
-        total += len(chunk)
-    return b"".join(picked)
-
-
-class _Acceptor:
-    """Selector data for a listening socket."""
-
-    __slots__ = ("loop", "sock", "service")
-
-    def __init__(self, loop: Loop, sock: socket.socket, service: Service) -> None:
-        self.loop = loop
-        self.sock = sock
-        self.service = service
-
-    def __call__(self) -> None:
-        self.loop._accept(self.sock, self.service)
-
-
-class _Reader:
-    __slots__ = ("fn",)
-
-    def __init__(self, fn: Callable[[], None]) -> None:
-        self.fn = fn
-
-    def __call__(self) -> None:
-        self.fn()

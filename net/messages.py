@@ -8,7 +8,13 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, Optional
 
-from net.framing import KIND_JSON, FramingError, encode_frame
+from net.framing import (  # noqa: F401  (re-exported: the wire limits services announce)
+    KIND_JSON,
+    MAX_CHUNK_BYTES,
+    MAX_CLIENT_JSON_BYTES,
+    FramingError,
+    encode_frame,
+)
 
 # SPEC §7, with the sentence an error reply carries when the handler has nothing better to say.
 STATUSES: Dict[str, str] = {
@@ -168,6 +174,15 @@ def valid_id(value: Any) -> bool:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
     return -ID_MAX_MAGNITUDE <= value <= ID_MAX_MAGNITUDE  # False for NaN; inf is out
+
+
+def check_id(request: Dict[str, Any]) -> None:
+    """Raise BadRequest when the request's id breaks docs/PROTOCOL.md §3; the id is removed
+    first, since a reply cannot echo an id it could not send back safely."""
+    if "id" in request and not valid_id(request["id"]):
+        del request["id"]
+        raise BadRequest("'id' must be a string of at most 128 characters or a finite "
+                         "number of magnitude at most 2^53")
 
 
 # Secrets that --trace must never print (SPEC §8).

@@ -15,9 +15,13 @@ from net.connection import Connection, Phase
 from net.framing import KIND_BINARY, encode_header
 from net.messages import encode_message, masked, reply_to
 from net.service import Service
+from net.tls import HANDSHAKE_TIMEOUT_S
 
 log = logging.getLogger(__name__)
 trace_log = logging.getLogger("chatroom.trace")
+
+# A peer told to go away (after bad_frame, say) gets this long to read its goodbye.
+CLOSE_DRAIN_S = 5.0
 
 
 class Transport(enum.Enum):
@@ -27,7 +31,7 @@ class Transport(enum.Enum):
 
 
 class Peer(Connection):
-    __slots__ = ("loop", "sock", "mask", "dirty", "transport", "eof", "tasks", "last_sent_s")
+    __slots__ = ("loop", "sock", "mask", "dirty", "transport", "last_sent_s", "refused")
 
     def __init__(self, loop: Any, sock: socket.socket, address: Any, service: Service,
                  now_s: float) -> None:
@@ -40,9 +44,15 @@ class Peer(Connection):
         self.dirty = False
         self.transport = (Transport.TLS_HANDSHAKE if isinstance(sock, ssl.SSLSocket)
                           else Transport.PLAIN)
-        self.eof = False  # the peer half-closed: answer what it sent, then close
-        self.tasks = 0  # work in flight that will still answer this peer
         self.last_sent_s = now_s  # the last time the kernel took bytes from us
+        self.refused = False  # over the per-address cap: only told so, then closed
+
+    def trace_in(self, message: Any) -> None:
+        """--trace: log what arrived (secrets masked)."""
+        if message.__class__ is dict:
+            trace_log.info("%s %s < %s", self.service.name, self.peer, masked(message))
+        else:
+            trace_log.info("%s %s < B %d bytes", self.service.name, self.peer, len(message))
 
     # -- sending --------------------------------------------------------------------------
 
@@ -143,3 +153,20 @@ class Peer(Connection):
 
     def abort(self) -> None:
         self.loop.close_peer(self)
+
+    def overdue(self, now_s: float) -> Optional[str]:
+        """Why this peer must be closed now, or None: a goodbye not taken in CLOSE_DRAIN_S,
+        a TLS handshake not done in HANDSHAKE_TIMEOUT_S, or what its service says."""
+        if self.phase is Phase.CLOSING:
+            if now_s - self.last_seen_s > CLOSE_DRAIN_S:
+                return "did not take its last %d bytes" % self.outbox_bytes
+            return None
+        if self.transport is Transport.TLS_HANDSHAKE:
+            if now_s - self.opened_s > HANDSHAKE_TIMEOUT_S:
+                return "no TLS handshake in %.0f s" % HANDSHAKE_TIMEOUT_S
+            return None
+        try:
+            return self.service.timeout_reason(self, now_s)
+        except Exception:
+            log.exception("%s %s: timeout check failed", self.service.name, self.peer)
+            return "a failed timeout check"

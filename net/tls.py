@@ -12,12 +12,15 @@ import os
 import shutil
 import ssl
 import subprocess
-from typing import Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 # A peer that has not finished its handshake after this long is dropped: a half-open TLS
 # connection must not hold a slot (or anyone's attention) for long.
 HANDSHAKE_TIMEOUT_S = 10.0
-CERT_DAYS = 825  # the longest validity most clients accept for a leaf certificate
+CERT_DAYS = 825
+# TLS writes: SSL has no scatter/gather, so small queued chunks are joined up to this much
+# per send (a few TLS records), and a larger chunk is sent in slices of this size.
+TLS_SEND_BYTES = 64 * 1024  # the longest validity most clients accept for a leaf certificate
 
 
 def server_context(cert_file: str, key_file: str) -> ssl.SSLContext:
@@ -78,3 +81,19 @@ def make_self_signed(folder: str, host: str = "localhost") -> Tuple[str, str]:
         raise RuntimeError("openssl failed: " + out.stderr.strip()[-300:])
     os.chmod(key, 0o600)
     return cert, key
+
+
+def tls_send_slice(chunks: List[Any]) -> Any:
+    """What one TLS send gets: small chunks joined up to TLS_SEND_BYTES, or the first slice
+    of a large chunk. The same outbox always gives the same prefix, as a retried SSL write
+    requires."""
+    first = chunks[0]
+    if len(first) >= TLS_SEND_BYTES or len(chunks) == 1:
+        return first[:TLS_SEND_BYTES] if len(first) > TLS_SEND_BYTES else first
+    picked, total = [], 0
+    for chunk in chunks:
+        if total + len(chunk) > TLS_SEND_BYTES:
+            break
+        picked.append(chunk)
+        total += len(chunk)
+    return b"".join(picked)

@@ -6,8 +6,7 @@ import logging
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from db.store import User
-from net.framing import MAX_CHUNK_BYTES, MAX_CLIENT_JSON_BYTES
-from net.messages import req_str
+from net.messages import MAX_CHUNK_BYTES, MAX_CLIENT_JSON_BYTES, req_str
 from net.rules import TEXT_MAX_CHARS
 from net.service import PeerAPI, Service
 from server.accounts import Accounts

@@ -14,8 +14,15 @@ import time
 from typing import Any, BinaryIO, Dict, Optional, Tuple
 
 from db.store import User
-from net.framing import MAX_CHUNK_BYTES, FramingError
-from net.messages import BadRequest, opt_int, req_int, req_str, upload_done
+from net.messages import (
+    MAX_CHUNK_BYTES,
+    BadRequest,
+    FramingError,
+    opt_int,
+    req_int,
+    req_str,
+    upload_done,
+)
 from net.rules import check_file_name, check_sha256, check_type
 from net.service import PeerAPI
 from server.accounts import Accounts

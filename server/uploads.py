@@ -13,7 +13,7 @@ import enum
 import logging
 from typing import Any, Callable, List, Optional
 
-from net.framing import FramingError
+from net.messages import FramingError
 from net.service import LoopAPI, PeerAPI
 from server.library import Library, Opened
 from server.storage import FileStorage, is_disk_full

@@ -229,12 +229,15 @@ def test_mariadb_restart_recovers_without_restarting_chatroom(mariadb, tmp_path)
                           timeout_s=30)
             assert r["status"] == "internal_error"
         mariadb.start()
-
-        def login_works():
-            with WireClient(srv.auth) as c:
-                return c.request("login", login=user["username"],
-                                 password=user["password"])["status"] == "ok"
-        wait_until(login_works, 30, 0.2, "login after MariaDB came back")
+        # docs/PROTOCOL.md §10: the first request after the database is back succeeds (stale
+        # connections are replaced before they are used), on every service.
+        with WireClient(srv.auth) as c:
+            login = c.request("login", login=user["username"], password=user["password"])
+            assert login["status"] == "ok", login
+        with WireClient(srv.chat) as c:
+            assert c.request("auth", token=login["token"])["status"] == "ok"
+            assert c.request("history", limit=5)["status"] == "ok"
+            assert c.request("say", text="back")["status"] == "ok"
         assert srv.proc.poll() is None
     finally:
         srv.stop()
