@@ -288,3 +288,23 @@ def test_memory_returns_to_baseline_after_bad_peers(make_server):
         assert c.request("hello")["status"] == "ok"
     grown = server_rss_kib(srv.proc.pid) - baseline
     assert grown < 2048, "server RSS grew by %d KiB after 4,500 bad peers" % grown
+
+
+def test_failing_accepts_cost_only_their_connection(loop_server, monkeypatch):
+    """EPROTO, ECONNABORTED or EPERM from accept() (a client that reset while queued, a
+    firewall) must never end Loop.run() (docs/PROTOCOL.md §10)."""
+    import errno
+    loop, port = loop_server
+    real_accept = socket.socket.accept
+    failures = [OSError(errno.EPROTO, "protocol error"), ConnectionAbortedError(),
+                OSError(errno.EPERM, "firewall")]
+
+    def accept(self):
+        if failures and self.getsockname()[1] == port:
+            raise failures.pop(0)
+        return real_accept(self)
+    monkeypatch.setattr(socket.socket, "accept", accept)
+    for _ in range(3):
+        with WireClient(port) as c:
+            assert c.request("x")["status"] == "ok"
+    assert not failures
