@@ -21,9 +21,9 @@ KIND_BINARY = 0x42  # 'B'
 HEADER = struct.Struct(">BI")
 HEADER_BYTES = HEADER.size  # 5
 
-# SPEC §2. A client's JSON request is small (a chat line is at most 4,000 code points, which is
-# at most 16,000 bytes of UTF-8 plus escaping); 64 KiB leaves room and bounds what one peer can
-# make us buffer before we parse anything.
+# docs/PROTOCOL.md §2. A client's JSON request is small (a chat line is at most 4,000 code
+# points, which is at most 16,000 bytes of UTF-8 plus escaping); 64 KiB leaves room and bounds
+# what one peer can make us buffer before we parse anything.
 MAX_CLIENT_JSON_BYTES = 65536
 # A page of history (200 messages of up to 4,000 code points, escaped) can be large.
 MAX_SERVER_JSON_BYTES = 16 * 1024 * 1024

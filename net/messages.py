@@ -1,7 +1,8 @@
 """JSON bodies <-> dicts, request field checks, and the table of status codes.
 
-Pure: no sockets. Every status code of SPEC §7 and its default sentence live in STATUSES,
-the one place a client or the server looks them up.
+Pure: no sockets. Every status code of docs/PROTOCOL.md §7 and its default sentence live in
+STATUSES, the one place a client or the server looks them up. Every wire shape the server
+sends (a message event, a file record, upload_done) is built here, once.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from net.framing import (  # noqa: F401  (re-exported: the wire limits services 
     encode_frame,
 )
 
-# SPEC §7, with the sentence an error reply carries when the handler has nothing better to say.
+# docs/PROTOCOL.md §7, with the sentence an error reply carries when the handler has nothing better to say.
 STATUSES: Dict[str, str] = {
     "ok": "OK.",
     "bad_frame": "The frame broke the protocol; the connection is closed.",
@@ -41,6 +42,7 @@ STATUSES: Dict[str, str] = {
     "busy": "A transfer is already running on this connection; open another one.",
     "storage_full": "The server's disk is full.",
     "checksum_mismatch": "The data did not match its SHA-256; it was discarded.",
+    "quota_exceeded": "You have no room left for files; delete some of yours first.",
 }
 
 
@@ -54,7 +56,7 @@ class BadRequest(Exception):
 
 
 def decode_body(body: bytes) -> Dict[str, Any]:
-    """A J frame body as a request dict; raises FramingError when it breaks SPEC §2."""
+    """A J frame body as a request dict; raises FramingError when it breaks docs/PROTOCOL.md §2."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -185,7 +187,7 @@ def check_id(request: Dict[str, Any]) -> None:
                          "number of magnitude at most 2^53")
 
 
-# Secrets that --trace must never print (SPEC §8).
+# Secrets that --trace must never print (docs/PROTOCOL.md §8).
 SECRET_FIELDS = frozenset({"password", "code", "token"})
 
 

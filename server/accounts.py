@@ -19,7 +19,7 @@ from net.rules import PHONE_RE, username_key
 from server.passwords import DUMMY_HASH, hash_password, verify_password
 from server.sessions import token_hash
 
-TOKEN_BYTES = 32  # 256 random bits; SPEC asks for at least 128
+TOKEN_BYTES = 32  # 256 random bits; docs/PROTOCOL.md §4 asks for at least 128
 TOKEN_LIFETIME_S = 7 * 24 * 3600
 CODE_LIFETIME_S = 5 * 60
 CODE_RESEND_S = 60
@@ -55,7 +55,7 @@ class Accounts:
     # -- registration ---------------------------------------------------------------------
 
     def check_registration(self, username: str, phone: str, code: Optional[str]) -> Optional[str]:
-        """The code, then that the username and phone are free (SPEC §4 order)."""
+        """The code, then that the username and phone are free (docs/PROTOCOL.md §4 order)."""
         if code is not None:
             # Every check spends one of the code's attempts before it is compared, in one
             # statement, so 5 guesses arriving at once are 5 guesses, never more.

@@ -1,4 +1,4 @@
-"""The server's settings, as parsed from the command line (SPEC §8)."""
+"""The server's settings, as parsed from the command line (docs/PROTOCOL.md §8)."""
 from __future__ import annotations
 
 import os

@@ -53,7 +53,7 @@ class ConsoleSms(SmsProvider):
 
 
 class NeteaseSms(SmsProvider):
-    """NetEase Yunxin ``sendcode.action`` (SPEC §8)."""
+    """NetEase Yunxin ``sendcode.action`` (docs/PROTOCOL.md §8)."""
 
     name = "netease"
 

@@ -1,4 +1,4 @@
-"""The chat service end to end (SPEC §5)."""
+"""The chat service end to end (docs/PROTOCOL.md §5)."""
 import socket
 import threading
 import time

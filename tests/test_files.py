@@ -1,4 +1,4 @@
-"""The file service end to end (SPEC §6)."""
+"""The file service end to end (docs/PROTOCOL.md §6)."""
 import hashlib
 import os
 import subprocess

@@ -1,4 +1,4 @@
-"""net/rules.py at the boundaries of SPEC §4-§6."""
+"""net/rules.py at the boundaries of docs/PROTOCOL.md §4-§6."""
 import pytest
 
 from net import rules

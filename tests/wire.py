@@ -1,5 +1,5 @@
 """A small blocking test client, written independently of net/ (struct + json directly), so
-the tests check the server against SPEC, not against our own encoder."""
+the tests check the server against docs/PROTOCOL.md, not against our own encoder."""
 from __future__ import annotations
 
 import hashlib
