@@ -17,7 +17,8 @@ from net.framing import (  # noqa: F401  (re-exported: the wire limits services 
     encode_frame,
 )
 
-# docs/PROTOCOL.md §7, with the sentence an error reply carries when the handler has nothing better to say.
+# docs/PROTOCOL.md §7, with the sentence an error reply carries when the handler has nothing
+# better to say.
 STATUSES: Dict[str, str] = {
     "ok": "OK.",
     "bad_frame": "The frame broke the protocol; the connection is closed.",
