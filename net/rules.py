@@ -1,6 +1,6 @@
-"""The validation rules of docs/PROTOCOL.md §4-§6, shared by the server (the authority) and the clients
-(quick feedback as you type). Pure: each check returns None when the value is fine, else the
-status code that names what is wrong."""
+"""The validation rules of docs/PROTOCOL.md §4-§6 and §10, shared by the server (the
+authority) and the clients (quick feedback as you type). Pure: each check returns None when
+the value is fine, else the status code that names what is wrong."""
 from __future__ import annotations
 
 import re

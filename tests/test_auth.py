@@ -1,4 +1,5 @@
-"""The auth service end to end (docs/PROTOCOL.md §3, §4): every rule at its boundary, in its order."""
+"""The auth service end to end (docs/PROTOCOL.md §3, §4): every rule at its boundary, in its
+order."""
 import concurrent.futures
 import re
 
