@@ -78,10 +78,24 @@ def tls_for(args: argparse.Namespace, host: str, port: int, decide):
 
 
 
+def count(text: str) -> int:
+    """argparse type: a whole number from 0 (limits where 0 means none)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a whole number" % text) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("%s must be 0 or more" % text)
+    return value
+
+
 EXAMPLES = """examples:
   python server_main.py                          local test server, SQLite in ./chatroom-data
   python server_main.py --host 0.0.0.0           serve the classroom LAN
   python server_main.py --auth-port 0 --chat-port 0 --file-port 0   pick free ports
+  python server_main.py --max-conns-per-ip 64 --quota 2147483648
+                                                 a stricter lab: 64 connections per address,
+                                                 2 GiB of files per student
   python server_main.py --db mysql://chat:pw@db.lab:3306/chatroom --sms netease \\
       --sms-app-key KEY --sms-template 123       (secret in CHATROOM_SMS_APP_SECRET)
 """
@@ -120,22 +134,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tls-cert", metavar="FILE", help="PEM certificate: serve every service "
                    "over TLS (make one with: python chatroom.py make-cert)")
     p.add_argument("--tls-key", metavar="FILE", help="PEM private key for --tls-cert")
-    p.add_argument("--quota", type=int, default=d.quota, metavar="BYTES",
+    p.add_argument("--quota", type=count, default=d.quota, metavar="BYTES",
                    help="bytes of files (finished and unfinished) per user (default "
                    "%(default)s = 10 GiB); 0 = no quota")
-    p.add_argument("--max-conns-per-ip", type=int, default=d.max_conns_per_ip, metavar="N",
+    p.add_argument("--max-conns-per-ip", type=count, default=d.max_conns_per_ip, metavar="N",
                    help="open connections from one address, all services (default "
                    "%(default)s); 0 = no limit")
-    p.add_argument("--max-conns-per-user", type=int, default=d.max_conns_per_user,
+    p.add_argument("--max-conns-per-user", type=count, default=d.max_conns_per_user,
                    metavar="N", help="authenticated chat + file connections of one user "
                    "(default %(default)s); 0 = no limit")
-    p.add_argument("--logins-per-ip", type=int, default=d.logins_per_ip, metavar="N",
+    p.add_argument("--logins-per-ip", type=count, default=d.logins_per_ip, metavar="N",
                    help="login attempts per minute from one address (default %(default)s); "
                    "0 = no limit")
-    p.add_argument("--codes-per-ip", type=int, default=d.codes_per_ip, metavar="N",
+    p.add_argument("--codes-per-ip", type=count, default=d.codes_per_ip, metavar="N",
                    help="SMS codes per 10 minutes from one address (default %(default)s); "
                    "0 = no limit")
-    p.add_argument("--sms-hourly", type=int, default=d.sms_hourly, metavar="N",
+    p.add_argument("--sms-hourly", type=count, default=d.sms_hourly, metavar="N",
                    help="SMS codes per hour in all (default %(default)s); 0 = no limit")
     p.add_argument("--log-level", default=d.log_level,
                    choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper)

@@ -52,7 +52,7 @@ class MessageWriter:
     def submit(self, row: Row, callback: Callback) -> None:
         self._queue.put((row, callback))
 
-    def stop(self, timeout_s: float = 3.0) -> None:
+    def stop(self, timeout_s: float = 2.0) -> None:
         self._queue.put(None)
         self._thread.join(timeout_s)
 
