@@ -109,6 +109,7 @@ def serve(config: ServerConfig, ready: Optional[callable] = None) -> int:
     auth.start()
     chat.start()
     files.start_expiry()
+    loop.handle_signals()
     log.info("chatroom %s listening auth=%s:%d chat=%s:%d file=%s:%d (database %s, sms %s%s)",
              VERSION, config.host, config.ports["auth"], config.host, config.ports["chat"],
              config.host, config.ports["file"], store.describe(), sms.name,

@@ -32,7 +32,7 @@ def main() -> int:
     try:
         import tkinter as tk
 
-        from ui.app import App
+        from ui.tk.app import App
         from ui.settings import ClientSettings
         driver = Ours(server.ports["auth"], server.ports["chat"])
         driver.user("gui_user")

@@ -72,9 +72,9 @@ def main() -> int:
 def shoot_language(srv, lang, tmp):
     import tkinter as tk
 
-    from ui.app import App
     from ui.settings import ClientSettings
-    from ui.windows import SettingsView
+    from ui.tk.app import App
+    from ui.transfers import Folder
 
     def new_app(name):
         settings = ClientSettings(server="127.0.0.1:%d" % srv.auth, last_login=name)
@@ -89,7 +89,7 @@ def shoot_language(srv, lang, tmp):
     shoot(me.root, "login-%s.png" % lang)
 
     for app, name, phone in zip(apps, names, phones):
-        app.login_view.presenter.open_register()
+        app.login_view.register_button.invoke()
         view = app.register_view
         pump(apps, until=lambda v=view: v.send_button.winfo_ismapped())
         for field, value in (("username", name), ("password", password),
@@ -101,7 +101,7 @@ def shoot_language(srv, lang, tmp):
         if app is me:
             view.vars["email"].set("alice@example")  # a hint shows what is wrong
             pump(apps, 0.3)
-            shoot(view, "register-%s.png" % lang)
+            shoot(view.window, "register-%s.png" % lang)
             view.vars["email"].set("")
         view.submit_button.invoke()
         pump(apps, until=lambda a=app: a.register_view is None)
@@ -137,15 +137,17 @@ def shoot_language(srv, lang, tmp):
     me.files.upload_paths([folder, big])
     pump(apps, until=lambda: sum(t.state == "done" for t in me.files.queue.items) >= 3,
          timeout_s=60)
-    me.files_view.tree.item("d:" + os.path.basename(folder), open=True)
+    me.files_view.tree.item(me.files_view.folder_item(Folder(names[0],
+                                                            os.path.basename(folder))),
+                            open=True)
     pump(apps, 0.3)
-    shoot(me.files_view, "files-%s.png" % lang)
+    shoot(me.files_view.window, "files-%s.png" % lang)
     pump(apps, until=lambda: all(t.finished for t in me.files.queue.items), timeout_s=120)
 
-    settings = SettingsView(me.root, me.tr, me)
+    settings = me.open_settings()
     pump(apps, 0.3)
-    shoot(settings, "settings-%s.png" % lang)
-    settings.destroy()
+    shoot(settings.window, "settings-%s.png" % lang)
+    settings.close()
     for app in apps:
         app.quit()
 
@@ -154,9 +156,9 @@ def shoot_trust(srv, lang, tmp):
     """The trust-on-first-use question, shown when a TLS server's certificate is new."""
     import tkinter as tk
 
-    from ui.app import App
     from ui.pins import KnownServers, tls_options
     from ui.settings import ClientSettings
+    from ui.tk.app import App
     known = KnownServers(os.path.join(tmp, "known-%s.json" % lang))
     app = App(tk.Tk(), ClientSettings(server="127.0.0.1:%d" % srv.auth, last_login="alice"),
               lang, os.path.join(tmp, "cfg-trust-%s.json" % lang),

@@ -45,7 +45,7 @@ class Listeners:
     """Methods for the loop:
         listen(host, port, service) -> (host, port)   bind; port 0 picks a free one
         over_cap(host) -> bool       would one more connection from host pass the cap?
-        opened(host) / closed(host)  count a connection of host in and out
+        opened(host) / closed(host, refused)   count a connection of host in and out
         close()                      stop listening (shutdown)
     """
 
@@ -123,8 +123,8 @@ class Listeners:
     def opened(self, host: str) -> None:
         self._per_host[host] = self._per_host.get(host, 0) + 1
 
-    def closed(self, host: str) -> None:
-        self._count_down(self._per_host, host)
+    def closed(self, host: str, refused: bool = False) -> None:
+        self._count_down(self._refusing if refused else self._per_host, host)
 
     def _explain_later(self, sock: socket.socket, host: str, service: Service) -> bool:
         """Over the cap: on plain TCP, say why in one frame (the kernel takes it at once) and
@@ -141,9 +141,6 @@ class Listeners:
                 pass
         sock.close()
         return False
-
-    def refusal_done(self, host: str) -> None:
-        self._count_down(self._refusing, host)
 
     @staticmethod
     def _count_down(table: Dict[str, int], host: str) -> None:

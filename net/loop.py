@@ -63,6 +63,7 @@ class Loop:
         self._timers = Timers()
         self._dirty: List[Peer] = []
         self._stop_requested = False
+        self._signals: Optional[Dict[int, Any]] = None
         # docs/PROTOCOL.md §10: one address may not hold every descriptor we have; 0 = no cap.
         self._listeners = Listeners(self.selector, self._admit, self.call_later,
                                     max_conns_per_ip, tls is not None)
@@ -121,20 +122,28 @@ class Loop:
 
     # -- running --------------------------------------------------------------------------
 
-    def run(self) -> None:
-        previous = {}
+    def handle_signals(self) -> None:
+        """From now on SIGINT/SIGTERM stop the loop. The composition root calls this before
+        it says 'listening', so a signal sent the moment it does is not lost; run() calls it
+        too. Only the main thread may (tests run servers in threads)."""
+        if self._signals is not None:
+            return
+        self._signals = {}
         try:
             for signum in (signal.SIGINT, signal.SIGTERM):
-                previous[signum] = signal.signal(signum, lambda *_: self.stop())
-        except ValueError:  # not the main thread (tests run servers in threads)
-            previous = {}
+                self._signals[signum] = signal.signal(signum, lambda *_: self.stop())
+        except ValueError:
+            pass
+
+    def run(self) -> None:
+        self.handle_signals()
         self.call_later(SWEEP_INTERVAL_S, self._sweep)
         try:
             while not self._stop_requested:
                 self._run_once()
             self._shutdown()
         finally:
-            for signum, handler in previous.items():
+            for signum, handler in (self._signals or {}).items():
                 signal.signal(signum, handler)
 
     def _run_once(self, max_wait_s: Optional[float] = None) -> None:
@@ -250,21 +259,17 @@ class Loop:
                 break  # plain TCP: one recv per readiness event is enough
         if got_data:
             peer.last_seen_s = self.now_s
-        self._take_frames(peer)
-        if (peer.transport is Transport.TLS and peer.wants_read and not peer.eof
-                and sock.pending()):
-            # Decrypted bytes wait inside the SSL object, where the selector cannot see them.
-            self.call_soon(self._read, peer)
-        self._update_interest(peer)
+        self.resume_peer(peer)
 
     def resume_peer(self, peer: Peer) -> None:
+        """Serve what the decoder holds, then wait for the socket again."""
         if peer.closed:
             return
         self._take_frames(peer)
         if (peer.transport is Transport.TLS and peer.wants_read and not peer.eof
                 and peer.sock.pending()):
-            self._read(peer)
-            return
+            # Decrypted bytes wait inside the SSL object, where the selector cannot see them.
+            self.call_soon(self._read, peer)
         self._update_interest(peer)
 
     def _take_frames(self, peer: Peer) -> None:
@@ -366,7 +371,10 @@ class Loop:
         if peer.mask == 0:
             self.selector.register(peer.sock, mask, peer)
         elif mask == 0:
-            self.selector.unregister(peer.sock)
+            try:
+                self.selector.unregister(peer.sock)
+            except (KeyError, ValueError):  # the socket is already gone
+                pass
         else:
             self.selector.modify(peer.sock, mask, peer)
         peer.mask = mask
@@ -381,16 +389,9 @@ class Loop:
         peer.on_drain = None
         peer.discard_outbox()
         if peer.mask:
-            try:
-                self.selector.unregister(peer.sock)
-            except (KeyError, ValueError):
-                pass
-            peer.mask = 0
+            self._set_mask(peer, 0)
         if self.peers.pop(peer.fd, None) is not None:
-            if peer.refused:
-                self._listeners.refusal_done(peer.host)
-            else:
-                self._listeners.closed(peer.host)
+            self._listeners.closed(peer.host, peer.refused)
         try:
             peer.sock.close()
         except OSError:

@@ -119,7 +119,7 @@ def _is_int(value: Any) -> bool:
 
 
 def is_text(value: str) -> bool:
-    """False for a string that is not valid Unicode text: JSON's \ud800 escapes can carry
+    """False for a string that is not valid Unicode text: JSON's \\ud800 escapes can carry
     lone surrogates, which no database, file system or UTF-8 encoder accepts."""
     try:
         value.encode("utf-8")

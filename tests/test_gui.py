@@ -1,12 +1,17 @@
 """The real Tk client under Xvfb against a real server: register, log in, chat public and
 private between two windows, upload and download a file and a folder, reconnect after the
-server restarts. Buttons are invoked, fields filled through their variables."""
+server restarts. Buttons are invoked, fields filled through their variables. And the App
+frees every Tk object by reference counting alone (no garbage collection needed), on the Tk
+thread."""
 import gc
 import hashlib
 import os
 import time
+import weakref
 
 import pytest
+
+from ui.transfers import Folder
 
 pytestmark = pytest.mark.gui
 
@@ -19,25 +24,23 @@ def tk_env(xvfb, monkeypatch, tmp_path, caplog):
     apps = []
 
     def make_app(server, language="en"):
-        from ui.app import App
         from ui.settings import ClientSettings
+        from ui.tk.app import App
         settings = ClientSettings(server="127.0.0.1:%d" % server.auth)
         app = App(tk.Tk(), settings, language, str(tmp_path / ("cfg%d.json" % len(apps))))
         apps.append(app)
         return app
     yield make_app
-    for app in apps:
-        try:
-            app.quit()
-        except tk.TclError:
-            pass
-    # Free the Tk objects now, on the main thread. Left to a later garbage collection, they
-    # may be freed from another thread (a test's worker), and Tcl aborts the whole process
-    # when an interpreter is deleted by the wrong thread.
-    apps.clear()
-    gc.collect()
+    # Letting go of the apps frees their Tk objects now, on this thread, by reference
+    # counting: had any waited in a reference cycle for a garbage collection, that could run
+    # on another thread (a test's worker), and Tcl aborts the whole process when an
+    # interpreter is deleted by the wrong thread.
+    roots = [weakref.ref(app.root) for app in apps]
+    while apps:
+        apps.pop().quit()
     errors = [r for r in caplog.records if r.name.startswith("ui") and r.levelname == "ERROR"]
     assert not errors, "the GUI logged errors: %s" % [r.getMessage() for r in errors]
+    assert all(root() is None for root in roots), "a Tk root outlived its App"
 
 
 def pump(apps, condition, timeout_s=15.0, what="condition"):
@@ -53,7 +56,7 @@ def pump(apps, condition, timeout_s=15.0, what="condition"):
 
 
 def register_via_gui(app, server, username, phone, password="gui password 1"):
-    app.login_view.presenter.open_register()
+    app.login_view.register_button.invoke()
     view = app.register_view
     pump([app], lambda: app.register_presenter.sms == "console" and
          view.send_button.winfo_ismapped(), what="register window")
@@ -147,7 +150,7 @@ def test_register_login_chat_files_and_reconnect(tk_env, make_server, tmp_path):
     pump(apps, lambda: len(bob.files.files) == 3, what="bob sees three files")
     target = tmp_path / "downloads"
     ids = [f["file_id"] for f in bob.files.files.values() if f["name"] == "notes.txt"]
-    bob.files.download(ids, "homework", str(target))
+    bob.files.download(ids, Folder("alice_gui", "homework"), str(target))
     pump(apps, lambda: len(bob.files.queue.items) == 3 and
          all(t.state == "done" for t in bob.files.queue.items), 30, "downloads done")
     for rel in ("notes.txt", "homework/week1/a.txt", "homework/b.bin"):
@@ -184,3 +187,68 @@ def test_longest_tick_stays_short_while_receiving(tk_env, make_server):
             sender.send({"op": "say", "id": i, "text": "burst %d" % i})
         pump([app], lambda: "burst 299" in conversation_texts(app), 20, "burst received")
     assert app.longest_tick_s < 0.25  # generous for CI; the benchmark reports the real figure
+
+
+def open_and_close_everything(app, user, tmp_path):
+    """Every window opened and closed, a message, an upload, a logout and a second login;
+    returns the objects that must all go when the App goes."""
+    watched = [app, app.root, app.login_view, app.login_presenter]
+    app.login_view.register_button.invoke()
+    pump([app], lambda: app.register_presenter.sms == "console", what="register window")
+    watched += [app.register_view, app.register_presenter]
+    app.register_view.back_button.invoke()
+    assert app.register_view is None
+    login_via_gui(app, user["username"], user["password"])
+    watched += [app.chat_view, app.chat, app.files, app.menubar]
+    app.chat_view.input.insert("1.0", "freed by reference counting")
+    app.chat_view.send_button.invoke()
+    pump([app], lambda: "freed by reference counting" in conversation_texts(app),
+         what="own message")
+    app.chat.open_private(user["username"] + "_x")
+    app.chat_view.show_error("an error that clears itself later")
+    app.open_files()
+    shared = tmp_path / "shared.txt"
+    shared.write_bytes(b"shared" * 1000)
+    app.files.upload_paths([str(shared)])
+    pump([app], lambda: any(f["name"] == "shared.txt" for f in app.files.files.values())
+         and all(t.finished for t in app.files.queue.items), what="the upload listed")
+    watched.append(app.files_view)
+    app.files_view.close()  # the window manager's close button
+    app.open_files()
+    watched += [app.files_view, app.open_settings()]
+    app.root.update()
+    app.logout()
+    watched += [app.login_view, app.login_presenter]
+    login_via_gui(app, user["username"], user["password"])
+    watched += [app.chat_view, app.chat, app.files, app.login_view]
+    return watched
+
+
+def test_dropping_the_app_frees_every_tk_object_without_garbage_collection(xvfb, monkeypatch,
+                                                                          tmp_path, server):
+    """With the collector off, the App, its root, windows and presenters are gone the moment
+    the last reference goes: nothing waits in a reference cycle."""
+    import tkinter as tk
+
+    from tests.conftest import register
+    from ui.settings import ClientSettings
+    from ui.tk.app import App
+    monkeypatch.setenv("DISPLAY", xvfb.display)
+    monkeypatch.setenv("CHATROOM_CONFIG_DIR", str(tmp_path / "config"))
+    user = register(server)
+    gc.collect()
+    gc.disable()
+    try:
+        app = App(tk.Tk(), ClientSettings(server="127.0.0.1:%d" % server.auth), "en",
+                  str(tmp_path / "cfg.json"))
+        watched = open_and_close_everything(app, user, tmp_path)
+        app.quit()
+        refs = [weakref.ref(obj) for obj in watched if obj is not None]
+        del app, watched
+        alive = [ref() for ref in refs if ref() is not None]
+        assert not alive, "still alive without a garbage collection: %s" % alive
+        leftovers = [type(o).__name__ for o in gc.get_objects()
+                     if isinstance(o, (tk.Misc, tk.Variable))]
+        assert not leftovers, "Tk objects waiting for a garbage collection: %s" % leftovers
+    finally:
+        gc.enable()

@@ -190,6 +190,7 @@ def test_build_is_reproducible_in_content(tmp_path):
     assert out.returncode == 0
     names = zipfile.ZipFile(str(tmp_path / "a.pyz")).namelist()
     assert "__main__.py" in names and "schema.sql" in names and "net/loop.py" in names
+    assert "ui/tk/app.py" in names and "ui/presenters/chat.py" in names  # subpackages too
     assert not any("test" in n or "__pycache__" in n for n in names)
     out = run(["build", "--output", str(tmp_path / "b.pyz")])
     assert out.returncode == 0

@@ -5,17 +5,14 @@ import os
 import pytest
 
 from ui.i18n import STRINGS, Catalog, detect_language
-from ui.presenters import (
-    MAX_VIEW_MESSAGES,
-    PUBLIC,
-    ChatPresenter,
-    FilesPresenter,
-    LoginPresenter,
-    RegisterPresenter,
-)
+from ui.presenters.chat import MAX_VIEW_MESSAGES, PUBLIC, ChatPresenter
+from ui.presenters.files import FilesPresenter
+from ui.presenters.login import LoginPresenter
+from ui.presenters.preferences import Preferences, PreferencesPresenter
+from ui.presenters.register import RegisterPresenter
 from ui.session import parse_address
 from ui.settings import ClientSettings
-from ui.transfers import folder_entries, safe_local_path
+from ui.transfers import Folder, folder_entries, safe_local_path
 
 
 class Recorder:
@@ -68,15 +65,34 @@ class FakeSession:
 
 
 class FakeApp:
+    """A Shell (ui/presenters/common.py) that records what the presenters asked of it."""
+
     def __init__(self):
         self.tr = Catalog("en")
         self.session = FakeSession()
         self.settings = ClientSettings(notify=True)
         self.connected = None
+        self.remembered = {}
+        self.calls = []
 
     def connect(self, address):
         self.connected = address
         return self.session
+
+    def remember(self, **changes):
+        self.remembered.update(changes)
+
+    def open_register(self):
+        self.calls.append("open_register")
+
+    def close_register(self):
+        self.calls.append("close_register")
+
+    def registered(self, username):
+        self.calls.append(("registered", username))
+
+    def open_chat(self):
+        self.calls.append("open_chat")
 
 
 def message(msg_id, sender="bob", to=None, text="hi"):
@@ -87,7 +103,8 @@ def message(msg_id, sender="bob", to=None, text="hi"):
 @pytest.fixture
 def chat():
     view = Recorder()
-    presenter = ChatPresenter(FakeApp(), view)
+    app = FakeApp()
+    presenter = ChatPresenter(app, app.session, view)
     return presenter, view
 
 
@@ -189,7 +206,7 @@ def test_register_hints_follow_the_shared_rules():
     values = {"username": "12345", "password": "abc", "confirm": "abd", "phone": "1380013800",
               "code": "", "email": "x@y"}
     view = Recorder(values=values)
-    presenter = RegisterPresenter(app, view)
+    presenter = RegisterPresenter(app, app.session, view)
     presenter.start()
     assert view.last("set_code_visible") == (False,)  # the server said sms: off
     for name in values:
@@ -213,7 +230,7 @@ def test_register_countdown():
     app = FakeApp()
     now = [100.0]
     view = Recorder(values={"phone": "13800138000"})
-    presenter = RegisterPresenter(app, view, clock=lambda: now[0])
+    presenter = RegisterPresenter(app, app.session, view, clock=lambda: now[0])
     presenter.send_code()
     now[0] += 15.2
     presenter.tick()
@@ -236,15 +253,16 @@ def test_login_presenter_validates_before_connecting():
 
 def test_files_presenter_groups_folders_and_refuses_unsafe_names(tmp_path):
     view = Recorder()
-    files = FilesPresenter(FakeApp(), view)
+    app = FakeApp()
+    files = FilesPresenter(app, app.session, view)
     records = [{"file_id": i, "name": n, "owner": "me", "size": 1, "sha256": "0" * 64,
                 "type": "x", "uploaded_at": float(i)} for i, n in
                enumerate(["a.txt", "hw/1.txt", "hw/sub/2.txt", "../evil"], 1)]
     files.on_files(records)
     tree = view.last("show_files")[0]
-    assert [folder for folder, _ in tree] == [None, "..", "hw"]
+    assert [folder for folder, _ in tree] == [None, Folder("me", ".."), Folder("me", "hw")]
     assert [r["name"] for r in tree[2][1]] == ["hw/sub/2.txt", "hw/1.txt"]  # newest first
-    files.download([], "hw", str(tmp_path))
+    files.download([], Folder("me", "hw"), str(tmp_path))
     assert sorted(t.dest for t in files.queue.items) == [
         os.path.join(str(tmp_path), "hw", "1.txt"),
         os.path.join(str(tmp_path), "hw", "sub", "2.txt")]
@@ -297,3 +315,54 @@ def test_settings_round_trip_and_damaged_file(tmp_path):
     with open(path, "w") as f:
         f.write("{broken")
     assert ClientSettings.load(path).server == "127.0.0.1:9999"
+
+
+def test_a_folder_is_one_owners_and_downloads_only_their_files(tmp_path):
+    """Issue #15, defect 11: bob's notes/ must not join (or shadow files in) alice's notes/."""
+    view = Recorder()
+    app = FakeApp()
+    files = FilesPresenter(app, app.session, view)
+    files.on_files([{"file_id": i, "name": n, "owner": o, "size": 1, "sha256": "0" * 64,
+                     "type": "x", "uploaded_at": float(i)} for i, (o, n) in
+                    enumerate([("alice", "notes/a.txt"), ("bob", "notes/b.txt"),
+                               ("bob", "notes/a.txt")], 1)])
+    tree = view.last("show_files")[0]
+    assert [(folder, [r["file_id"] for r in records]) for folder, records in tree] == [
+        (None, []), (Folder("alice", "notes"), [1]), (Folder("bob", "notes"), [3, 2])]
+    files.download([], Folder("alice", "notes"), str(tmp_path))
+    assert [(t.record["file_id"], t.dest) for t in files.queue.items] == [
+        (1, os.path.join(str(tmp_path), "notes", "a.txt"))]
+
+
+def test_login_after_registration_prefills_the_new_name():
+    app = FakeApp()
+    view = Recorder()
+    LoginPresenter(app, view).registered("newbie")
+    assert view.last("prefill") == ("newbie",)
+    assert view.last("show_info") == ("Account created. You can log in now.",)
+
+
+def test_register_window_closed_before_the_reply_shows_nothing_late():
+    app = FakeApp()
+    view = Recorder(values={"phone": "13800138000"})
+    replies = []
+    app.session.send_code = lambda phone, callback: replies.append(callback)
+    presenter = RegisterPresenter(app, app.session, view)
+    presenter.send_code()
+    presenter.cancel()
+    assert app.calls == ["close_register"]
+    presenter.close()  # what the App does when it closes the window
+    drawn = len(view.calls)
+    replies[0]({"status": "ok", "retry_after": 60})
+    presenter.tick()
+    assert len(view.calls) == drawn
+
+
+def test_preferences_show_the_settings_and_save_the_choice():
+    app = FakeApp()
+    app.settings.download_dir = "/tmp/dl"
+    presenter = PreferencesPresenter(app)
+    assert presenter.current() == Preferences("en", "127.0.0.1:9999", "/tmp/dl", True)
+    presenter.save(Preferences("zh", "10.0.0.5:9999", "/tmp/x", False))
+    assert app.remembered == {"language": "zh", "server": "10.0.0.5:9999",
+                              "download_dir": "/tmp/x", "notify": False}

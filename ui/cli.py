@@ -7,6 +7,7 @@
     > /upload ~/homework        (a file or a whole folder)
     > /files
     > /download 7 ~/Downloads
+    > /download bob/homework/ ~/Downloads     (all of bob's folder homework)
     > /quit
 
 Commands run one at a time: the next line is read only when the previous command has
@@ -31,10 +32,12 @@ from ui.i18n import Catalog
 from ui.session import Session
 from ui.transfers import (
     Download,
+    Folder,
     Transfer,
     TransferQueue,
     Upload,
     folder_entries,
+    folder_records,
     human_size,
     safe_local_path,
 )
@@ -48,7 +51,9 @@ HELP = """commands:
   /history [N]              the last N messages (default 20)
   /files                    the shared files
   /upload PATH              share a file or a whole folder
-  /download ID [DEST]       fetch a shared file (or every file of a folder: /download NAME/)
+  /download ID [DEST]       fetch a shared file
+  /download OWNER/NAME/ [DEST]   fetch every file of OWNER's folder NAME (just NAME/ when
+                            only one user has a folder of that name)
   /delete ID                delete a file you shared
   /quit                     leave
 """
@@ -109,17 +114,15 @@ class Cli:
                  out: TextIO = sys.stdout, tls: Any = None) -> None:
         self.tr = Catalog(lang)
         self.out = out
-        self.stdin = stdin
         self.interactive = stdin.isatty()
         self.lines = Lines(stdin)
         self.session = Session(host, port, self, tls=tls)
         self.transfers = TransferQueue(self.session.open_file_connection)
-        self.transfers.on_finished = self._transfer_finished
         self.busy: Optional[Callable[[], bool]] = None  # "still running?" for the current command
         self.failed = False
         self.quitting = False
-        self.files: List[Dict[str, Any]] = []
         self._progress_at = 0.0
+        self._last_detail = ""  # the reconnect countdown last shown
         self._prompts: Deque[Callable[[str], None]] = deque()
 
     # -- output ---------------------------------------------------------------------------
@@ -133,7 +136,7 @@ class Cli:
         self.say("! " + text)
 
     def on_state(self, state: str, detail: str) -> None:
-        if state == "reconnecting" and detail and detail != getattr(self, "_last_detail", ""):
+        if state == "reconnecting" and detail and detail != self._last_detail:
             self._last_detail = detail
             self.say("* " + self.tr("status.reconnecting", n=detail))
         elif state == "online":
@@ -163,6 +166,9 @@ class Cli:
 
     def on_file_removed(self, event: Dict[str, Any]) -> None:
         self.say("* " + self.tr("chat.file_removed"))
+
+    def on_files(self, files: List[Dict[str, Any]]) -> None:
+        pass  # /files and /download ask for the list themselves
 
     # -- input ----------------------------------------------------------------------------
 
@@ -296,7 +302,7 @@ class Cli:
             return
         done: Dict[str, Any] = {}
         self._wait(done)
-        self.session.chat.request("users", self._reply_handler(
+        self.session.users(self._reply_handler(
             done, lambda r: self.say("* online: " + ", ".join(r["online"]))))
 
     def cmd_history(self, rest: str) -> None:
@@ -318,14 +324,14 @@ class Cli:
         self._wait(done)
 
         def show(reply: Dict[str, Any]) -> None:
-            self.files = reply["files"]
-            if not self.files:
+            files = reply["files"]
+            if not files:
                 self.say("* no shared files")
-            for f in self.files:
+            for f in files:
                 self.say("%6d  %-40s %10s  %-12s %s" % (
                     f["file_id"], f["name"], human_size(f["size"]), f["owner"],
                     time.strftime("%Y-%m-%d %H:%M", time.localtime(f["uploaded_at"]))))
-        self.session.files.request("list", self._reply_handler(done, show))
+        self.session.list_files(self._reply_handler(done, show))
 
     def cmd_upload(self, rest: str) -> None:
         if self._need_login():
@@ -355,8 +361,12 @@ class Cli:
             if target.isdigit():
                 chosen = [f for f in files if f["file_id"] == int(target)]
             else:
-                prefix = target.rstrip("/") + "/"
-                chosen = [f for f in files if f["name"].startswith(prefix)]
+                folders = find_folders(files, target)
+                if len(folders) > 1:
+                    self.error("%s: %s" % (self.tr("cli.which_folder"), ", ".join(
+                        "/download %s/%s/" % folder for folder in folders)))
+                    return
+                chosen = folder_records(files, folders[0]) if folders else []
             if not chosen:
                 self.error(self.tr.error("not_found"))
                 return
@@ -368,7 +378,7 @@ class Cli:
                     continue
                 jobs.append(self.transfers.add(Download(f, local)))
             self.busy = lambda: any(not j.finished for j in jobs)
-        self.session.files.request("list", self._reply_handler(done, start))
+        self.session.list_files(self._reply_handler(done, start))
 
     def cmd_delete(self, rest: str) -> None:
         if self._need_login() or not rest.isdigit():
@@ -412,7 +422,8 @@ class Cli:
                                                              self.session.port))
         while not self.quitting:
             self.session.poll()
-            self.transfers.step()
+            for transfer in self.transfers.step():
+                self._transfer_finished(transfer)
             now = time.monotonic()
             self._show_progress(now)
             if self.busy is not None and not self.busy():
@@ -432,6 +443,21 @@ class Cli:
             wait_readable(conns, 0 if busy_transfers else POLL_INTERVAL_S)
         self.session.close()
         return 1 if self.failed else 0
+
+
+def find_folders(records: List[Dict[str, Any]], target: str) -> List[Folder]:
+    """The folders `target` may mean: 'OWNER/NAME' is OWNER's folder NAME; 'NAME' alone is
+    the folder NAME of whoever has one (several owners: several folders, and the user must
+    say which). Two users' folders of the same name are never merged."""
+    path = target.strip("/")
+    owners = {r["owner"] for r in records}
+    named = [Folder(owner, path[len(owner) + 1:]) for owner in sorted(owners)
+             if path.startswith(owner + "/")]
+    named = [folder for folder in named if folder_records(records, folder)]
+    if named:
+        return named
+    return [Folder(owner, path) for owner in sorted(owners)
+            if folder_records(records, Folder(owner, path))]
 
 
 def ask_trust(server: str, fingerprint: str) -> bool:

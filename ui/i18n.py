@@ -21,7 +21,6 @@ STRINGS: Dict[str, Dict[str, str]] = {
     "login.submit": {"en": "Log in", "zh": "登录"},
     "login.register": {"en": "Create account", "zh": "注册账号"},
     "login.connecting": {"en": "Connecting to {server}…", "zh": "正在连接 {server}…"},
-    "login.checking": {"en": "Checking your password…", "zh": "正在验证密码…"},
     "login.empty": {"en": "Enter your username (or phone) and password.",
                     "zh": "请输入用户名（或手机号）和密码。"},
     "login.bad_server": {"en": "Server address is host:port, for example 192.168.1.10:9999.",
@@ -115,6 +114,9 @@ STRINGS: Dict[str, Dict[str, str]] = {
     "settings.browse": {"en": "Browse…", "zh": "浏览…"},
     "settings.restart_lang": {"en": "The new language applies to windows opened from now on.",
                               "zh": "新语言将用于之后打开的窗口。"},
+    # the terminal client
+    "cli.which_folder": {"en": "Several users have a folder of that name; say whose",
+                         "zh": "有多个用户的文件夹同名，请指明是谁的"},
     # TLS
     "tls.title": {"en": "New server certificate", "zh": "新的服务器证书"},
     "tls.ask": {"en": "The server {server} presents a certificate with the SHA-256 "
@@ -151,7 +153,6 @@ STRINGS: Dict[str, Dict[str, str]] = {
                                 "zh": "数据在传输中损坏（SHA-256 不一致）。"},
     "error.unsafe_name": {"en": "Unsafe file name refused: {name}",
                           "zh": "已拒绝不安全的文件名：{name}"},
-    "error.timeout": {"en": "The server did not answer in time.", "zh": "服务器没有及时响应。"},
     "error.internal_error": {"en": "The server had a problem. Try again.",
                              "zh": "服务器出错了，请重试。"},
     "error.generic": {"en": "Error: {why}", "zh": "错误：{why}"},

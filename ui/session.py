@@ -1,19 +1,14 @@
 """The client's session: auth connection, login, then the chat and file connections, with
 reconnection. Tk-free and thread-free; whoever owns it calls ``poll()`` often (the GUI from
-``after()``, the terminal client from its select loop). Events go to a listener object.
-
-Listener methods (all optional):
-    on_state(state, detail)        'offline' | 'connecting' | 'online' | 'reconnecting'
-    on_welcome(reply)              chat auth succeeded: reply has online and history
-    on_message(event) / on_presence(event) / on_file_added(event) / on_file_removed(event)
-    on_files(files)                the file list arrived
+``after()``, the terminal client from its select loop). What happens goes to a
+SessionListener (below).
 """
 from __future__ import annotations
 
 import ipaddress
 import logging
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
 
 from net.client import ClientConnection, TlsOptions
 
@@ -31,7 +26,55 @@ POLL_READ_BYTES = 32 * 1024
 PING_INTERVAL_S = 60.0
 
 
-def parse_address(text: str, default_port: int = 9999) -> Optional[tuple]:
+class SessionListener(Protocol):
+    """What a Session tells its owner (the GUI's App, the terminal client). Runs inside
+    ``Session.poll()`` and the session's own calls, on the owner's thread."""
+
+    def on_state(self, state: str, detail: str) -> None:
+        """'offline' (detail: why) | 'connecting' | 'online' (detail: host:port) |
+        'reconnecting' (detail: seconds until the next try)."""
+
+    def on_welcome(self, reply: Dict[str, Any]) -> None:
+        """The chat connection is authenticated: reply has 'online' and 'history'."""
+
+    def on_message(self, event: Dict[str, Any]) -> None: ...
+
+    def on_presence(self, event: Dict[str, Any]) -> None: ...
+
+    def on_file_added(self, event: Dict[str, Any]) -> None: ...
+
+    def on_file_removed(self, event: Dict[str, Any]) -> None: ...
+
+    def on_files(self, files: List[Dict[str, Any]]) -> None:
+        """The list of shared files arrived (after login and after refresh_files())."""
+
+
+class QuietListener:
+    """A SessionListener that ignores everything: a session without an owner yet."""
+
+    def on_state(self, state: str, detail: str) -> None:
+        pass
+
+    def on_welcome(self, reply: Dict[str, Any]) -> None:
+        pass
+
+    def on_message(self, event: Dict[str, Any]) -> None:
+        pass
+
+    def on_presence(self, event: Dict[str, Any]) -> None:
+        pass
+
+    def on_file_added(self, event: Dict[str, Any]) -> None:
+        pass
+
+    def on_file_removed(self, event: Dict[str, Any]) -> None:
+        pass
+
+    def on_files(self, files: List[Dict[str, Any]]) -> None:
+        pass
+
+
+def parse_address(text: str, default_port: int = 9999) -> Optional[Tuple[str, int]]:
     """'host', 'host:port' or '[v6]:port' -> (host, port); None when it cannot be one."""
     text = text.strip()
     if not text:
@@ -66,13 +109,19 @@ def parse_address(text: str, default_port: int = 9999) -> Optional[tuple]:
 
 
 class Session:
-    def __init__(self, host: str, port: int, listener: Any = None,
+    """Methods for callers: hello, send_code, register, login, logout (the auth service);
+    say, history, users (chat); refresh_files, list_files, delete_file,
+    open_file_connection (files); poll() often; close() at the end.
+    Fields: state (as in SessionListener.on_state), username, user_id, sms (the server's
+    SMS mode, after hello), host, port."""
+
+    def __init__(self, host: str, port: int, listener: Optional[SessionListener] = None,
                  clock: Callable[[], float] = time.monotonic,
                  connect: Callable[..., ClientConnection] = ClientConnection,
                  tls: Optional[TlsOptions] = None) -> None:
         self.host, self.port = host, port
         self.tls = tls  # None: plain TCP; else every connection of this session uses TLS
-        self.listener = listener
+        self.listener: SessionListener = listener if listener is not None else QuietListener()
         self.clock = clock
         self.connect = connect
         self.auth_conn: Optional[ClientConnection] = None
@@ -83,7 +132,6 @@ class Session:
         self.user_id: Optional[int] = None
         self.services: Dict[str, int] = {}
         self.sms = "console"
-        self.limits: Dict[str, int] = {}
         self.state = "offline"
         self._retry_at: Optional[float] = None
         self._backoff_s = RECONNECT_FIRST_S
@@ -91,24 +139,21 @@ class Session:
 
     # -- plumbing -------------------------------------------------------------------------
 
-    def _emit(self, name: str, *args: Any) -> None:
-        handler = getattr(self.listener, name, None)
-        if handler is None:
-            return
+    def _emit(self, handler: Callable[..., None], *args: Any) -> None:
         try:
             handler(*args)
         except Exception:  # one broken handler must not lose the other events of this poll
-            log.exception("%s handler failed", name)
+            log.exception("%s handler failed", getattr(handler, "__name__", "listener"))
 
     def _set_state(self, state: str, detail: str = "") -> None:
         self.state = state
-        self._emit("on_state", state, detail)
+        self._emit(self.listener.on_state, state, detail)
 
     def connections(self) -> List[ClientConnection]:
         return [c for c in (self.auth_conn, self.chat, self.files) if c is not None]
 
     def _auth(self) -> ClientConnection:
-        if self.auth_conn is None or self.auth_conn.state == "closed":
+        if self.auth_conn is None or self.auth_conn.closed:
             self.auth_conn = self.connect(self.host, self.port, tls=self.tls)
         return self.auth_conn
 
@@ -118,7 +163,6 @@ class Session:
         def got(reply: Dict[str, Any]) -> None:
             if reply.get("status") == "ok":
                 self.sms = reply.get("sms", "console")
-                self.limits = reply.get("limits", {})
             if callback:
                 callback(reply)
         self._auth().request("hello", got)
@@ -173,7 +217,7 @@ class Session:
         if reply.get("status") == "ok":
             self._backoff_s = RECONNECT_FIRST_S
             self._set_state("online", "%s:%d" % (self.host, self.port))
-            self._emit("on_welcome", reply)
+            self._emit(self.listener.on_welcome, reply)
         elif reply.get("status") == "unauthorized":
             self.token = None
             self._set_state("offline", reply.get("message", "unauthorized"))
@@ -184,9 +228,15 @@ class Session:
             self.refresh_files()
 
     def refresh_files(self) -> None:
-        if self.files is not None and self.files.state != "closed":
-            self.files.request("list", lambda r: r.get("status") == "ok" and
-                               self._emit("on_files", r["files"]))
+        """Ask for the file list; it arrives at the listener's on_files."""
+        def got(reply: Dict[str, Any]) -> None:
+            if reply.get("status") == "ok":
+                self._emit(self.listener.on_files, reply["files"])
+        self.list_files(got)
+
+    def list_files(self, callback: Callback) -> None:
+        """Ask for the file list; the reply (with 'files') goes to callback."""
+        self._request(self.files, "list", callback)
 
     def say(self, text: str, to: Optional[str], callback: Optional[Callback] = None) -> bool:
         if self.chat is None or self.state != "online":
@@ -196,6 +246,19 @@ class Session:
             fields["to"] = to
         self.chat.request("say", callback, **fields)
         return True
+
+    def users(self, callback: Callback) -> None:
+        """Who is online: the reply (with 'online') goes to callback."""
+        self._request(self.chat, "users", callback)
+
+    @staticmethod
+    def _request(conn: Optional[ClientConnection], op: str, callback: Callback) -> None:
+        """A request whose caller waits for the reply: without a connection, the reply is
+        'disconnected' at once rather than never."""
+        if conn is None or conn.closed:
+            callback({"op": op, "status": "disconnected", "message": "not connected"})
+        else:
+            conn.request(op, callback)
 
     def history(self, before: Optional[int], with_user: Optional[str], callback: Callback,
                 limit: int = 50) -> None:
@@ -221,7 +284,7 @@ class Session:
                 if isinstance(item, dict):
                     self._event(item)
         now = self.clock()
-        if self.token and self.chat is not None and self.chat.state == "closed":
+        if self.token and self.chat is not None and self.chat.closed:
             self._lost(self.chat.error or "connection lost", now)
         if self._retry_at is not None:
             if now >= self._retry_at:
@@ -244,9 +307,12 @@ class Session:
         self._set_state("reconnecting", str(int(self._retry_at - now + 0.999)))
 
     def _event(self, event: Dict[str, Any]) -> None:
-        op = event.get("op")
-        if op in ("message", "presence", "file_added", "file_removed"):
-            self._emit("on_" + op, event)
+        handler = {"message": self.listener.on_message,
+                   "presence": self.listener.on_presence,
+                   "file_added": self.listener.on_file_added,
+                   "file_removed": self.listener.on_file_removed}.get(event.get("op"))
+        if handler is not None:
+            self._emit(handler, event)
 
     def close(self) -> None:
         for conn in self.connections():

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 from net.client import ClientConnection
 from net.rules import check_file_name
@@ -52,7 +52,7 @@ def safe_local_path(root: str, name: str) -> Optional[str]:
     return path
 
 
-def folder_entries(folder: str) -> List[tuple]:
+def folder_entries(folder: str) -> List[Tuple[str, str]]:
     """(local path, shared name) for every file under folder; names keep the relative paths
     under the folder's own name, '/'-separated, as SPEC §6 asks."""
     base = os.path.basename(os.path.normpath(folder))
@@ -66,9 +66,26 @@ def folder_entries(folder: str) -> List[tuple]:
     return entries
 
 
+class Folder(NamedTuple):
+    """A shared folder: the files one owner shared under one name. It is its owner's alone:
+    another user's files under the same name are another folder, so nobody can add a file
+    to, or shadow one in, someone else's folder."""
+    owner: str
+    name: str  # a folder path without the trailing '/': 'hw', or 'hw/week1' inside it
+
+
+def folder_records(records: Iterable[Dict[str, Any]], folder: Folder) -> List[Dict[str, Any]]:
+    """The shared files in this folder and its subfolders."""
+    prefix = folder.name.strip("/") + "/"
+    return [r for r in records if r["owner"] == folder.owner and r["name"].startswith(prefix)]
+
+
+# A transfer's states, in the order they usually come (the last three are final).
+STATES = ("waiting", "hashing", "sending", "verifying", "done", "failed", "cancelled")
+
+
 class Transfer:
-    """Common progress bookkeeping. state: waiting, hashing, sending, verifying, done,
-    failed, cancelled."""
+    """Common progress bookkeeping; state is one of STATES."""
 
     kind = ""
 
@@ -103,7 +120,8 @@ class Transfer:
             self.state = "cancelled"
             self._close()
 
-    def _fail(self, why: str) -> None:
+    def fail(self, why: str) -> None:
+        """Give up on this transfer: why is a status code or a sentence."""
         self.state = "failed"
         self.error = why
         self._close()
@@ -119,7 +137,7 @@ class Transfer:
         self._close()
         self.retries += 1
         if self.retries > MAX_RETRIES:
-            self._fail(why or "connection lost")
+            self.fail(why or "connection lost")
         else:
             self.state = "waiting"
             self.retry_at = now + RETRY_DELAY_S
@@ -134,9 +152,10 @@ class Upload(Transfer):
         self.sha256: Optional[str] = None
         self._hasher = hashlib.sha256()
         self._file: Any = None
-        self._offset_wanted = False
 
     def step(self, opener: Callable[[], ClientConnection], now: float) -> None:
+        """One slice of work: hash a block, or send what the window allows, or wait for
+        the server's verdict."""
         if self.state == "waiting":
             if now < self.retry_at:
                 return
@@ -155,24 +174,24 @@ class Upload(Transfer):
                 self._start(opener, now)
         elif self.state == "sending":
             self._send(now)
+        elif self.state == "verifying":
+            self._await_verdict(now)
 
     def _start(self, opener: Callable[[], ClientConnection], now: float) -> None:
         self.conn = opener()
         self.state = "sending"
-        self._offset_wanted = True
         self._file = None
 
         def started(reply: Dict[str, Any]) -> None:
             if reply.get("status") != "ok":
                 if reply.get("status") == "disconnected":
                     return  # poll() sees the closed connection and retries
-                self._fail(reply.get("status", "error"))
+                self.fail(reply.get("status", "error"))
                 return
             self._file = open(self.path, "rb")
             self._file.seek(reply["offset"])
             self.done_bytes = reply["offset"]
             self._t0, self._bytes0 = time.monotonic(), self.done_bytes
-            self._offset_wanted = False
         self.conn.request("upload", started, name=self.name, size=self.size, sha256=self.sha256)
 
     def _send(self, now: float) -> None:
@@ -181,7 +200,7 @@ class Upload(Transfer):
             if isinstance(item, dict) and item.get("op") == "upload_done":
                 self._done(item)
                 return
-        if conn.state == "closed":
+        if conn.closed:
             if self._file is not None:
                 self._file.close()
                 self._file = None
@@ -192,7 +211,7 @@ class Upload(Transfer):
         while self.done_bytes < self.size and conn.outbox_bytes < UPLOAD_WINDOW_BYTES:
             data = self._file.read(UPLOAD_CHUNK_BYTES)
             if not data:
-                self._fail("the file shrank while it was being sent")
+                self.fail("the file shrank while it was being sent")
                 return
             conn.send_binary(data)
             self.done_bytes += len(data)
@@ -202,12 +221,12 @@ class Upload(Transfer):
             self.state = "verifying"
         conn.poll()
 
-    def step_verifying(self, now: float) -> None:
+    def _await_verdict(self, now: float) -> None:
         for item in self.conn.poll():
             if isinstance(item, dict) and item.get("op") == "upload_done":
                 self._done(item)
                 return
-        if self.conn is not None and self.conn.state == "closed":
+        if self.conn is not None and self.conn.closed:
             self._lost(now)
 
     def _done(self, message: Dict[str, Any]) -> None:
@@ -217,7 +236,7 @@ class Upload(Transfer):
             self.state = "done"
             self._close()
         else:
-            self._fail(message.get("status", "error"))
+            self.fail(message.get("status", "error"))
 
 
 class Download(Transfer):
@@ -230,7 +249,6 @@ class Download(Transfer):
         self.part = dest + ".part"
         self._hasher = hashlib.sha256()
         self._file: Any = None
-        self._expect = 0
 
     def step(self, opener: Callable[[], ClientConnection], now: float) -> None:
         if self.state == "waiting":
@@ -257,16 +275,14 @@ class Download(Transfer):
         self._t0, self._bytes0 = time.monotonic(), offset
         self.conn = opener()
         self.state = "sending"
-        self._expect = 0
 
         def started(reply: Dict[str, Any]) -> None:
             status = reply.get("status")
             if status == "ok":
-                self._expect = self.size - offset
-                if self._expect == 0:
+                if offset == self.size:  # an earlier attempt got it all
                     self._verify()
             elif status != "disconnected":
-                self._fail(status or "error")
+                self.fail(status or "error")
         self.conn.request("download", started, file_id=self.record["file_id"], offset=offset)
 
     def _receive(self, now: float) -> None:
@@ -278,7 +294,7 @@ class Download(Transfer):
                 if self.done_bytes >= self.size:
                     self._verify()
                     return
-        if self.state == "sending" and self.conn is not None and self.conn.state == "closed":
+        if self.state == "sending" and self.conn is not None and self.conn.closed:
             self._file.close()
             self._lost(now)
 
@@ -287,7 +303,7 @@ class Download(Transfer):
         self._close()
         if self._hasher.hexdigest() != self.record["sha256"]:
             os.unlink(self.part)  # a damaged copy is worth nothing; next try starts over
-            self._fail("checksum_mismatch")
+            self.fail("checksum_mismatch")
             return
         os.replace(self.part, self.dest)
         self.state = "done"
@@ -299,14 +315,14 @@ class Download(Transfer):
 
 
 class TransferQueue:
-    """Runs up to MAX_PARALLEL transfers; ``step()`` does one slice of work for each."""
+    """Runs up to MAX_PARALLEL transfers; ``step()`` does one slice of work for each and
+    returns the transfers that finished during it."""
 
     def __init__(self, opener: Callable[[], ClientConnection],
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.opener = opener
         self.clock = clock
         self.items: List[Transfer] = []
-        self.on_finished: Optional[Callable[[Transfer], None]] = None
 
     def add(self, transfer: Transfer) -> Transfer:
         self.items.append(transfer)
@@ -315,20 +331,23 @@ class TransferQueue:
     def active(self) -> List[Transfer]:
         return [t for t in self.items if not t.finished]
 
-    def step(self, budget_s: float = 0.0) -> None:
+    def step(self, budget_s: float = 0.0) -> List[Transfer]:
         """Advance every running transfer by a slice; with a budget, keep going while there is
-        progress and time (a GUI tick gives ~8 ms: fast transfers, no visible stutter)."""
+        progress and time (a GUI tick gives ~8 ms: fast transfers, no visible stutter).
+        Returns the transfers that finished (done, failed) in this call, oldest first."""
         deadline = time.perf_counter() + budget_s
+        finished: List[Transfer] = []
         while True:
             before = [(t.state, t.hashed_bytes, t.done_bytes) for t in self.items]
-            self._step_once()
+            finished += self._step_once()
             after = [(t.state, t.hashed_bytes, t.done_bytes) for t in self.items]
             if before == after or time.perf_counter() >= deadline:
-                return
+                return finished
 
-    def _step_once(self) -> None:
+    def _step_once(self) -> List[Transfer]:
         now = self.clock()
         running = 0
+        finished = []
         for transfer in self.items:
             if transfer.finished:
                 continue
@@ -336,11 +355,9 @@ class TransferQueue:
                 continue
             running += 1
             try:
-                if transfer.state == "verifying" and isinstance(transfer, Upload):
-                    transfer.step_verifying(now)
-                else:
-                    transfer.step(self.opener, now)
+                transfer.step(self.opener, now)
             except OSError as exc:  # the local disk: unreadable source, full target, ...
-                transfer._fail(str(exc))
-            if transfer.finished and self.on_finished is not None:
-                self.on_finished(transfer)
+                transfer.fail(str(exc))
+            if transfer.finished:
+                finished.append(transfer)
+        return finished

@@ -1,0 +1,310 @@
+"""The GUI application: one Tk root, one Session, the presenters and their windows, and the
+``after()`` tick that drives the network. No threads anywhere: the tick polls the sockets with
+zero timeout and advances transfers a slice at a time, then reschedules itself.
+
+Who holds whom is a tree, so that letting go of the App (after quit()) frees every Tk object
+by reference counting alone, right here on the Tk thread. (A garbage collection may run on
+any thread: the demo runs the server on another one. Had Tk objects waited in a reference
+cycle for it, their Tcl variables would be unset from the wrong thread, and freeing the
+interpreter there makes Tcl abort the whole process.)
+
+    App ─> root, session, presenters, windows, menu bar
+    presenter ─> its view (the window);  window ─> presenter: a weak reference
+        (the preferences window, which nobody else keeps, holds its presenter itself)
+    session ─> App (its listener): quit() lets go of the session
+    Tcl ─> the callbacks of a widget: gone when it is destroyed; root bindings, variable
+           traces and timers, which outlive widgets, are removed by each window's close()
+
+tests/test_gui.py checks it: with the collector switched off, nothing is left after quit().
+"""
+from __future__ import annotations
+
+import logging
+import time
+import tkinter as tk
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from net.client import TlsOptions
+from ui.i18n import Catalog
+from ui.presenters.chat import ChatPresenter
+from ui.presenters.files import FilesPresenter
+from ui.presenters.login import LoginPresenter
+from ui.presenters.preferences import PreferencesPresenter
+from ui.presenters.register import RegisterPresenter
+from ui.session import Session
+from ui.settings import ClientSettings
+from ui.tk.chat import ChatWindow
+from ui.tk.common import apply_language, apply_style, ask_files, ask_folder, ask_trust
+from ui.tk.files import FilesWindow
+from ui.tk.login import LoginWindow
+from ui.tk.preferences import PreferencesWindow
+from ui.tk.register import RegisterWindow
+
+log = logging.getLogger(__name__)
+
+# The network tick: 20 ms keeps typing and chat latency imperceptible and costs ~nothing idle.
+TICK_MS = 20
+# Time a tick may spend moving transfers along (hashing, sending), out of every TICK_MS.
+TRANSFER_BUDGET_S = 0.008
+# Transfer rows and the send-code countdown are redrawn this often.
+REDRAW_S = 0.2
+
+# tls_for(host, port, decide) -> TlsOptions or None; decide(server, fingerprint) -> trust?
+TlsFor = Callable[[str, int, Callable[[str, str], bool]], Optional[TlsOptions]]
+
+
+class NoDisplay(Exception):
+    """Tk cannot open a window here (no display); the message says why."""
+
+
+class App:
+    """Methods the presenters call (ui.presenters.common.Shell): connect(address),
+    remember(**settings), open_register(), close_register(), registered(name), open_chat().
+    The session's listener (ui.session.SessionListener): on_state, on_welcome, ... .
+    The menu's actions: open_files(), upload_file(), upload_folder(), open_settings(),
+    logout(), quit()."""
+
+    def __init__(self, root: tk.Tk, settings: ClientSettings, language: str,
+                 settings_path: Optional[str] = None, tls_for: Optional[TlsFor] = None) -> None:
+        self.root = root
+        self.tls_for = tls_for
+        self.settings = settings
+        self.settings_path = settings_path
+        self.tr = Catalog(language)
+        self.session: Optional[Session] = None
+        self.login_presenter: Optional[LoginPresenter] = None
+        self.login_view: Optional[LoginWindow] = None
+        self.register_presenter: Optional[RegisterPresenter] = None
+        self.register_view: Optional[RegisterWindow] = None
+        self.chat: Optional[ChatPresenter] = None
+        self.chat_view: Optional[ChatWindow] = None
+        self.files: Optional[FilesPresenter] = None
+        self.files_view: Optional[FilesWindow] = None
+        self.menubar: Optional[tk.Menu] = None
+        self.closed = False
+        self._after_id: Optional[str] = None
+        self._redrawn = 0.0
+        self.longest_tick_s = 0.0  # the benchmark reads this
+        apply_style(root)
+        apply_language(root, self.tr.language)
+        root.title(self.tr("app.name"))
+        root.protocol("WM_DELETE_WINDOW", self.quit)
+        self.show_login()
+        self._tick()
+
+    # -- the pump -------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        started = time.perf_counter()
+        try:
+            if self.session is not None:
+                self.session.poll()
+            if self.files is not None:
+                self.files.tick(TRANSFER_BUDGET_S)
+            now = time.monotonic()
+            if now - self._redrawn > REDRAW_S:
+                self._redrawn = now
+                if self.register_presenter is not None:
+                    self.register_presenter.tick()
+                if self.files is not None:
+                    self.files.redraw(now)
+        except Exception:  # a bug must not stop the pump: log it, keep the window alive
+            log.exception("error in the GUI tick")
+        self.longest_tick_s = max(self.longest_tick_s, time.perf_counter() - started)
+        if not self.closed:
+            self._after_id = self.root.after(TICK_MS, self._tick)
+
+    # -- session listener: fan out to the presenters ---------------------------------------
+
+    def on_state(self, state: str, detail: str) -> None:
+        if self.chat is not None:
+            self.chat.on_state(state, detail)
+
+    def on_welcome(self, reply: Dict[str, Any]) -> None:
+        if self.chat is not None:
+            self.chat.on_welcome(reply)
+
+    def on_message(self, event: Dict[str, Any]) -> None:
+        if self.chat is not None:
+            self.chat.on_message(event)
+
+    def on_presence(self, event: Dict[str, Any]) -> None:
+        if self.chat is not None:
+            self.chat.on_presence(event)
+
+    def on_file_added(self, event: Dict[str, Any]) -> None:
+        if self.chat is not None:
+            self.chat.on_file_added(event)
+        if self.files is not None:
+            self.files.on_file_added(event)
+
+    def on_file_removed(self, event: Dict[str, Any]) -> None:
+        if self.chat is not None:
+            self.chat.on_file_removed(event)
+        if self.files is not None:
+            self.files.on_file_removed(event)
+
+    def on_files(self, files: List[Dict[str, Any]]) -> None:
+        if self.files is not None:
+            self.files.on_files(files)
+
+    # -- for the presenters ---------------------------------------------------------------
+
+    def connect(self, address: Tuple[str, int]) -> Session:
+        if self.session is None or (self.session.host, self.session.port) != address:
+            if self.session is not None:
+                self.session.close()
+            tls = self.tls_for(address[0], address[1], self._ask_trust) if self.tls_for else None
+            self.session = Session(address[0], address[1], self, tls=tls)
+        return self.session
+
+    def _ask_trust(self, server: str, fingerprint: str) -> bool:
+        return ask_trust(self.root, self.tr, server, fingerprint)
+
+    def remember(self, **changes: Any) -> None:
+        for key, value in changes.items():
+            setattr(self.settings, key, value)
+        self.settings.save(self.settings_path)
+
+    def open_register(self) -> None:
+        if self.register_view is not None and self.register_view.exists():
+            self.register_view.lift()
+            return
+        assert self.session is not None, "the login presenter connects first"
+        self.close_register()
+        presenter = RegisterPresenter(self, self.session)
+        self.register_view = RegisterWindow(self.root, self.tr, presenter)
+        presenter.attach(self.register_view)
+        self.register_presenter = presenter
+        presenter.start()
+
+    def close_register(self) -> None:
+        if self.register_presenter is not None:
+            self.register_presenter.close()
+        if self.register_view is not None:
+            self.register_view.close()
+        self.register_presenter = self.register_view = None
+
+    def registered(self, username: str) -> None:
+        self.close_register()
+        if self.login_presenter is not None:
+            self.login_presenter.registered(username)
+
+    def open_chat(self) -> None:
+        session = self.session
+        assert session is not None, "open_chat() follows a login"
+        self.close_register()
+        self._close_login()
+        self.menubar = self._build_menu()
+        self.chat = ChatPresenter(self, session)
+        self.chat_view = ChatWindow(self.root, self.tr, self.chat)
+        self.chat.attach(self.chat_view)
+        self.files = FilesPresenter(self, session)
+        self.root.title(self.tr("chat.title", user=session.username))
+        self.chat.switch_to("")
+        self.chat.on_state(session.state, "")
+
+    # -- windows --------------------------------------------------------------------------
+
+    def show_login(self) -> None:
+        self.root.title(self.tr("login.title") + " — " + self.tr("app.name"))
+        self.login_presenter = LoginPresenter(self)
+        self.login_view = LoginWindow(self.root, self.tr, self.login_presenter,
+                                      self.settings.server, self.settings.last_login)
+        self.login_presenter.attach(self.login_view)
+
+    def _close_login(self) -> None:
+        if self.login_view is not None:
+            self.login_view.close()
+        self.login_presenter = self.login_view = None
+
+    def _build_menu(self) -> tk.Menu:
+        tr = self.tr
+        menubar = tk.Menu(self.root)
+        file_menu = tk.Menu(menubar, tearoff=False)
+        file_menu.add_command(label=tr("menu.files"), command=self.open_files)
+        file_menu.add_command(label=tr("menu.upload_file"), command=self.upload_file)
+        file_menu.add_command(label=tr("menu.upload_folder"), command=self.upload_folder)
+        file_menu.add_separator()
+        file_menu.add_command(label=tr("menu.logout"), command=self.logout)
+        file_menu.add_command(label=tr("menu.quit"), command=self.quit)
+        menubar.add_cascade(label=tr("menu.file"), menu=file_menu)
+        settings_menu = tk.Menu(menubar, tearoff=False)
+        settings_menu.add_command(label=tr("menu.preferences"), command=self.open_settings)
+        menubar.add_cascade(label=tr("menu.settings"), menu=settings_menu)
+        self.root.configure(menu=menubar)
+        return menubar
+
+    def open_files(self) -> None:
+        if self.files is None:
+            return
+        if self.files_view is not None and self.files_view.exists():
+            self.files_view.lift()
+            return
+        self.files_view = FilesWindow(self.root, self.tr, self.files)
+        self.files.attach(self.files_view)
+
+    def upload_file(self) -> None:
+        paths = ask_files(self.root)
+        if paths and self.files is not None:
+            self.files.upload_paths(paths)
+            self.open_files()
+
+    def upload_folder(self) -> None:
+        folder = ask_folder(self.root)
+        if folder and self.files is not None:
+            self.files.upload_paths([folder])
+            self.open_files()
+
+    def open_settings(self) -> PreferencesWindow:
+        return PreferencesWindow(self.root, self.tr, PreferencesPresenter(self))
+
+    def _close_chat(self) -> None:
+        """Close the chat and files windows and drop their presenters."""
+        if self.files is not None:
+            self.files.close()
+        if self.files_view is not None:
+            self.files_view.close()
+        if self.chat_view is not None:
+            self.chat_view.close()
+        if self.menubar is not None:
+            self.root.configure(menu="")
+            self.menubar.destroy()
+        self.chat = self.chat_view = self.files = self.files_view = self.menubar = None
+
+    def logout(self) -> None:
+        if self.session is not None:
+            self.session.logout()
+        self._close_chat()
+        self.show_login()
+
+    def quit(self) -> None:
+        """Close the session and every window, and destroy the root. Safe to call again."""
+        if self.closed:
+            return
+        self.closed = True
+        if self._after_id is not None:
+            self.root.after_cancel(self._after_id)
+            self._after_id = None
+        if self.session is not None:
+            self.session.close()  # pending replies are answered while the windows still exist
+        self.close_register()
+        self._close_chat()
+        self._close_login()
+        self.session = None
+        self.root.destroy()
+
+
+def run(settings: ClientSettings, language: str, settings_path: Optional[str] = None,
+        tls_for: Optional[TlsFor] = None) -> None:
+    """Open the GUI and return once the user has quit. Raises NoDisplay when Tk cannot open
+    a window. Everything Tk is freed before this returns, on this thread."""
+    try:
+        root = tk.Tk()
+    except tk.TclError as exc:
+        raise NoDisplay(str(exc)) from None
+    app = App(root, settings, language, settings_path, tls_for)
+    try:
+        root.mainloop()
+    finally:
+        app.quit()

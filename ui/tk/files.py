@@ -1,0 +1,153 @@
+"""The shared-files window: the tree of files and folders, the toolbar, the transfer rows."""
+from __future__ import annotations
+
+import time
+import tkinter as tk
+import weakref
+from tkinter import ttk
+from typing import Dict, List, Optional, Tuple
+
+from ui.i18n import Catalog
+from ui.presenters.files import FilesPresenter, Record, TransferRow
+from ui.tk.common import ERROR_FG, ask_files, ask_folder
+from ui.transfers import Folder, human_size
+
+# The transfer rows the window shows: the most recent ones.
+SHOWN_TRANSFERS = 8
+
+
+class FilesWindow:
+    """Implements ui.presenters.files.FilesView in a window of its own. Closing it detaches
+    it from the presenter, whose transfers go on."""
+
+    COLUMNS = ("owner", "size", "type", "uploaded")
+
+    def __init__(self, master: tk.Misc, tr: Catalog, presenter: FilesPresenter) -> None:
+        self.tr = tr
+        self.presenter = weakref.proxy(presenter)
+        self.window = window = tk.Toplevel(master)
+        window.title(tr("files.title"))
+        window.geometry("820x560")
+        window.protocol("WM_DELETE_WINDOW", self.close)
+        body = ttk.Frame(window, padding=8)
+        body.pack(fill="both", expand=True)
+        toolbar = ttk.Frame(body)
+        toolbar.pack(fill="x")
+        ttk.Button(toolbar, text=tr("menu.upload_file"), command=self._upload_file).pack(
+            side="left")
+        ttk.Button(toolbar, text=tr("menu.upload_folder"),
+                   command=self._upload_folder).pack(side="left", padx=4)
+        ttk.Button(toolbar, text=tr("files.download"), style="Accent.TButton",
+                   command=self._download).pack(side="left", padx=4)
+        ttk.Button(toolbar, text=tr("files.delete"), command=self._delete).pack(side="left")
+        ttk.Button(toolbar, text=tr("files.refresh"),
+                   command=lambda: self.presenter.refresh()).pack(side="right")
+        self.tree = ttk.Treeview(body, columns=self.COLUMNS, height=12)
+        self.tree.heading("#0", text=tr("files.name"))
+        self.tree.column("#0", width=300)
+        for col, width in zip(self.COLUMNS, (110, 90, 150, 130)):
+            self.tree.heading(col, text=tr("files." + col))
+            self.tree.column(col, width=width, anchor="w")
+        self.tree.pack(fill="both", expand=True, pady=6)
+        self.tree.bind("<Double-Button-1>", lambda e: self._download())
+        ttk.Label(body, text=tr("files.queue")).pack(anchor="w")
+        self.queue = ttk.Frame(body)
+        self.queue.pack(fill="x")
+        self.error = ttk.Label(body, text="", foreground=ERROR_FG)
+        self.error.pack(anchor="w")
+        self.rows: Dict[int, Tuple[ttk.Label, ttk.Progressbar, ttk.Label, ttk.Button]] = {}
+        self.folders: Dict[str, Folder] = {}  # tree item id -> the folder it shows
+
+    def exists(self) -> bool:
+        return bool(self.window.winfo_exists())
+
+    def lift(self) -> None:
+        self.window.lift()
+
+    def close(self) -> None:
+        self.presenter.detach()
+        self.window.destroy()
+
+    @staticmethod
+    def folder_item(folder: Folder) -> str:
+        """The tree item of a folder. A folder's name has no '/', so name/owner is unique."""
+        return "d:%s/%s" % (folder.name, folder.owner)
+
+    def _selected(self) -> Tuple[List[int], Optional[Folder]]:
+        ids, folder = [], None
+        for item in self.tree.selection():
+            if item.startswith("f:"):
+                ids.append(int(item[2:]))
+            elif item in self.folders:
+                folder = self.folders[item]
+        return ids, folder
+
+    def _upload_file(self) -> None:
+        paths = ask_files(self.window)
+        if paths:
+            self.presenter.upload_paths(paths)
+
+    def _upload_folder(self) -> None:
+        folder = ask_folder(self.window)
+        if folder:
+            self.presenter.upload_paths([folder])
+
+    def _download(self) -> None:
+        ids, folder = self._selected()
+        if not ids and folder is None:
+            return
+        target = ask_folder(self.window, self.tr("files.choose_target"),
+                            self.presenter.download_folder())
+        if target:
+            self.presenter.download(ids, folder, target)
+
+    def _delete(self) -> None:
+        ids, _ = self._selected()
+        for file_id in ids:
+            self.presenter.delete(file_id)
+
+    # -- FilesView ------------------------------------------------------------------------
+
+    def show_files(self, tree: List[Tuple[Optional[Folder], List[Record]]]) -> None:
+        opened = {item for item in self.tree.get_children() if self.tree.item(item, "open")}
+        self.tree.delete(*self.tree.get_children())
+        self.folders = {}
+        for folder, records in tree:
+            parent = ""
+            if folder is not None:
+                parent = self.folder_item(folder)
+                self.folders[parent] = folder
+                total = sum(r["size"] for r in records)
+                self.tree.insert("", "end", parent, text=folder.name + "/",
+                                 open=parent in opened,
+                                 values=(folder.owner, human_size(total),
+                                         self.tr("files.folder"), ""))
+            for r in records:
+                name = r["name"] if folder is None else r["name"][len(folder.name) + 1:]
+                self.tree.insert(parent, "end", "f:%d" % r["file_id"], text=name, values=(
+                    r["owner"], human_size(r["size"]), r["type"],
+                    time.strftime("%Y-%m-%d %H:%M", time.localtime(r["uploaded_at"]))))
+
+    def show_transfers(self, rows: List[TransferRow]) -> None:
+        for index, label, fraction, text, finished in rows[-SHOWN_TRANSFERS:]:
+            if index not in self.rows:
+                frame = ttk.Frame(self.queue)
+                frame.pack(fill="x", pady=1)
+                name = ttk.Label(frame, text=label, width=34)
+                name.pack(side="left")
+                bar = ttk.Progressbar(frame, length=220, maximum=1.0)
+                bar.pack(side="left", padx=6)
+                state = ttk.Label(frame, text=text, width=34)
+                state.pack(side="left")
+                cancel = ttk.Button(frame, text=self.tr("files.cancel"),
+                                    command=lambda i=index: self.presenter.cancel(i))
+                cancel.pack(side="left")
+                self.rows[index] = (name, bar, state, cancel)
+            _, bar, state, cancel = self.rows[index]
+            bar.configure(value=fraction)
+            state.configure(text=text)
+            if finished:
+                cancel.configure(state="disabled")
+
+    def show_error(self, text: str) -> None:
+        self.error.configure(text=text)

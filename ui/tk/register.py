@@ -1,0 +1,109 @@
+"""The register window: a form whose hints follow the typing, and the send-code button."""
+from __future__ import annotations
+
+import tkinter as tk
+import weakref
+from tkinter import ttk
+from typing import Dict, List, Optional, Tuple
+
+from ui.i18n import Catalog
+from ui.presenters.register import RegisterPresenter
+from ui.tk.common import ERROR_FG, INFO_FG, MUTED_FG
+
+OK_FG = "#2E8B57"
+
+
+class RegisterWindow:
+    """Implements ui.presenters.register.RegisterView in a window of its own. Leaving it
+    ("back", or the window manager's close button) is the presenter's cancel(); the App then
+    calls close()."""
+
+    def __init__(self, master: tk.Misc, tr: Catalog, presenter: RegisterPresenter) -> None:
+        self.tr = tr
+        self.presenter = weakref.proxy(presenter)
+        self.window = window = tk.Toplevel(master)
+        window.title(tr("register.title"))
+        window.resizable(False, False)
+        window.protocol("WM_DELETE_WINDOW", lambda: self.presenter.cancel())
+        body = ttk.Frame(window, padding=16)
+        body.pack(fill="both", expand=True)
+        self.vars: Dict[str, tk.StringVar] = {}
+        self.hints: Dict[str, ttk.Label] = {}
+        self.rows: Dict[str, List[tk.Widget]] = {}
+        self.entries: Dict[str, ttk.Entry] = {}
+        # Variable traces are Tcl commands that outlive the widgets: close() removes them.
+        self._traces: List[Tuple[tk.StringVar, str]] = []
+        labels = [("username", "register.username", ""), ("password", "register.password", "•"),
+                  ("confirm", "register.confirm", "•"), ("phone", "register.phone", ""),
+                  ("code", "register.code", ""), ("email", "register.email", "")]
+        for row, (name, key, show) in enumerate(labels):
+            var = tk.StringVar(window)
+            self.vars[name] = var
+            label = ttk.Label(body, text=tr(key))
+            label.grid(row=row, column=0, sticky="w", pady=3)
+            entry = ttk.Entry(body, textvariable=var, width=26, show=show)
+            entry.grid(row=row, column=1, sticky="w", pady=3, padx=6)
+            self.entries[name] = entry
+            hint = ttk.Label(body, text="", foreground=MUTED_FG, width=34)
+            hint.grid(row=row, column=3, sticky="w")
+            self.hints[name] = hint
+            trace = var.trace_add("write", lambda *_, n=name: self.presenter.check(n))
+            self._traces.append((var, trace))
+            self.rows[name] = [label, entry, hint]
+        self.send_button = ttk.Button(body, text=tr("register.send_code"),
+                                      command=lambda: self.presenter.send_code())
+        self.send_button.grid(row=3, column=2, padx=2)
+        self.rows["code"].append(self.send_button)
+        buttons = ttk.Frame(body)
+        buttons.grid(row=len(labels), column=0, columnspan=4, pady=(12, 0))
+        self.submit_button = ttk.Button(buttons, text=tr("register.submit"),
+                                        style="Accent.TButton",
+                                        command=lambda: self.presenter.submit())
+        self.submit_button.pack(side="left", padx=4)
+        self.back_button = ttk.Button(buttons, text=tr("register.back"),
+                                      command=lambda: self.presenter.cancel())
+        self.back_button.pack(side="left")
+        self.message = ttk.Label(body, text="", wraplength=520)
+        self.message.grid(row=len(labels) + 1, column=0, columnspan=4, pady=(8, 0))
+        self.entries["username"].focus_set()
+        window.bind("<Return>", lambda e: self.presenter.submit())
+
+    def exists(self) -> bool:
+        return bool(self.window.winfo_exists())
+
+    def lift(self) -> None:
+        self.window.lift()
+
+    def close(self) -> None:
+        for var, trace in self._traces:
+            var.trace_remove("write", trace)
+        self._traces.clear()
+        self.window.destroy()
+
+    # -- RegisterView ---------------------------------------------------------------------
+
+    def values(self) -> Dict[str, str]:
+        return {name: var.get() for name, var in self.vars.items()}
+
+    def set_hint(self, field: str, key: str, ok: Optional[bool]) -> None:
+        colour = MUTED_FG if ok is None else (OK_FG if ok else ERROR_FG)
+        self.hints[field].configure(text=self.tr(key), foreground=colour)
+
+    def set_code_visible(self, visible: bool) -> None:
+        for widget in self.rows["code"]:
+            if visible:
+                widget.grid()
+            else:
+                widget.grid_remove()
+
+    def set_send_code(self, enabled: bool, text: str) -> None:
+        self.send_button.configure(state="normal" if enabled else "disabled", text=text)
+
+    def set_busy(self, busy: bool) -> None:
+        self.submit_button.configure(state="disabled" if busy else "normal")
+
+    def show_error(self, text: str) -> None:
+        self.message.configure(text=text, foreground=ERROR_FG)
+
+    def show_info(self, text: str) -> None:
+        self.message.configure(text=text, foreground=INFO_FG)
