@@ -32,8 +32,8 @@ def main() -> int:
     try:
         import tkinter as tk
 
-        from ui.tk.app import App
         from ui.settings import ClientSettings
+        from ui.tk.app import App
         driver = Ours(server.ports["auth"], server.ports["chat"])
         driver.user("gui_user")
         app = App(tk.Tk(), ClientSettings(server="127.0.0.1:%d" % server.ports["auth"]), "en",

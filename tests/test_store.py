@@ -10,7 +10,7 @@ import pytest
 from db import PhoneTaken, StoreError, StoreUnavailable, UsernameTaken, open_store
 from db.dialect import schema_statements, sqlite_schema
 from db.writer import MessageWriter
-from tests.procs import ROOT, ServerProc, wait_until
+from tests.procs import ROOT, ServerProc
 
 
 @pytest.fixture(params=["sqlite", pytest.param("mysql", marks=pytest.mark.mysql)])
