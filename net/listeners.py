@@ -35,7 +35,7 @@ REFUSED_IN_HANDSHAKE_MAX = 16
 _OUT_OF_FDS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 TOO_MANY_FRAME = encode_message({"op": "error", "status": "rate_limited",
                                 "message": "Too many connections from your address; close "
-                                           "some and try again."})
+                                           "some and try again.", "retry_after": 5})
 
 # admit(sock, address, service, refused): the loop makes a peer (refused: only to say why)
 Admit = Callable[[socket.socket, Any, Service, bool], None]

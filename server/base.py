@@ -6,7 +6,7 @@ import logging
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from db.store import User
-from net.messages import MAX_CHUNK_BYTES, MAX_CLIENT_JSON_BYTES, req_str
+from net.messages import MAX_CHUNK_BYTES, MAX_CLIENT_JSON_BYTES, BadRequest, is_text
 from net.rules import TEXT_MAX_CHARS
 from net.service import PeerAPI, Service
 from server.accounts import Accounts
@@ -20,6 +20,8 @@ Handler = Callable[[PeerAPI, Dict[str, Any]], None]
 # docs/PROTOCOL.md §10: a chat or file connection that has not authenticated this long after
 # it opened is closed, whatever it sends meanwhile: it holds a socket for nothing.
 UNAUTHENTICATED_LIMIT_S = 30.0
+# A refused connection may try again after this long (someone may have closed one by then).
+REFUSED_RETRY_S = 5
 TOO_MANY_CONNECTIONS = ("You have too many connections open; close some (other windows or "
                         "devices) and try again.")
 
@@ -81,7 +83,13 @@ class AuthenticatedService(BaseService):
         if peer.state is not None:
             peer.reply(request, "bad_request", "this connection is already authenticated")
             return
-        token = req_str(request, "token", invalid="unauthorized")
+        token = request.get("token")
+        if not isinstance(token, str):
+            raise BadRequest("'token' must be a string")
+        if not is_text(token):  # no token looks like that: a failed auth
+            peer.reply(request, "unauthorized", "the token is unknown, expired or logged out")
+            peer.close()
+            return
 
         def verified(result: Tuple[Optional[User], Any]) -> None:
             user, extra = result
@@ -90,7 +98,12 @@ class AuthenticatedService(BaseService):
                 peer.close()
                 return
             if not self.sessions.may_add(user.id):
-                peer.reply(request, "rate_limited", TOO_MANY_CONNECTIONS)
+                # docs/PROTOCOL.md §10: the refused connection is told so in an error frame
+                # (as a connection over the per-address cap is), and its auth gets its reply.
+                peer.send({"op": "error", "status": "rate_limited",
+                           "message": TOO_MANY_CONNECTIONS, "retry_after": REFUSED_RETRY_S})
+                peer.reply(request, "rate_limited", TOO_MANY_CONNECTIONS,
+                           retry_after=REFUSED_RETRY_S)
                 peer.close()
                 return
             self.sessions.add(peer, user.id, token)

@@ -14,7 +14,7 @@ import time
 from typing import Any, Dict, List, Optional, Tuple
 
 from db.store import Message, User
-from net.messages import BadRequest, message_event, opt_int, opt_str, req_str
+from net.messages import BadRequest, message_event, opt_int, opt_str, req_str, valid_id
 from net.rules import check_text, username_key
 from net.service import PeerAPI
 from server.accounts import Accounts
@@ -95,7 +95,7 @@ class ChatService(AuthenticatedService):
         text, to = request.get("text"), request.get("to")
         if state.in_flight >= MAX_PIPELINED_SAYS or not isinstance(text, str) or check_text(text):
             return False
-        if "id" in request and self._bad_id(request["id"]):
+        if "id" in request and not valid_id(request["id"]):
             return False
         if to is None:
             to_id, to_name = None, None
@@ -108,11 +108,6 @@ class ChatService(AuthenticatedService):
             return False
         self._store(peer, request, state, to_id, to_name, text)
         return True
-
-    @staticmethod
-    def _bad_id(rid: Any) -> bool:
-        from net.messages import valid_id
-        return not valid_id(rid)
 
     def on_close(self, peer: PeerAPI) -> None:
         super().on_close(peer)
