@@ -10,7 +10,8 @@ one address at a time), never straight onto the hash lane.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Optional, Set
+from collections import deque
+from typing import Any, Callable, Deque, Dict, Optional, Set
 
 from db.store import User
 from net.messages import opt_str, req_str
@@ -40,6 +41,8 @@ HASH_LANE_DEPTH = 2
 CODES_WINDOW_S = 600  # --codes-per-ip counts codes in 10 minutes
 SMS_WINDOW_S = 3600  # --sms-hourly
 LOGIN_WINDOW_S = 60  # --logins-per-ip
+# Registrations waiting to have their code checked, per phone; more are refused.
+MAX_QUEUED_CODE_CHECKS = 16
 BUSY = "The server is busy checking passwords; try again in a moment."
 
 
@@ -58,6 +61,7 @@ class AuthService(BaseService):
         self.codes_in_all = SlidingWindow(config.sms_hourly, SMS_WINDOW_S)
         self.hashing: Any = None  # FairQueue; needs the loop: made in start()
         self._sending: Set[str] = set()  # phones with a send_code under way
+        self._code_checks: Dict[str, Deque[Any]] = {}  # phone -> checks waiting their turn
 
     def start(self) -> None:
         self.hashing = FairQueue(self.loop.submit, "hash", HASH_LANE_DEPTH, MAX_QUEUED_HASHES)
@@ -175,8 +179,41 @@ class AuthService(BaseService):
                 log.info("registered user %d %r", user_id, username)
                 peer.reply(request, user_id=user_id)
 
-        peer.call(request, "db", self.accounts.check_registration, username, phone, code,
-                  then=checked)
+        if code is None:
+            peer.call(request, "db", self.accounts.check_registration, username, phone, None,
+                      then=checked)
+            return
+        if len(self._code_checks.get(phone, ())) >= MAX_QUEUED_CODE_CHECKS:
+            peer.reply(request, "rate_limited", retry_after=1)
+            return
+
+        def check(done: Callable[[], None]) -> None:
+            def then(status: Optional[str]) -> None:
+                done()
+                checked(status)
+            peer.release()  # held while it waited its turn; peer.call holds it again
+            peer.call(request, "db", self.accounts.check_registration, username, phone, code,
+                      then=then, on_error=done)
+        peer.hold()
+        self._in_turn(phone, check)
+
+    def _in_turn(self, phone: str, start: Callable[[Callable[[], None]], None]) -> None:
+        """Code checks for one phone run one at a time, in the order they arrived, so that
+        5 wrong codes arriving at once are the 5 attempts the code had (docs/PROTOCOL.md
+        §10), whatever order the database workers would have taken them in."""
+        waiting = self._code_checks.get(phone)
+        if waiting is not None:
+            waiting.append(start)
+            return
+        self._code_checks[phone] = deque()
+        start(lambda: self._next_check(phone))
+
+    def _next_check(self, phone: str) -> None:
+        waiting = self._code_checks.get(phone)
+        if waiting:
+            waiting.popleft()(lambda: self._next_check(phone))
+        else:
+            self._code_checks.pop(phone, None)
 
     # -- login / logout -------------------------------------------------------------------
 
