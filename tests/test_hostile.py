@@ -87,6 +87,18 @@ def plain_server(tmp_path_factory):
 
 # -- 1: TLS connect-and-reset storm -----------------------------------------------------------
 
+@pytest.fixture(params=["sqlite", pytest.param("mysql", marks=pytest.mark.mysql)])
+def make_db_server(request, make_server):
+    """make_server on each database: the rules that touch storage must hold on both."""
+    extra = ("--db", request.getfixturevalue("mariadb").new_url()) \
+        if request.param == "mysql" else ()
+
+    def make(*args, **kw):
+        return make_server(*(extra + args), **kw)
+    return make
+
+
+
 def test_d01_tls_connect_reset_storm_does_not_kill_the_server(make_server, certs):
     """docs/PROTOCOL.md §10: a client that connects and resets at once, before or during a TLS
     handshake, affects nothing; no failure of accept or a handshake stops the server."""
@@ -179,10 +191,10 @@ def test_d03_overlong_login_names_are_refused_at_once_and_cost_no_memory(make_se
 
 # -- 4: a lone surrogate in one say -----------------------------------------------------------
 
-def test_d04_say_with_lone_surrogate_is_refused_alone_and_others_are_delivered(make_server):
+def test_d04_say_with_lone_surrogate_is_refused_alone_and_others_are_delivered(make_db_server):
     """docs/PROTOCOL.md §3 and §10: a string that is not valid Unicode fails validation
     (bad_request); one bad message never fails another user's request in the same commit."""
-    srv = make_server("--flood-limit", "0")
+    srv = make_db_server("--flood-limit", "0")
     mallory, bob, carol, watcher = (enroll(srv) for _ in range(4))
     with authed(srv.chat, mallory["token"]) as m, authed(srv.chat, bob["token"]) as b, \
             authed(srv.chat, carol["token"]) as c, authed(srv.chat, watcher["token"]) as w:
@@ -255,10 +267,10 @@ def test_d05_say_with_invalid_id_is_not_stored_and_not_delivered(plain_server, r
 
 # -- 6: list paging, and the quota of finished files ------------------------------------------
 
-def test_d06_list_pages_with_limit_before_and_more(make_server):
+def test_d06_list_pages_with_limit_before_and_more(make_db_server):
     """docs/PROTOCOL.md §6: list takes before and limit (1-1000) and says whether older files
     remain (more)."""
-    srv = make_server()
+    srv = make_db_server()
     user = enroll(srv)
     with authed(srv.file, user["token"]) as f:
         ids = []
@@ -377,10 +389,10 @@ def test_d07_non_reading_connections_with_big_history_pages_cost_bounded_memory(
 
 # -- 8: unfinished uploads --------------------------------------------------------------------
 
-def test_d08_a_ninth_unfinished_upload_discards_the_oldest(make_server):
+def test_d08_a_ninth_unfinished_upload_discards_the_oldest(make_db_server):
     """docs/PROTOCOL.md §6: a user has at most 8 unfinished uploads; starting a 9th discards
     that user's oldest one."""
-    srv = make_server()
+    srv = make_db_server()
     user = enroll(srv)
     for i in range(9):
         assert start_partial(srv.file, user["token"], "part/%d.bin" % i, 100, b"p" * 10) == 0
@@ -471,10 +483,10 @@ def test_d10_connections_over_the_per_address_cap_are_refused(make_server):
 
 # -- 12: two resumes of one partial at once ---------------------------------------------------
 
-def test_d12_two_simultaneous_resumes_of_one_partial_one_ok_one_busy(make_server):
+def test_d12_two_simultaneous_resumes_of_one_partial_one_ok_one_busy(make_db_server):
     """docs/PROTOCOL.md §6: two connections may not feed the same unfinished upload: while one
     resumes it, another upload of the same name, size and sha256 gets busy."""
-    srv = make_server()
+    srv = make_db_server()
     user = enroll(srv)
     data = os.urandom(1000)
     start_partial(srv.file, user["token"], "twice.bin", 1000, data[:400], sha(data))
@@ -584,10 +596,10 @@ def test_d15_unread_download_is_closed_after_the_idle_timeout(make_server):
 
 # -- 16: integers and strings that must not reach the database --------------------------------
 
-def test_d16_integers_from_2_63_are_bad_request(make_server):
+def test_d16_integers_from_2_63_are_bad_request(make_db_server):
     """docs/PROTOCOL.md §3: every integer field is 0 to 2^63 - 1; otherwise bad_request
     (never internal_error), and nothing of it in the log as a traceback."""
-    srv = make_server()
+    srv = make_db_server()
     user = enroll(srv)
     with authed(srv.file, user["token"]) as f:
         file_id = f.upload("int.bin", b"12345")["file"]["file_id"]
@@ -610,10 +622,10 @@ def test_d16_integers_from_2_63_are_bad_request(make_server):
     no_traceback(srv)
 
 
-def test_d16_lone_surrogates_in_string_fields_fail_validation(make_server):
+def test_d16_lone_surrogates_in_string_fields_fail_validation(make_db_server):
     """docs/PROTOCOL.md §3: a string that is not valid Unicode fails that field's validation:
     its own status where it has one, else bad_request; never internal_error."""
-    srv = make_server()
+    srv = make_db_server()
     user = enroll(srv)
     s = SURROGATE
     username, phone = identity()
@@ -827,10 +839,10 @@ def test_d21_five_wrong_codes_at_once_invalidate_the_code(make_server):
 
 # -- 22: username and phone count together ----------------------------------------------------
 
-def test_d22_login_throttle_counts_username_and_phone_of_one_account_together(make_server):
+def test_d22_login_throttle_counts_username_and_phone_of_one_account_together(make_db_server):
     """docs/PROTOCOL.md §4: the username and the phone number of one account count together
     towards the 5 failed logins."""
-    srv = make_server()
+    srv = make_db_server()
     user = enroll(srv)
     with Client(srv.auth, source=ADDR[0]) as c:
         for name in [user["username"]] * 3 + [user["phone"]] * 2:
