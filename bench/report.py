@@ -222,6 +222,9 @@ def write_report(data: Dict[str, Any], path: str) -> None:
                 _f(v["fanout"]["cpu_us_per_delivery"], 2),
                 _f(v["files"]["upload_mb_per_s"]), _f(v["files"]["download_mb_per_s"])))
         add("")
+    soak = r.get("soak")
+    if soak and "attacked" in soak:
+        _soak_section(soak, add)
     if data.get("notes"):
         add("## Notes\n")
         for note in data["notes"]:
@@ -229,3 +232,49 @@ def write_report(data: Dict[str, Any], path: str) -> None:
         add("")
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(out))
+
+
+def _soak_section(soak: Dict[str, Any], add: Any) -> None:
+    quiet, hit = soak.get("quiet"), soak["attacked"]
+    add("## A hostile classroom: honest users while the server is attacked\n")
+    add("`bench/soak.py`: %d honest users each say a message every 0.5 s and 3 of them upload "
+        "and download 1 MiB every 5 s, for %.0f s, while three loopback addresses (127.0.0.2-4) "
+        "attack at once: connect-and-reset, slowloris (a header byte every few seconds), a "
+        "login flood, bad frames, lone surrogates and impossible request ids. The peer is the "
+        "same server with no attack.\n" % (hit["config"]["users"],
+                                          hit["config"]["duration_s"]))
+    add("| run | honest sent | lost | say p50 ms | p99 ms | max ms | file round trips ok/failed "
+        "| real login p50 / max ms | RSS MiB min → max | tracebacks |")
+    add("|---|---:|---:|---:|---:|---:|---|---|---|---:|")
+    for label, run in (("no attack", quiet), ("attacked", hit)):
+        if not run:
+            continue
+        h, lat, probe = run["honest"], run["honest"]["latency_ms"], run["login_probe"]
+        add("| %s | %s | %s | %s | %s | %s | %s / %s | %s / %s | %s → %s | %s |" % (
+            label, _f(h["sent"]), _f(h["lost"]), _f(lat["p50"], 2), _f(lat["p99"], 2),
+            _f(lat["max"], 1), _f(run["files"]["ok"]), _f(run["files"]["failed"]),
+            _f(probe["latency_ms"].get("p50"), 1), _f(probe["latency_ms"].get("max"), 1),
+            _f(run["rss"]["min_mib"], 1), _f(run["rss"]["max_mib"], 1),
+            _f(run["server"].get("traceback_lines", 0))))
+    lat = hit["honest"]["latency_ms"]
+    ratio = ""
+    if quiet:
+        ratio = " (%.2f × the unattacked p99)" % (lat["p99"] / max(quiet["honest"]["latency_ms"]
+                                                                  ["p99"], 0.001))
+    add("\nTargets: honest p99 under 100 ms — %.1f ms%s (%s); zero honest messages lost — %s; "
+        "server RSS bounded — %s.\n" % (
+            lat["p99"], ratio, _verdict(lat["p99"] < 100), _verdict(hit["honest"]["lost"] == 0),
+            _verdict(hit["rss"]["max_mib"] - hit["rss"]["min_mib"] < 128)))
+    samples = hit["rss"]["samples"]
+    marks = [s for s in samples if abs(s[0] - round(s[0] / 10) * 10) < 0.6]
+    add("Server RSS during the attacked run (MiB, every 10 s): " + ", ".join(
+        "%.0f s %.1f" % (t, mib) for t, mib in marks) + "%s.\n" % (
+        "; the unattacked run peaks at %.1f MiB: the rise is the honest users' connections "
+        "and file transfers, not the attack" % quiet["rss"]["max_mib"] if quiet else ""))
+    add("| attack | attempted | the server's answers | closed by the server |")
+    add("|---|---:|---|---:|")
+    for name, a in sorted(hit["attacks"].items()):
+        answers = ", ".join("%s %s" % (k, _f(v)) for k, v in sorted(a["replies"].items()))
+        add("| %s | %s | %s | %s |" % (name, _f(a["attempted"]), answers or "–",
+                                       _f(a["closed_by_server"])))
+    add("")

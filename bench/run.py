@@ -3,6 +3,7 @@
     python bench/run.py               the full set (about 10 minutes on 2 cores)
     python bench/run.py --quick       smaller counts, one repetition (a smoke run)
     python bench/run.py --only fanout,files
+    python bench/run.py --only soak         the 60 s mixed-attack soak (bench/soak.py)
 
 Every load is on 127.0.0.1, bounded in count and time; every process started is stopped.
 """
@@ -246,8 +247,26 @@ class Bench:
             self.notes.append("GUI tick benchmark failed: %s" % out.stderr[-500:])
 
 
+    def soak(self) -> None:
+        """bench/soak.py twice: honest traffic alone, then under the mixed attack (the peer
+        of the attacked run is the same server unattacked)."""
+        duration = "15" if self.quick else "60"
+        runs = {}
+        for label, extra in (("quiet", ["--no-attack"]), ("attacked", [])):
+            out = os.path.join(self.tmp, "soak-%s.json" % label)
+            done = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "soak.py"),
+                                   "--duration", duration, "--out", out] + extra,
+                                  capture_output=True, text=True, timeout=900)
+            if done.returncode != 0:
+                self.notes.append("soak (%s) failed: %s" % (label, done.stderr[-500:]))
+                return
+            with open(out) as f:
+                runs[label] = json.load(f)
+        self.results["soak"] = runs
+
+
 SECTIONS = ["fanout", "pingpong", "idle", "handshakes", "pings", "stall", "files", "storage",
-            "gui", "tls"]
+            "gui", "tls", "soak"]
 
 
 def machine() -> Dict[str, str]:
