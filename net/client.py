@@ -80,13 +80,16 @@ class ClientConnection:
         poll() -> [incoming]                          do whatever I/O is possible now
         close()
     Fields: state (a ConnectionState), closed (state is CLOSED), error (why it closed, or
-    None), outbox_bytes (unsent bytes: an uploader keeps this small), fingerprint (the
-    server certificate's SHA-256, with TLS).
+    None), last_word (the server's `error` frame when it closed the connection with one,
+    docs/PROTOCOL.md §3: a refused connection's `rate_limited`, say), outbox_bytes (unsent
+    bytes: an uploader keeps this small), fingerprint (the server certificate's SHA-256,
+    with TLS).
 
     A J frame with a "status" whose (id, op) is a pending request's is that request's reply
     and goes to its callback; every other frame (events, `upload_done`, which carries its
     upload's id but is no reply, and the server's last-word errors) is returned by poll().
-    When the connection closes, every pending callback gets a "disconnected" reply.
+    When the connection closes, every pending callback gets a "disconnected" reply, which
+    also carries the server's last word, when there was one, as "last_word".
     """
 
     def __init__(self, host: str, port: int, connect_timeout_s: float = CONNECT_TIMEOUT_S,
@@ -96,6 +99,10 @@ class ClientConnection:
         self.fingerprint: Optional[str] = None
         self.state = ConnectionState.CONNECTING
         self.error: Optional[str] = None
+        self.last_word: Optional[Reply] = None
+        # A send that failed (the server closed first) closes the connection only after one
+        # more read: the server's last word may be waiting in the kernel (docs/PROTOCOL.md §3).
+        self._send_failure: Optional[str] = None
         self._decoder = FrameDecoder(MAX_SERVER_JSON_BYTES)
         self._outbox = Outbox()
         # id -> (op, callback) of each request whose reply is awaited
@@ -158,7 +165,10 @@ class ClientConnection:
         if self.state is not ConnectionState.OPEN:
             return []
         self._send_some()
-        return self._read_some(max_read_bytes)
+        items = self._read_some(max_read_bytes)
+        if self._send_failure is not None and self.state is ConnectionState.OPEN:
+            self._fail(self._send_failure)
+        return items
 
     def _finish_connect(self) -> None:
         _, writable, failed = select.select([], [self.sock], [self.sock], 0)
@@ -202,7 +212,7 @@ class ClientConnection:
         """Hand the kernel what it takes now; the unsent tail stays in the outbox."""
         outbox = self._outbox
         gather = _HAS_SENDMSG and self.tls is None
-        while outbox.outbox_bytes:
+        while outbox.outbox_bytes and self._send_failure is None:
             chunks = outbox.pending_chunks()
             try:
                 if gather:
@@ -214,7 +224,7 @@ class ClientConnection:
             except _WOULD_BLOCK:
                 return
             except OSError as exc:
-                self._fail("connection lost: %s" % exc)
+                self._send_failure = "connection lost: %s" % exc
                 return
             outbox.consume(sent)
             if sent < offered:
@@ -250,6 +260,8 @@ class ClientConnection:
 
     def _dispatch(self, message: Dict[str, Any], items: List[Incoming]) -> None:
         rid = message.get("id")
+        if message.get("op") == "error" and rid is None:
+            self.last_word = message  # the server closes the connection after this frame
         pending = self._pending.get(rid) if "status" in message else None
         if pending is not None and pending[0] == message.get("op"):
             del self._pending[rid]
@@ -263,6 +275,9 @@ class ClientConnection:
         if self.state is ConnectionState.CLOSED:
             return
         self.state = ConnectionState.CLOSED
+        if self.last_word is not None:
+            reason = "the server closed the connection: %s" % self.last_word.get(
+                "message", self.last_word.get("status"))
         self.error = reason
         self._outbox.discard_outbox()
         if self.sock is not None:
@@ -270,7 +285,10 @@ class ClientConnection:
         # Whoever waits for a reply gets one, so no caller is left hanging.
         pending, self._pending = self._pending, {}
         for rid, (op, callback) in pending.items():
-            callback({"op": op, "id": rid, "status": "disconnected", "message": reason})
+            reply: Reply = {"op": op, "id": rid, "status": "disconnected", "message": reason}
+            if self.last_word is not None:
+                reply["last_word"] = self.last_word
+            callback(reply)
 
     def close(self) -> None:
         self._fail("closed")

@@ -65,3 +65,84 @@ def test_find_folders_names_one_owners_folder():
     assert find_folders(records, "carol/notes/") == []
     # Usernames may hold '/': when both readings name a folder, the user must choose.
     assert find_folders(records, "a/b/c/") == [Folder("a", "b/c"), Folder("a/b", "c")]
+
+
+# -- the limits of docs/PROTOCOL.md §10 and the paged list of §6 -----------------------------
+
+def upload_files(srv, user, names):
+    from tests.conftest import file_client
+    with file_client(srv, user) as c:
+        for name in names:
+            assert c.upload(name, name.encode())["status"] == "ok"
+
+
+def test_files_shows_a_page_and_files_more_the_next(make_server, monkeypatch):
+    import ui.cli
+    monkeypatch.setattr(ui.cli, "FILES_PAGE_LINES", 2)
+    srv = make_server()
+    user = register(srv)
+    upload_files(srv, user, ["f1.txt", "f2.txt", "f3.txt"])
+    rc, out = run_cli(srv, ["/login " + user["username"], user["password"], "/files",
+                            "/files more", "/files more", "/quit"])
+    assert rc == 0, out
+    listed = [line.split()[1] for line in out.splitlines() if line.strip()[:1].isdigit()]
+    assert listed == ["f3.txt", "f2.txt", "f1.txt"]
+    assert out.count("/files more shows the next 2") == 1
+    assert out.index("f2.txt") < out.index("/files more shows") < out.index("f1.txt")
+    assert "No older files." in out
+
+
+def test_download_finds_a_folder_on_every_page(make_server, monkeypatch, tmp_path):
+    import ui.session
+    monkeypatch.setattr(ui.session, "LIST_LIMIT_MAX", 2)  # pages of two files
+    srv = make_server()
+    user = register(srv)
+    upload_files(srv, user, ["hw/a.txt", "x1.txt", "x2.txt", "x3.txt", "hw/b.txt"])
+    rc, out = run_cli(srv, ["/login " + user["username"], user["password"],
+                            "/download hw/ %s" % (tmp_path / "got"), "/quit"])
+    assert rc == 0, out
+    assert files_under(tmp_path / "got") == ["hw/a.txt", "hw/b.txt"]
+
+    monkeypatch.setattr(ui.session, "ALL_FILES_MAX_PAGES", 1)  # the bound, and it says so
+    rc, out = run_cli(srv, ["/login " + user["username"], user["password"],
+                            "/download hw/ %s" % (tmp_path / "bounded"), "/quit"])
+    assert rc == 0, out
+    assert "Only the newest 2 shared files were looked through" in out
+    assert files_under(tmp_path / "bounded") == ["hw/b.txt"]
+
+
+def test_upload_over_the_quota_says_so_once(make_server, tmp_path):
+    srv = make_server("--quota", "1000")
+    user = register(srv)
+    (tmp_path / "big.bin").write_bytes(b"x" * 5000)
+    rc, out = run_cli(srv, ["/login " + user["username"], user["password"],
+                            "/upload %s" % (tmp_path / "big.bin"), "/quit"])
+    assert rc == 1
+    assert out.count("You have no room left for files on this server; delete some of yours "
+                     "first.") == 1, out
+
+
+def test_flood_control_names_the_wait_and_gives_the_text_back(make_server):
+    srv = make_server("--flood-limit", "1")  # a burst of 2, then one a second
+    user = register(srv)
+    lines = ["message %d" % i for i in range(6)]
+    rc, out = run_cli(srv, ["/login " + user["username"], user["password"]] + lines +
+                      ["/quit"])
+    assert rc == 1
+    assert "You are sending too fast. Try again in 1 s" in out
+    refused = [line.strip() for line in out.splitlines() if line.startswith("  message")]
+    said = [line.split(": ", 1)[1] for line in out.splitlines() if "] " in line and ": " in line]
+    assert refused and sorted(refused + said) == lines  # every line: said, or given back
+
+
+def test_login_over_the_connection_cap_is_explained(make_server):
+    from tests.test_session import hold_connections
+    srv = make_server("--max-conns-per-ip", "1")
+    user = register(srv)
+    held = hold_connections(srv, 1)
+    try:
+        rc, out = run_cli(srv, ["/login " + user["username"], user["password"], "/quit"])
+    finally:
+        held[0].close()
+    assert rc == 1
+    assert "Too many connections from this computer. Close other chatroom windows" in out

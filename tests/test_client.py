@@ -196,3 +196,52 @@ def test_outbox_reaches_the_wire_whole_and_in_order(server, conn, gather, monkey
     server.receive(conn, 2 * 5 + len(data) + 4)
     assert bytes(server.received) == frame(B, data) + frame(B, b"tail")
     poll_until(conn, lambda _: conn.outbox_bytes == 0, "an empty outbox")
+
+
+LAST_WORD = {"op": "error", "status": "rate_limited", "retry_after": 5,
+             "message": "Too many connections from your address; close some and try again."}
+
+
+def test_last_word_is_kept_and_given_to_every_pending_request(server):
+    """A refused connection (docs/PROTOCOL.md §3, §10): the server's error frame, then the
+    close. Whoever waits for a reply learns why, not just "disconnected"."""
+    conn = ClientConnection("127.0.0.1", server.port)
+    server.accept(conn)
+    server.send(LAST_WORD)
+    server.sock.close()
+    replies = []
+    conn.request("login", replies.append, login="x", password="y")
+    items = poll_until(conn, lambda _: conn.closed, "closed")
+    assert items == [LAST_WORD] and conn.last_word == LAST_WORD
+    assert replies == [{"op": "login", "id": replies[0]["id"], "status": "disconnected",
+                        "message": conn.error, "last_word": LAST_WORD}]
+    assert "Too many connections from your address" in conn.error
+
+
+def test_last_word_is_read_even_when_sending_fails_first(server, conn, monkeypatch):
+    """The server said why and closed before our next request went out: the send fails
+    (a broken pipe), yet the last word waiting in the kernel is still read."""
+    server.send(LAST_WORD)
+    server.sock.close()
+
+    def broken(*args):
+        raise BrokenPipeError(32, "Broken pipe")
+    monkeypatch.setattr(socket.socket, "sendmsg", broken)
+    monkeypatch.setattr(socket.socket, "send", broken)
+    replies = []
+    conn.request("hello", replies.append)
+    poll_until(conn, lambda _: conn.closed, "closed")
+    assert conn.last_word == LAST_WORD and replies[0]["last_word"] == LAST_WORD
+
+
+def test_a_failed_send_closes_the_connection_even_without_a_last_word(server, conn,
+                                                                     monkeypatch):
+    def broken(*args):
+        raise ConnectionResetError(104, "Connection reset by peer")
+    monkeypatch.setattr(socket.socket, "sendmsg", broken)
+    monkeypatch.setattr(socket.socket, "send", broken)
+    replies = []
+    conn.request("hello", replies.append)
+    poll_until(conn, lambda _: conn.closed, "closed")
+    assert conn.last_word is None and "connection lost" in conn.error
+    assert replies[0]["status"] == "disconnected" and "last_word" not in replies[0]

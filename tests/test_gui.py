@@ -252,3 +252,160 @@ def test_dropping_the_app_frees_every_tk_object_without_garbage_collection(xvfb,
         assert not leftovers, "Tk objects waiting for a garbage collection: %s" % leftovers
     finally:
         gc.enable()
+
+
+# -- the limits of docs/PROTOCOL.md §10 and the paged list of §6 -----------------------------
+
+def gui_user(app, srv):
+    """A registered user (through the wire), logged in through the GUI."""
+    from tests.conftest import register
+    user = register(srv)
+    login_via_gui(app, user["username"], user["password"])
+    return user
+
+
+def test_files_window_loads_older_pages_and_a_folder_download_takes_every_page(
+        tk_env, make_server, tmp_path, monkeypatch):
+    import ui.presenters.files
+    import ui.session
+    from tests.conftest import file_client, register
+    for module in (ui.session, ui.presenters.files):
+        monkeypatch.setattr(module, "FILES_PAGE", 2)
+    monkeypatch.setattr(ui.session, "LIST_LIMIT_MAX", 2)
+    srv = make_server()
+    owner = register(srv)
+    contents = {name: name.encode() * 100 for name in
+                ("hw/a.txt", "x1.txt", "x2.txt", "x3.txt", "hw/b.txt")}  # oldest first
+    with file_client(srv, owner) as c:
+        for name, data in contents.items():
+            assert c.upload(name, data)["status"] == "ok"
+    app = tk_env(srv)
+    gui_user(app, srv)
+    app.open_files()
+    view = app.files_view
+    pump([app], lambda: len(app.files.files) == 2 and view.more.winfo_ismapped(),
+         what="the first page and Load more")
+    assert "The newest 2 files are shown" in view.more_note.cget("text")
+    view.more_button.invoke()
+    pump([app], lambda: len(app.files.files) == 4, what="the second page")
+    view.more_button.invoke()
+    pump([app], lambda: len(app.files.files) == 5 and not view.more.winfo_ismapped(),
+         what="every page, and Load more gone")
+    assert set(view.tree.get_children(view.folder_item(Folder(owner["username"], "hw")))) == {
+        "f:1", "f:5"}
+
+    view.refresh_button.invoke()  # back to the first page: hw/ holds only b.txt of it
+    pump([app], lambda: len(app.files.files) == 2 and view.more.winfo_ismapped(),
+         what="the first page again")
+    app.files.download([], Folder(owner["username"], "hw"), str(tmp_path / "got"))
+    pump([app], lambda: len(app.files.queue.items) == 2 and
+         all(t.state == "done" for t in app.files.queue.items), 30, "the folder downloaded")
+    for name in ("hw/a.txt", "hw/b.txt"):
+        assert (tmp_path / "got" / name).read_bytes() == contents[name]
+
+
+@pytest.mark.parametrize("lang,expected", [
+    ("en", "You have no room left for files on this server; delete some of yours first."),
+    ("zh", "你在此服务器上的文件空间已用完，请先删除一些你的文件。")])
+def test_quota_exceeded_is_explained_in_the_transfer_row(tk_env, make_server, tmp_path, lang,
+                                                         expected):
+    srv = make_server("--quota", "1000")
+    app = tk_env(srv, lang)
+    gui_user(app, srv)
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"x" * 5000)
+    app.open_files()
+    app.files.upload_paths([str(big)])
+    pump([app], lambda: app.files.queue.items[0].finished, what="the upload refused")
+    upload = app.files.queue.items[0]
+    assert upload.state == "failed" and upload.retries == 0  # no use trying again
+    pump([app], lambda: 0 in app.files_view.rows and
+         expected in app.files_view.rows[0][2].cget("text"), what="the row")
+
+
+def test_refused_connections_are_explained_and_retried_slowly(tk_env, make_server):
+    from tests.conftest import register
+    from tests.test_session import hold_connections
+    srv = make_server("--max-conns-per-ip", "2")
+    user = register(srv)
+    app = tk_env(srv)
+    held = hold_connections(srv, 2)
+    app.login_view.login.set(user["username"])
+    app.login_view.password.set(user["password"])
+    app.login_view.submit_button.invoke()
+    message = app.login_view.message
+    pump([app], lambda: "Too many connections from this computer" in message.cget("text"),
+         what="the login refused")
+    for c in held:
+        c.close()
+
+    # The login's own connection stays open: of chat and files, one is refused, every time.
+    refusals = srv.log().count("refusing a connection")
+    app.login_view.submit_button.invoke()
+    pump([app], lambda: app.chat is not None and "Trying again in" in
+         app.chat_view.status.cget("text"), what="the refusal in the status bar")
+    status = app.chat_view.status.cget("text")
+    assert status.startswith("Too many connections from this computer."), status
+    assert int(status.rsplit(" in ", 1)[1].split()[0]) >= 9
+    refused_now = srv.log().count("refusing a connection")
+    assert refused_now > refusals
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline:  # a tight loop would be refused hundreds of times
+        app.root.update()
+        time.sleep(0.01)
+    assert srv.log().count("refusing a connection") == refused_now
+    assert app.session.state == "reconnecting"
+
+
+@pytest.mark.parametrize("lang,expected", [
+    ("en", "You were logged out (perhaps from another window)."),
+    ("zh", "你已退出登录（可能是在另一个窗口中退出的）。")])
+def test_logged_out_elsewhere_goes_back_to_the_login_window(tk_env, server, lang, expected):
+    from tests.wire import WireClient
+    app = tk_env(server, lang)
+    gui_user(app, server)
+    with WireClient(server.auth) as other_window:
+        assert other_window.request("logout", token=app.session.token)["status"] == "ok"
+    pump([app], lambda: app.login_view is not None, what="the login window")
+    assert app.chat is None and app.chat_view is None and app.session.state == "offline"
+    assert expected in app.login_view.message.cget("text")
+    app.root.update()
+    assert app.session.state == "offline" and not app.session.connections()[1:]
+
+
+def test_a_message_the_server_refuses_stays_in_the_input_with_the_reason(
+        tk_env, make_server, monkeypatch):
+    import ui.presenters.chat
+    srv = make_server("--flood-limit", "1")  # a burst of 2, then one a second
+    app = tk_env(srv)
+    gui_user(app, srv)
+    view = app.chat_view
+    # A text only the server refuses (this client checks the same rules first, so they are
+    # switched off here): the server's reason shows under the input, and the text stays.
+    monkeypatch.setattr(ui.presenters.chat, "check_text", lambda text: None)
+    too_long = "y" * 4001
+    view.input.insert("1.0", too_long)
+    view.send_button.invoke()
+    pump([app], lambda: view.draft_note.winfo_ismapped(), what="the server's reason")
+    assert view.draft_note.cget("text").startswith("The server refused this message: ")
+    assert view.input.get("1.0", "end-1c") == too_long
+    monkeypatch.undo()
+
+    view.input.delete("1.0", "end")
+    sent = ["burst %d" % i for i in range(6)]
+    for text in sent:
+        view.input.insert("1.0", text)
+        view.send_button.invoke()
+    pump([app], lambda: "too fast" in view.draft_note.cget("text"), what="flood control")
+    assert "Try again in 1 s" in view.draft_note.cget("text")
+    pump([app], lambda: len(conversation_texts(app)) + len(
+        view.input.get("1.0", "end-1c").splitlines()) == len(sent), what="every answer")
+    kept = view.input.get("1.0", "end-1c").splitlines()
+    assert kept and sorted(conversation_texts(app) + kept) == sorted(sent)  # nothing lost
+    view.input.delete("1.0", "end")
+    refilled_at = time.monotonic() + 1.1  # flood control lets one through a second
+    pump([app], lambda: time.monotonic() > refilled_at, what="a second to pass")
+    view.input.insert("1.0", "later")
+    view.send_button.invoke()
+    assert not view.draft_note.winfo_ismapped()  # a new try clears the old reason
+    pump([app], lambda: "later" in conversation_texts(app), what="sent after the wait")

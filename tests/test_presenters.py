@@ -6,13 +6,13 @@ import pytest
 
 from ui.i18n import STRINGS, Catalog, detect_language
 from ui.presenters.chat import MAX_VIEW_MESSAGES, PUBLIC, ChatPresenter
-from ui.presenters.files import FilesPresenter
+from ui.presenters.files import FILES_PAGE, FilesPresenter
 from ui.presenters.login import LoginPresenter
 from ui.presenters.preferences import Preferences, PreferencesPresenter
 from ui.presenters.register import RegisterPresenter
-from ui.session import parse_address
+from ui.session import Refusal, parse_address
 from ui.settings import ClientSettings
-from ui.transfers import Folder, folder_entries, safe_local_path
+from ui.transfers import Folder, Upload, folder_entries, safe_local_path
 
 
 class Recorder:
@@ -41,9 +41,24 @@ class FakeSession:
         self.requests = []
         self.state = "online"
 
+    refusal = None
+    login_reply = {"status": "bad_credentials"}
+
     def say(self, text, to, callback):
         self.requests.append(("say", text, to))
+        self.say_callback = callback
         return True
+
+    def list_files(self, callback, before=None, limit=None):
+        self.requests.append(("list", before, limit))
+        self.list_callback = callback
+
+    def list_all_files(self, callback, before=None):
+        self.requests.append(("list_all", before))
+        self.list_callback = callback
+
+    def refresh_files(self):
+        self.requests.append(("refresh",))
 
     def history(self, before, with_user, callback, limit=50):
         self.requests.append(("history", before, with_user))
@@ -56,12 +71,12 @@ class FakeSession:
         self.requests.append(("send_code", phone))
         callback({"status": "ok", "retry_after": 60})
 
-    def open_file_connection(self):
+    def open_file_connection(self, on_auth=None):
         raise AssertionError("no transfers in these tests")
 
     def login(self, login, password, callback):
         self.requests.append(("login", login, password))
-        callback({"status": "bad_credentials"})
+        callback(self.login_reply)
 
 
 class FakeApp:
@@ -258,7 +273,7 @@ def test_files_presenter_groups_folders_and_refuses_unsafe_names(tmp_path):
     records = [{"file_id": i, "name": n, "owner": "me", "size": 1, "sha256": "0" * 64,
                 "type": "x", "uploaded_at": float(i)} for i, n in
                enumerate(["a.txt", "hw/1.txt", "hw/sub/2.txt", "../evil"], 1)]
-    files.on_files(records)
+    files.on_files(records, False)
     tree = view.last("show_files")[0]
     assert [folder for folder, _ in tree] == [None, Folder("me", ".."), Folder("me", "hw")]
     assert [r["name"] for r in tree[2][1]] == ["hw/sub/2.txt", "hw/1.txt"]  # newest first
@@ -325,7 +340,7 @@ def test_a_folder_is_one_owners_and_downloads_only_their_files(tmp_path):
     files.on_files([{"file_id": i, "name": n, "owner": o, "size": 1, "sha256": "0" * 64,
                      "type": "x", "uploaded_at": float(i)} for i, (o, n) in
                     enumerate([("alice", "notes/a.txt"), ("bob", "notes/b.txt"),
-                               ("bob", "notes/a.txt")], 1)])
+                               ("bob", "notes/a.txt")], 1)], False)
     tree = view.last("show_files")[0]
     assert [(folder, [r["file_id"] for r in records]) for folder, records in tree] == [
         (None, []), (Folder("alice", "notes"), [1]), (Folder("bob", "notes"), [3, 2])]
@@ -366,3 +381,189 @@ def test_preferences_show_the_settings_and_save_the_choice():
     presenter.save(Preferences("zh", "10.0.0.5:9999", "/tmp/x", False))
     assert app.remembered == {"language": "zh", "server": "10.0.0.5:9999",
                               "download_dir": "/tmp/x", "notify": False}
+
+
+# -- the limits of docs/PROTOCOL.md §10, as the presenters show them --------------------------
+
+LAST_WORD = {"op": "error", "status": "rate_limited", "message": "too many", "retry_after": 5}
+
+
+def records(*names, owner="me", first_id=1):
+    """File records newest first, as a list page has them: the first name is the newest."""
+    n = len(names)
+    return [{"file_id": first_id + n - 1 - i, "name": name, "owner": owner, "size": 1,
+             "sha256": "0" * 64, "type": "x", "uploaded_at": float(first_id + n - 1 - i)}
+            for i, name in enumerate(names)]
+
+
+def test_files_come_a_page_at_a_time_with_load_more():
+    view = Recorder()
+    app = FakeApp()
+    files = FilesPresenter(app, app.session, view)
+    files.on_files(records("e.txt", "d.txt", first_id=4), True)
+    assert view.last("show_more") == ("The newest 2 files are shown; older ones remain.", False)
+    files.load_more()
+    files.load_more()  # a second click while the page is on its way asks for nothing more
+    assert app.session.requests == [("list", 4, FILES_PAGE)]
+    assert view.last("show_more")[1] is True
+    app.session.list_callback({"status": "ok", "files": records("c.txt", "b.txt", first_id=2),
+                               "more": True})
+    assert sorted(files.files) == [2, 3, 4, 5]
+    files.load_more()
+    assert app.session.requests[-1] == ("list", 2, FILES_PAGE)
+    app.session.list_callback({"status": "ok", "files": records("a.txt"), "more": False})
+    assert sorted(files.files) == [1, 2, 3, 4, 5]
+    assert view.last("show_more") == ("", False)  # nothing older: the control goes
+    files.load_more()
+    assert len(app.session.requests) == 2
+
+
+def test_a_page_asked_for_before_a_refresh_is_not_merged():
+    view = Recorder()
+    app = FakeApp()
+    files = FilesPresenter(app, app.session, view)
+    files.on_files(records("e.txt", "d.txt", first_id=4), True)
+    files.load_more()
+    stale = app.session.list_callback
+    files.on_files(records("f.txt", "e.txt", first_id=5), True)  # a fresh first page
+    stale({"status": "ok", "files": records("c.txt", "b.txt", first_id=2), "more": True})
+    assert sorted(files.files) == [5, 6]
+    assert view.last("show_more") == ("The newest 2 files are shown; older ones remain.", False)
+
+
+def test_folder_download_looks_through_the_pages_not_loaded_yet(tmp_path):
+    view = Recorder()
+    app = FakeApp()
+    files = FilesPresenter(app, app.session, view)
+    files.on_files(records("hw/new.txt", "x.txt", first_id=5), True)
+    files.download([], Folder("me", "hw"), str(tmp_path))
+    assert app.session.requests == [("list_all", 5)] and files.queue.items == []
+    assert view.last("show_info") == ("Looking through all shared files for this folder…",)
+    app.session.list_callback({"status": "ok", "more": False,
+                               "files": records("y.txt", "hw/old.txt", "hw/sub/older.txt")})
+    assert sorted(t.name for t in files.queue.items) == [
+        "hw/new.txt", "hw/old.txt", "hw/sub/older.txt"]
+    assert view.last("show_more") == ("", False) and view.last("show_info") == ("",)
+
+
+def test_folder_download_says_when_the_bound_left_older_files_out(tmp_path):
+    view = Recorder()
+    app = FakeApp()
+    app.tr = Catalog("zh")
+    files = FilesPresenter(app, app.session, view)
+    files.on_files(records("hw/new.txt", first_id=9), True)
+    files.download([], Folder("me", "hw"), str(tmp_path))
+    app.session.list_callback({"status": "ok", "more": True,
+                               "files": records("hw/a.txt", "hw/b.txt", first_id=3)})
+    assert len(files.queue.items) == 3
+    assert view.last("show_info") == (
+        "只查找了最新的 3 个共享文件；该文件夹中更早的文件不会下载。",)
+
+
+@pytest.mark.parametrize("lang,expected", [
+    ("en", "failed: You have no room left for files on this server; delete some of yours "
+           "first."),
+    ("zh", "失败：你在此服务器上的文件空间已用完，请先删除一些你的文件。")])
+def test_quota_exceeded_is_a_sentence_in_the_transfer_row(tmp_path, lang, expected):
+    app = FakeApp()
+    app.tr = Catalog(lang)
+    files = FilesPresenter(app, app.session, Recorder())
+    (tmp_path / "big.bin").write_bytes(b"x" * 10)
+    upload = files.queue.add(Upload(str(tmp_path / "big.bin"), "big.bin"))
+    upload.fail("quota_exceeded", {"op": "upload", "status": "quota_exceeded",
+                                   "message": "You have no room left for files"})
+    assert files.transfer_rows()[0][3] == expected
+
+
+def test_transfer_waiting_after_a_refusal_says_why(tmp_path):
+    app = FakeApp()
+    files = FilesPresenter(app, app.session, Recorder())
+    (tmp_path / "a.txt").write_bytes(b"a")
+    upload = files.queue.add(Upload(str(tmp_path / "a.txt"), "a.txt"))
+    upload.refusal = Refusal.ACCOUNT
+    assert files.transfer_rows()[0][3].startswith(
+        "waiting: Too many connections for this account.")
+
+
+def test_a_message_the_server_refuses_goes_back_into_the_input(chat):
+    presenter, view = chat
+    presenter.send("hello\x07")
+    assert presenter.session.requests == []  # refused here already: nothing sent
+    presenter.send("x" * 10)
+    assert view.count("clear_input") == 1 and view.last("set_draft_note") == ("",)
+    presenter.session.say_callback({"op": "say", "status": "bad_request",
+                                    "message": "'text' is not allowed here"})
+    assert view.last("restore_draft") == ("x" * 10,)
+    assert view.last("set_draft_note") == (
+        "The server refused this message: 'text' is not allowed here",)
+
+
+def test_flood_control_names_the_wait_and_keeps_the_draft(chat):
+    presenter, view = chat
+    presenter.send("fast")
+    presenter.session.say_callback({"op": "say", "status": "rate_limited", "retry_after": 3})
+    assert view.last("restore_draft") == ("fast",)
+    assert view.last("set_draft_note") == (
+        "You are sending too fast. Try again in 3 s; your message is still here.",)
+    presenter.tr = Catalog("zh")
+    presenter.send("快")
+    presenter.session.say_callback({"op": "say", "status": "rate_limited", "retry_after": 2})
+    assert view.last("set_draft_note") == ("发送太快了，请 2 秒后再试；消息仍保留在输入框中。",)
+
+
+def test_an_acknowledged_message_restores_nothing(chat):
+    presenter, view = chat
+    presenter.send("fine")
+    presenter.session.say_callback({"op": "say", "status": "ok", "msg_id": 1, "ts": 1.0})
+    assert view.count("restore_draft") == 0
+
+
+def test_status_bar_explains_a_refused_reconnect(chat):
+    presenter, view = chat
+    presenter.session.refusal = Refusal.ADDRESS
+    presenter.on_state("reconnecting", "10")
+    assert view.last("set_status") == (
+        "Too many connections from this computer. Close other chatroom windows and try "
+        "again. Trying again in 10 s.",)
+    presenter.session.refusal = None
+    presenter.on_state("reconnecting", "2")
+    assert view.last("set_status") == ("Connection lost — reconnecting in 2 s",)
+
+
+@pytest.mark.parametrize("reply,expected", [
+    ({"status": "rate_limited", "retry_after": 42}, "Too many attempts. Try again in 42 s."),
+    ({"status": "rate_limited"}, "Too many attempts. Try again in a little while."),
+    ({"status": "disconnected", "message": "closed", "last_word": LAST_WORD},
+     "Too many connections from this computer. Close other chatroom windows and try again."),
+    ({"status": "disconnected", "message": "nothing is listening"},
+     "Error: nothing is listening")])
+def test_login_explains_limits_with_the_servers_retry_after(reply, expected):
+    app = FakeApp()
+    app.session.login_reply = dict(reply, op="login")
+    view = Recorder(fields=("10.0.0.5:7000", "me", "pw"))
+    LoginPresenter(app, view).submit()
+    assert view.last("show_error") == (expected,)
+
+
+@pytest.mark.parametrize("status,expected", [
+    ("logged_out", "You were logged out (perhaps from another window). Log in again to go on."),
+    ("unauthorized", "Your login is no longer valid. Log in again to go on.")])
+def test_login_window_says_why_the_session_ended(status, expected):
+    app = FakeApp()
+    view = Recorder()
+    LoginPresenter(app, view).ended(status)
+    assert view.last("show_error") == (expected,)
+
+
+def test_send_code_rate_limit_counts_down_from_retry_after():
+    app = FakeApp()
+    now = [100.0]
+    view = Recorder(values={"phone": "13800138000"})
+    app.session.send_code = lambda phone, callback: callback(
+        {"op": "send_code", "status": "rate_limited", "retry_after": 540})
+    presenter = RegisterPresenter(app, app.session, view, clock=lambda: now[0])
+    presenter.send_code()
+    assert view.last("show_error") == ("Too many attempts. Try again in 540 s.",)
+    now[0] += 40
+    presenter.tick()
+    assert view.last("set_send_code") == (False, "Resend in 500 s")

@@ -5,7 +5,7 @@
     > hello everyone            (plain text goes to the room)
     > /msg bob see you at 3     (private)
     > /upload ~/homework        (a file or a whole folder)
-    > /files
+    > /files                    (the newest files; /files more: the next page)
     > /download 7 ~/Downloads
     > /download bob/homework/ ~/Downloads     (all of bob's folder homework)
     > /quit
@@ -29,7 +29,10 @@ from typing import Any, Callable, Deque, Dict, List, Optional, TextIO
 from net.client import wait_readable
 from net.rules import check_email, check_password, check_phone, check_username
 from ui.i18n import Catalog
-from ui.session import Session
+from ui.presenters.chat import send_failure_text
+from ui.presenters.common import status_text
+from ui.presenters.files import failure_text
+from ui.session import Session, refusal_of
 from ui.transfers import (
     Download,
     Folder,
@@ -49,7 +52,8 @@ HELP = """commands:
   /msg USER TEXT            say TEXT to USER only
   /users                    who is online
   /history [N]              the last N messages (default 20)
-  /files                    the shared files
+  /files                    the newest shared files
+  /files more               the next page of older files
   /upload PATH              share a file or a whole folder
   /download ID [DEST]       fetch a shared file
   /download OWNER/NAME/ [DEST]   fetch every file of OWNER's folder NAME (just NAME/ when
@@ -58,6 +62,8 @@ HELP = """commands:
   /quit                     leave
 """
 POLL_INTERVAL_S = 0.02
+# Files /files shows at a time: a screenful or two; /files more shows the next ones.
+FILES_PAGE_LINES = 50
 
 
 class Lines:
@@ -123,6 +129,7 @@ class Cli:
         self.quitting = False
         self._progress_at = 0.0
         self._last_detail = ""  # the reconnect countdown last shown
+        self._files_before: Optional[int] = None  # where /files more goes on; None: no more
         self._prompts: Deque[Callable[[str], None]] = deque()
 
     # -- output ---------------------------------------------------------------------------
@@ -138,7 +145,11 @@ class Cli:
     def on_state(self, state: str, detail: str) -> None:
         if state == "reconnecting" and detail and detail != self._last_detail:
             self._last_detail = detail
-            self.say("* " + self.tr("status.reconnecting", n=detail))
+            refusal = self.session.refusal
+            if refusal is not None:
+                self.say("* " + self.tr("status.refused", why=self.tr(refusal.value), n=detail))
+            else:
+                self.say("* " + self.tr("status.reconnecting", n=detail))
         elif state == "online":
             self.say("* " + self.tr("status.connected", server=detail))
         elif state == "offline" and detail:
@@ -167,8 +178,13 @@ class Cli:
     def on_file_removed(self, event: Dict[str, Any]) -> None:
         self.say("* " + self.tr("chat.file_removed"))
 
-    def on_files(self, files: List[Dict[str, Any]]) -> None:
+    def on_files(self, files: List[Dict[str, Any]], more: bool) -> None:
         pass  # /files and /download ask for the list themselves
+
+    def on_logged_out(self, status: str) -> None:
+        for transfer in self.transfers.active():
+            transfer.cancel()
+        self.error(self.tr("login.logged_out" if status == "logged_out" else "login.expired"))
 
     # -- input ----------------------------------------------------------------------------
 
@@ -211,10 +227,10 @@ class Cli:
             done["done"] = True
             if reply.get("status") == "ok":
                 ok(reply)
-            elif reply.get("status") == "disconnected":
+            elif reply.get("status") == "disconnected" and refusal_of(reply) is None:
                 self.error(reply.get("message", "disconnected"))
             else:
-                self.error(self.tr.error(reply["status"], n=reply.get("retry_after", 60)))
+                self.error(status_text(self.tr, reply))
         return handle
 
     def cmd_login(self, rest: str) -> None:
@@ -263,7 +279,7 @@ class Cli:
             def sent(reply: Dict[str, Any]) -> None:
                 if reply.get("status") != "ok":
                     done["done"] = True
-                    self.error(self.tr.error(reply["status"], n=reply.get("retry_after", 60)))
+                    self.error(status_text(self.tr, reply))
                     return
                 self.say("* " + self.tr("register.code_sent"))
                 self.ask(self.tr("register.code"), False, lambda c: with_code(password, c))
@@ -288,7 +304,13 @@ class Cli:
             return
         done: Dict[str, Any] = {}
         self._wait(done)
-        self.session.say(text, to, self._reply_handler(done, lambda r: None))
+
+        def said(reply: Dict[str, Any]) -> None:
+            done["done"] = True
+            if reply.get("status") != "ok":  # say why, and give the text back: nothing lost
+                self.error(send_failure_text(self.tr, reply))
+                self.say("  " + text)
+        self.session.say(text, to, said)
 
     def cmd_msg(self, rest: str) -> None:
         user, _, text = rest.partition(" ")
@@ -318,20 +340,33 @@ class Cli:
         self.session.history(None, None, self._reply_handler(done, show), limit=limit)
 
     def cmd_files(self, rest: str) -> None:
+        """/files: the newest page; /files more: the page after the one shown last."""
         if self._need_login():
+            return
+        more = rest.strip().lower() == "more"
+        if rest.strip() and not more:
+            self.error("usage: /files [more]")
+            return
+        if more and self._files_before is None:
+            self.say("* " + self.tr("cli.no_more_files"))
             return
         done: Dict[str, Any] = {}
         self._wait(done)
 
         def show(reply: Dict[str, Any]) -> None:
             files = reply["files"]
-            if not files:
-                self.say("* no shared files")
+            if not files and not more:
+                self.say("* " + self.tr("cli.no_files"))
             for f in files:
                 self.say("%6d  %-40s %10s  %-12s %s" % (
                     f["file_id"], f["name"], human_size(f["size"]), f["owner"],
                     time.strftime("%Y-%m-%d %H:%M", time.localtime(f["uploaded_at"]))))
-        self.session.list_files(self._reply_handler(done, show))
+            self._files_before = files[-1]["file_id"] if files and reply.get("more") else None
+            if self._files_before is not None:
+                self.say("* " + self.tr("cli.more_files", n=FILES_PAGE_LINES))
+        self.session.list_files(self._reply_handler(done, show),
+                                before=self._files_before if more else None,
+                                limit=FILES_PAGE_LINES)
 
     def cmd_upload(self, rest: str) -> None:
         if self._need_login():
@@ -358,6 +393,8 @@ class Cli:
 
         def start(reply: Dict[str, Any]) -> None:
             files = reply["files"]
+            if reply.get("more"):  # the bound of list_all_files: say what was left out
+                self.say("* " + self.tr("files.search_bound", n=len(files)))
             if target.isdigit():
                 chosen = [f for f in files if f["file_id"] == int(target)]
             else:
@@ -378,7 +415,8 @@ class Cli:
                     continue
                 jobs.append(self.transfers.add(Download(f, local)))
             self.busy = lambda: any(not j.finished for j in jobs)
-        self.session.list_files(self._reply_handler(done, start))
+        # The file or folder may be on any page: look through them all (a bounded number).
+        self.session.list_all_files(self._reply_handler(done, start))
 
     def cmd_delete(self, rest: str) -> None:
         if self._need_login() or not rest.isdigit():
@@ -395,11 +433,7 @@ class Cli:
         if transfer.state == "done":
             self.say("* %s %s: %s" % (arrow, transfer.name, self.tr("transfer.done")))
         elif transfer.state == "failed":
-            self.error("%s %s: %s" % (arrow, transfer.name,
-                                      self.tr.error(transfer.error or "generic")
-                                      if transfer.error in ("checksum_mismatch", "too_large",
-                                                            "storage_full", "not_found")
-                                      else transfer.error))
+            self.error("%s %s: %s" % (arrow, transfer.name, failure_text(self.tr, transfer)))
 
     def _show_progress(self, now: float) -> None:
         if not self.interactive or now - self._progress_at < 0.5:

@@ -25,6 +25,11 @@ STRINGS: Dict[str, Dict[str, str]] = {
                     "zh": "请输入用户名（或手机号）和密码。"},
     "login.bad_server": {"en": "Server address is host:port, for example 192.168.1.10:9999.",
                          "zh": "服务器地址格式为 主机:端口，例如 192.168.1.10:9999。"},
+    "login.logged_out": {"en": "You were logged out (perhaps from another window). "
+                               "Log in again to go on.",
+                         "zh": "你已退出登录（可能是在另一个窗口中退出的）。请重新登录。"},
+    "login.expired": {"en": "Your login is no longer valid. Log in again to go on.",
+                      "zh": "登录已失效，请重新登录。"},
     # register
     "register.title": {"en": "Create account", "zh": "注册账号"},
     "register.username": {"en": "Username", "zh": "用户名"},
@@ -70,6 +75,15 @@ STRINGS: Dict[str, Dict[str, str]] = {
     "chat.unread": {"en": "{name} ({n})", "zh": "{name}（{n}）"},
     "chat.enter_hint": {"en": "Enter sends, Shift+Enter adds a line",
                         "zh": "回车发送，Shift+回车换行"},
+    "chat.too_fast": {"en": "You are sending too fast. Try again in {n} s; your message is "
+                            "still here.",
+                      "zh": "发送太快了，请 {n} 秒后再试；消息仍保留在输入框中。"},
+    "chat.refused": {"en": "The server refused this message: {why}",
+                     "zh": "服务器拒绝了这条消息：{why}"},
+    "chat.not_sent": {"en": "Not sent: {why}", "zh": "未发送：{why}"},
+    "chat.maybe_not_sent": {"en": "The connection dropped before the server confirmed this "
+                                  "message ({why}); it is back in the input.",
+                            "zh": "服务器确认这条消息之前连接断开了（{why}），消息已放回输入框。"},
     # menus
     "menu.file": {"en": "File", "zh": "文件"},
     "menu.files": {"en": "Shared files…", "zh": "共享文件…"},
@@ -93,8 +107,18 @@ STRINGS: Dict[str, Dict[str, str]] = {
     "files.queue": {"en": "Transfers", "zh": "传输队列"},
     "files.cancel": {"en": "Cancel", "zh": "取消"},
     "files.choose_target": {"en": "Download to which folder?", "zh": "下载到哪个文件夹？"},
+    "files.load_more": {"en": "Load more", "zh": "加载更多"},
+    "files.loading": {"en": "Loading…", "zh": "加载中…"},
+    "files.older_remain": {"en": "The newest {n} files are shown; older ones remain.",
+                           "zh": "已显示最新的 {n} 个文件，还有更早的文件。"},
+    "files.searching": {"en": "Looking through all shared files for this folder…",
+                        "zh": "正在查找该文件夹的全部文件…"},
+    "files.search_bound": {"en": "Only the newest {n} shared files were looked through; "
+                                 "older files of this folder are not downloaded.",
+                           "zh": "只查找了最新的 {n} 个共享文件；该文件夹中更早的文件不会下载。"},
     "transfer.hashing": {"en": "checking {pct}%", "zh": "校验中 {pct}%"},
     "transfer.waiting": {"en": "waiting", "zh": "等待中"},
+    "transfer.retrying": {"en": "waiting: {why}", "zh": "等待中：{why}"},
     "transfer.sending": {"en": "{pct}% · {speed}/s · {eta} left",
                          "zh": "{pct}% · {speed}/s · 剩余 {eta}"},
     "transfer.verifying": {"en": "verifying SHA-256…", "zh": "正在校验 SHA-256…"},
@@ -117,6 +141,10 @@ STRINGS: Dict[str, Dict[str, str]] = {
     # the terminal client
     "cli.which_folder": {"en": "Several users have a folder of that name; say whose",
                          "zh": "有多个用户的文件夹同名，请指明是谁的"},
+    "cli.more_files": {"en": "Older files remain: /files more shows the next {n}.",
+                       "zh": "还有更早的文件：输入 /files more 查看接下来的 {n} 个。"},
+    "cli.no_more_files": {"en": "No older files.", "zh": "没有更早的文件了。"},
+    "cli.no_files": {"en": "No shared files.", "zh": "没有共享文件。"},
     # TLS
     "tls.title": {"en": "New server certificate", "zh": "新的服务器证书"},
     "tls.ask": {"en": "The server {server} presents a certificate with the SHA-256 "
@@ -129,11 +157,22 @@ STRINGS: Dict[str, Dict[str, str]] = {
     "status.reconnecting": {"en": "Connection lost — reconnecting in {n} s",
                             "zh": "连接已断开 — {n} 秒后重连"},
     "status.offline": {"en": "Offline: {why}", "zh": "离线：{why}"},
+    "status.refused": {"en": "{why} Trying again in {n} s.", "zh": "{why}{n} 秒后重试。"},
     # errors by status code
     "error.bad_credentials": {"en": "Wrong username/phone or password.",
                               "zh": "用户名/手机号或密码错误。"},
     "error.rate_limited": {"en": "Too many attempts. Try again in {n} s.",
                            "zh": "尝试次数过多，请 {n} 秒后再试。"},
+    "error.rate_limited_later": {"en": "Too many attempts. Try again in a little while.",
+                                 "zh": "尝试次数过多，请稍后再试。"},
+    "error.too_many_conns_address": {
+        "en": "Too many connections from this computer. Close other chatroom windows and "
+              "try again.",
+        "zh": "这台电脑的连接太多了。请关闭其他聊天室窗口后再试。"},
+    "error.too_many_conns_account": {
+        "en": "Too many connections for this account. Close other windows (or log out on "
+              "other devices) and try again.",
+        "zh": "此账号的连接太多了。请关闭其他窗口（或在其他设备上退出登录）后再试。"},
     "error.bad_username": {"en": "That username is not allowed.", "zh": "用户名不符合要求。"},
     "error.bad_password": {"en": "That password is not allowed.", "zh": "密码不符合要求。"},
     "error.bad_phone": {"en": "That phone number is not valid.", "zh": "手机号无效。"},
@@ -149,6 +188,11 @@ STRINGS: Dict[str, Dict[str, str]] = {
     "error.too_large": {"en": "The file is larger than the server accepts.",
                         "zh": "文件超过服务器允许的大小。"},
     "error.storage_full": {"en": "The server's disk is full.", "zh": "服务器磁盘已满。"},
+    "error.quota_exceeded": {"en": "You have no room left for files on this server; delete "
+                                   "some of yours first.",
+                             "zh": "你在此服务器上的文件空间已用完，请先删除一些你的文件。"},
+    "error.busy": {"en": "The server is busy with this file already. Try again later.",
+                   "zh": "服务器正在处理这个文件，请稍后再试。"},
     "error.checksum_mismatch": {"en": "The data was damaged on the way (SHA-256 differs).",
                                 "zh": "数据在传输中损坏（SHA-256 不一致）。"},
     "error.unsafe_name": {"en": "Unsafe file name refused: {name}",
@@ -185,6 +229,10 @@ class Catalog:
             return key
         text = entry.get(self.language) or entry["en"]
         return text.format(**values) if values else text
+
+    def has_error(self, status: str) -> bool:
+        """Whether a server status has a sentence of its own (else error.generic)."""
+        return "error." + status in STRINGS
 
     def error(self, status: str, **values: object) -> str:
         key = "error." + status

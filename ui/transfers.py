@@ -16,6 +16,11 @@ from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Tu
 
 from net.client import ClientConnection
 from net.rules import check_file_name
+from ui.session import REFUSED_RETRY_S, Refusal, refusal_of, retry_after_s
+
+Reply = Dict[str, Any]
+# opener(on_auth) -> a new authenticated file connection; on_auth gets the auth reply
+Opener = Callable[[Optional[Callable[[Reply], None]]], ClientConnection]
 
 # How much of a file one step hashes: ~5 ms at this machine's SHA-256 speed, so a GUI tick
 # stays far below the 30 ms that feels like a stutter.
@@ -95,7 +100,11 @@ class Transfer:
         self.done_bytes = 0
         self.hashed_bytes = 0
         self.state = "waiting"
-        self.error: Optional[str] = None
+        self.error: Optional[str] = None  # why it failed: a status code or a sentence
+        self.error_reply: Optional[Reply] = None  # the server's reply that made it fail
+        # While waiting to retry: the server refused the connection (docs/PROTOCOL.md §10).
+        self.refusal: Optional[Refusal] = None
+        self._refusal_reply: Optional[Reply] = None
         self.record: Optional[Dict[str, Any]] = None
         self.conn: Optional[ClientConnection] = None
         self.retries = 0
@@ -120,11 +129,27 @@ class Transfer:
             self.state = "cancelled"
             self._close()
 
-    def fail(self, why: str) -> None:
-        """Give up on this transfer: why is a status code or a sentence."""
+    def fail(self, why: str, reply: Optional[Reply] = None) -> None:
+        """Give up on this transfer: why is a status code or a sentence; reply, when the
+        server said no, is its answer (with its message and retry_after)."""
         self.state = "failed"
         self.error = why
+        self.error_reply = reply
         self._close()
+
+    def _open(self, opener: Opener) -> ClientConnection:
+        """A new connection for the next attempt; its auth reply may be a refusal."""
+        self.refusal = self._refusal_reply = None
+        self.conn = opener(self._authed)
+        return self.conn
+
+    def _authed(self, reply: Reply) -> None:
+        status = reply.get("status")
+        refusal = refusal_of(reply)
+        if refusal is not None:  # the connection closes; _lost() waits longer than usual
+            self.refusal, self._refusal_reply = refusal, reply
+        elif status not in ("ok", "disconnected"):  # the token is gone: retrying is no use
+            self.fail(status or "error", reply)
 
     def _close(self) -> None:
         if self.conn is not None:
@@ -132,15 +157,22 @@ class Transfer:
             self.conn = None
 
     def _lost(self, now: float) -> None:
-        """The connection dropped: retry later, resuming, unless out of tries."""
+        """The connection dropped: retry later, resuming, unless out of tries. A refused
+        connection waits as long as the server asks, and at least REFUSED_RETRY_S."""
         why = self.conn.error if self.conn is not None else "connection lost"
         self._close()
         self.retries += 1
         if self.retries > MAX_RETRIES:
-            self.fail(why or "connection lost")
-        else:
-            self.state = "waiting"
-            self.retry_at = now + RETRY_DELAY_S
+            if self._refusal_reply is not None:
+                self.fail("rate_limited", self._refusal_reply)
+            else:
+                self.fail(why or "connection lost")
+            return
+        self.state = "waiting"
+        delay_s = RETRY_DELAY_S
+        if self._refusal_reply is not None:
+            delay_s = max(REFUSED_RETRY_S, retry_after_s(self._refusal_reply) or 0)
+        self.retry_at = now + delay_s
 
 
 class Upload(Transfer):
@@ -153,7 +185,7 @@ class Upload(Transfer):
         self._hasher = hashlib.sha256()
         self._file: Any = None
 
-    def step(self, opener: Callable[[], ClientConnection], now: float) -> None:
+    def step(self, opener: Opener, now: float) -> None:
         """One slice of work: hash a block, or send what the window allows, or wait for
         the server's verdict."""
         if self.state == "waiting":
@@ -177,22 +209,24 @@ class Upload(Transfer):
         elif self.state == "verifying":
             self._await_verdict(now)
 
-    def _start(self, opener: Callable[[], ClientConnection], now: float) -> None:
-        self.conn = opener()
+    def _start(self, opener: Opener, now: float) -> None:
+        conn = self._open(opener)
         self.state = "sending"
         self._file = None
 
         def started(reply: Dict[str, Any]) -> None:
+            if self.finished:
+                return
             if reply.get("status") != "ok":
                 if reply.get("status") == "disconnected":
                     return  # poll() sees the closed connection and retries
-                self.fail(reply.get("status", "error"))
+                self.fail(reply.get("status", "error"), reply)  # quota_exceeded, too_large
                 return
             self._file = open(self.path, "rb")
             self._file.seek(reply["offset"])
             self.done_bytes = reply["offset"]
             self._t0, self._bytes0 = time.monotonic(), self.done_bytes
-        self.conn.request("upload", started, name=self.name, size=self.size, sha256=self.sha256)
+        conn.request("upload", started, name=self.name, size=self.size, sha256=self.sha256)
 
     def _send(self, now: float) -> None:
         conn = self.conn
@@ -200,6 +234,11 @@ class Upload(Transfer):
             if isinstance(item, dict) and item.get("op") == "upload_done":
                 self._done(item)
                 return
+        if self.finished:  # the server said no (a reply handled inside poll)
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+            return
         if conn.closed:
             if self._file is not None:
                 self._file.close()
@@ -226,7 +265,7 @@ class Upload(Transfer):
             if isinstance(item, dict) and item.get("op") == "upload_done":
                 self._done(item)
                 return
-        if self.conn is not None and self.conn.closed:
+        if not self.finished and self.conn is not None and self.conn.closed:
             self._lost(now)
 
     def _done(self, message: Dict[str, Any]) -> None:
@@ -236,7 +275,7 @@ class Upload(Transfer):
             self.state = "done"
             self._close()
         else:
-            self.fail(message.get("status", "error"))
+            self.fail(message.get("status", "error"), message)
 
 
 class Download(Transfer):
@@ -250,7 +289,7 @@ class Download(Transfer):
         self._hasher = hashlib.sha256()
         self._file: Any = None
 
-    def step(self, opener: Callable[[], ClientConnection], now: float) -> None:
+    def step(self, opener: Opener, now: float) -> None:
         if self.state == "waiting":
             if now < self.retry_at:
                 return
@@ -269,21 +308,23 @@ class Download(Transfer):
         elif self.state == "sending":
             self._receive(now)
 
-    def _request(self, opener: Callable[[], ClientConnection]) -> None:
+    def _request(self, opener: Opener) -> None:
         offset = min(self.hashed_bytes, self.size)
         self.done_bytes = offset
         self._t0, self._bytes0 = time.monotonic(), offset
-        self.conn = opener()
+        conn = self._open(opener)
         self.state = "sending"
 
         def started(reply: Dict[str, Any]) -> None:
             status = reply.get("status")
+            if self.finished:
+                return
             if status == "ok":
                 if offset == self.size:  # an earlier attempt got it all
                     self._verify()
             elif status != "disconnected":
-                self.fail(status or "error")
-        self.conn.request("download", started, file_id=self.record["file_id"], offset=offset)
+                self.fail(status or "error", reply)
+        conn.request("download", started, file_id=self.record["file_id"], offset=offset)
 
     def _receive(self, now: float) -> None:
         for item in self.conn.poll():
@@ -313,12 +354,17 @@ class Download(Transfer):
             self._file.close()
         super().cancel()
 
+    def fail(self, why: str, reply: Optional[Reply] = None) -> None:
+        if self._file is not None and not self._file.closed:
+            self._file.close()  # the .part stays: a later download of the file resumes it
+        super().fail(why, reply)
+
 
 class TransferQueue:
     """Runs up to MAX_PARALLEL transfers; ``step()`` does one slice of work for each and
     returns the transfers that finished during it."""
 
-    def __init__(self, opener: Callable[[], ClientConnection],
+    def __init__(self, opener: Opener,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.opener = opener
         self.clock = clock

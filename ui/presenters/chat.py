@@ -7,8 +7,9 @@ import time
 from typing import Any, Dict, List, Optional, Protocol, Tuple
 
 from net.rules import TEXT_MAX_CHARS, check_text
+from ui.i18n import Catalog
 from ui.presenters.common import Shell, status_text
-from ui.session import Session
+from ui.session import Session, refusal_of, retry_after_s
 
 # The chat view keeps at most this many messages per conversation; older ones are reloaded
 # from the server on demand ("load older"), so a busy room stays fast.
@@ -53,6 +54,14 @@ class ChatView(Protocol):
 
     def clear_input(self) -> None: ...
 
+    def restore_draft(self, text: str) -> None:
+        """Put text back into the input (a message the server did not take), before
+        whatever has been typed since."""
+
+    def set_draft_note(self, text: str) -> None:
+        """The note beside the input about the last message sent ('' hides it): why the
+        server did not take it."""
+
 
 class ChatPresenter:
     """Session events come in through on_state, on_welcome, on_message, on_presence,
@@ -85,7 +94,12 @@ class ChatPresenter:
         if state == "online":
             self.view.set_status(self.tr("status.connected", server=detail))
         elif state == "reconnecting":
-            self.view.set_status(self.tr("status.reconnecting", n=detail))
+            refusal = self.session.refusal
+            if refusal is not None:  # the server refused us: say why and what to do
+                self.view.set_status(self.tr("status.refused", why=self.tr(refusal.value),
+                                             n=detail))
+            else:
+                self.view.set_status(self.tr("status.reconnecting", n=detail))
         elif state == "offline":
             self.view.set_status(self.tr("status.offline", why=detail or "-"))
 
@@ -218,11 +232,14 @@ class ChatPresenter:
         to = self.current or None
 
         def done(reply: Dict[str, Any]) -> None:
-            if reply.get("status") != "ok":
-                self.view.show_error(status_text(self.tr, reply))
+            if reply.get("status") != "ok" and self.view is not None:
+                # Nothing typed is lost: the text goes back into the input, with the reason.
+                self.view.restore_draft(text)
+                self.view.set_draft_note(send_failure_text(self.tr, reply))
         if self.session.say(text, to, done):
             self.view.clear_input()
             self.view.set_counter("")
+            self.view.set_draft_note("")
 
     def load_older(self) -> None:
         key = self.current
@@ -248,3 +265,17 @@ class ChatPresenter:
         if focused and self.unseen_while_away:
             self.unseen_while_away = 0
             self.view.set_title(self.tr("chat.title", user=self.me))
+
+
+def send_failure_text(tr: Catalog, reply: Dict[str, Any]) -> str:
+    """Why the server did not take a message (docs/PROTOCOL.md §5): flood control with its
+    retry_after, a text it refuses in its own words, a connection that dropped before the
+    answer, or any other failure."""
+    status = reply.get("status")
+    if status == "rate_limited":
+        return tr("chat.too_fast", n=retry_after_s(reply) or 1)
+    if status == "bad_request":
+        return tr("chat.refused", why=reply.get("message") or status)
+    if status == "disconnected" and refusal_of(reply) is None:
+        return tr("chat.maybe_not_sent", why=reply.get("message") or status)
+    return tr("chat.not_sent", why=status_text(tr, reply))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Dict, Protocol, Tuple
 
 from ui.i18n import Catalog
-from ui.session import Session
+from ui.session import Session, refusal_of, retry_after_s
 from ui.settings import ClientSettings
 
 
@@ -36,8 +36,15 @@ class Shell(Protocol):
 
 
 def status_text(tr: Catalog, reply: Dict[str, Any]) -> str:
-    """What to tell the user about a reply that is not ok."""
+    """What to tell the user about a reply that is not ok: a refused connection and a
+    rate limit (with the server's retry_after) each in a sentence of their own."""
+    refusal = refusal_of(reply)
+    if refusal is not None:
+        return tr(refusal.value)
     status = reply.get("status", "")
     if status == "disconnected":
         return tr("error.generic", why=reply.get("message", status))
-    return tr.error(status, n=reply.get("retry_after", 60))
+    if status == "rate_limited":
+        wait_s = retry_after_s(reply)
+        return tr("error.rate_limited", n=wait_s) if wait_s else tr("error.rate_limited_later")
+    return tr.error(status)

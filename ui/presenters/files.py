@@ -1,14 +1,16 @@
 """The shared-files window and the transfer queue behind it: the file tree (loose files, then
-each owner's folders), uploads, downloads, deletes, and the progress rows. The queue outlives
-the window: closing the window does not stop a transfer."""
+each owner's folders), paged (docs/PROTOCOL.md §6: the newest page first, older pages on
+"Load more"), uploads, downloads, deletes, and the progress rows. The queue outlives the
+window: closing the window does not stop a transfer."""
 from __future__ import annotations
 
 import os
 import time
 from typing import Any, Dict, List, Optional, Protocol, Tuple
 
+from ui.i18n import Catalog
 from ui.presenters.common import Shell, status_text
-from ui.session import Session
+from ui.session import FILES_PAGE, Session
 from ui.transfers import (
     Download,
     Folder,
@@ -31,9 +33,16 @@ class FilesView(Protocol):
         """tree: (None, loose files) first, then (folder, its files) for each folder; the
         files of each group newest first."""
 
+    def show_more(self, note: str, loading: bool) -> None:
+        """The "Load more" control at the end of the list: note says how many files are
+        shown while older ones remain ('' hides the control); loading: a page is on its
+        way (the control waits)."""
+
     def show_transfers(self, rows: List[TransferRow]) -> None: ...
 
     def show_error(self, text: str) -> None: ...
+
+    def show_info(self, text: str) -> None: ...
 
 
 def human_time(seconds: Optional[float]) -> str:
@@ -53,6 +62,11 @@ class FilesPresenter:
         self.view = view
         self.tr = app.tr
         self.files: Dict[int, Record] = {}
+        self.more = False  # older files remain on the server (not loaded yet)
+        self._last_listed: Optional[int] = None  # file_id of the last file of the last page
+        self._loading = False  # a "Load more" page is on its way: one at a time
+        # Bumped by each fresh first page, so a page asked for before it is not merged in.
+        self._generation = 0
         self.queue = TransferQueue(session.open_file_connection)
 
     def attach(self, view: FilesView) -> None:
@@ -72,8 +86,19 @@ class FilesPresenter:
 
     # -- from the session -----------------------------------------------------------------
 
-    def on_files(self, files: List[Record]) -> None:
-        self.files = {f["file_id"]: f for f in files}
+    def on_files(self, files: List[Record], more: bool) -> None:
+        """A fresh first page: it replaces whatever pages were loaded."""
+        self._generation += 1
+        self._loading = False
+        self.files = {}
+        self._add_page(files, more)
+
+    def _add_page(self, files: List[Record], more: bool) -> None:
+        for record in files:
+            self.files[record["file_id"]] = record
+        if files:
+            self._last_listed = files[-1]["file_id"]
+        self.more = more and bool(files)
         self._show()
 
     def on_file_added(self, event: Dict[str, Any]) -> None:
@@ -96,11 +121,38 @@ class FilesPresenter:
         tree: List[Tuple[Optional[Folder], List[Record]]] = [(None, loose)]
         tree += sorted(folders.items(), key=lambda item: (item[0].name, item[0].owner))
         self.view.show_files(tree)
+        self._show_more()
+
+    def _show_more(self) -> None:
+        if self.view is not None:
+            note = self.tr("files.older_remain", n=len(self.files)) if self.more else ""
+            self.view.show_more(note, self._loading)
 
     # -- actions --------------------------------------------------------------------------
 
     def refresh(self) -> None:
         self.session.refresh_files()
+
+    def load_more(self) -> None:
+        """The next page of older files (one page per click: the list grows by a bounded
+        amount, and nothing loops)."""
+        if not self.more or self._loading:
+            return
+        self._loading = True
+        self._show_more()
+        generation = self._generation
+
+        def got(reply: Dict[str, Any]) -> None:
+            if generation != self._generation:
+                return  # a fresh first page came meanwhile; this page belongs to the old one
+            self._loading = False
+            if reply.get("status") != "ok":
+                self._show_more()
+                if self.view is not None:
+                    self.view.show_error(status_text(self.tr, reply))
+                return
+            self._add_page(reply["files"], bool(reply.get("more")))
+        self.session.list_files(got, before=self._last_listed, limit=FILES_PAGE)
 
     def download_folder(self) -> str:
         """Where downloads go unless the user picks another folder."""
@@ -116,10 +168,40 @@ class FilesPresenter:
 
     def download(self, file_ids: List[int], folder: Optional[Folder], target: str) -> None:
         """Download some files, or every file of one owner's folder, into target (keeping
-        folders)."""
+        folders). A folder's older files may be on pages not loaded yet: those pages are
+        fetched first (a bounded number, Session.list_all_files), and shown too."""
         chosen = [self.files[i] for i in file_ids if i in self.files]
-        if folder is not None:
-            chosen += folder_records(self.files.values(), folder)
+        if folder is None or not self.more:
+            if folder is not None:
+                chosen += folder_records(self.files.values(), folder)
+            self._queue_downloads(chosen, target)
+            return
+        if self.view is not None:
+            self.view.show_info(self.tr("files.searching"))
+        self._loading = True
+        self._show_more()
+        generation = self._generation
+
+        def got(reply: Dict[str, Any]) -> None:
+            if generation == self._generation:
+                self._loading = False
+                if reply.get("status") == "ok":
+                    self._add_page(reply["files"], bool(reply["more"]))
+                else:
+                    self._show_more()
+            if reply.get("status") != "ok":
+                if self.view is not None:
+                    self.view.show_error(status_text(self.tr, reply))
+                return
+            records = {r["file_id"]: r for r in reply["files"]}
+            records.update(self.files)
+            if self.view is not None:
+                self.view.show_info(self.tr("files.search_bound", n=len(records))
+                                    if reply["more"] else "")
+            self._queue_downloads(chosen + folder_records(records.values(), folder), target)
+        self.session.list_all_files(got, before=self._last_listed)
+
+    def _queue_downloads(self, chosen: List[Record], target: str) -> None:
         for record in chosen:
             local = safe_local_path(target, record["name"])
             if local is None:
@@ -141,10 +223,11 @@ class FilesPresenter:
     # -- the tick -------------------------------------------------------------------------
 
     def tick(self, budget_s: float = 0.0) -> None:
-        """Move the transfers along for up to budget_s; a finished upload refreshes the list."""
+        """Move the transfers along for up to budget_s; a finished upload joins the list (the
+        chat's file_added says so too, but the chat connection may be down)."""
         for transfer in self.queue.step(budget_s):
-            if transfer.kind == "up" and transfer.state == "done":
-                self.session.refresh_files()
+            if transfer.kind == "up" and transfer.state == "done" and transfer.record:
+                self.on_file_added({"file": transfer.record})
 
     def redraw(self, now: Optional[float] = None) -> None:
         """Redraw the progress rows (a few times a second: the numbers are for people)."""
@@ -174,7 +257,20 @@ class FilesPresenter:
             return self.tr("transfer.sending", pct=int(100 * self._fraction(t)),
                            speed=human_size(t.speed_bps(now)), eta=human_time(t.eta_s(now)))
         if t.state == "failed":
-            why = t.error or ""
-            return self.tr("transfer.failed", why=self.tr.error(why) if why in (
-                "checksum_mismatch", "too_large", "storage_full", "not_found") else why)
+            return self.tr("transfer.failed", why=failure_text(self.tr, t))
+        if t.state == "waiting" and t.refusal is not None:
+            return self.tr("transfer.retrying", why=self.tr(t.refusal.value))
         return self.tr("transfer." + t.state)
+
+
+def failure_text(tr: Catalog, t: Transfer) -> str:
+    """Why a transfer failed, for people: the server's answer in our words (quota_exceeded,
+    a refused connection, ...), else the server's own message, else what went wrong here."""
+    reply = t.error_reply
+    if reply is not None and (reply.get("status") in ("rate_limited", "disconnected") or
+                              tr.has_error(reply.get("status", ""))):
+        return status_text(tr, reply)
+    if reply is not None and reply.get("message"):
+        return tr("error.generic", why=reply["message"])
+    why = t.error or ""
+    return tr.error(why) if tr.has_error(why) else why

@@ -63,6 +63,12 @@ class LoginPresenter:
         self.app.connect(address)
         self.app.open_register()
 
+    def ended(self, status: str) -> None:
+        """Back from a session that ended on its own: 'logged_out' (a logout elsewhere) or
+        'unauthorized' (the login expired)."""
+        self.view.show_error(self.tr("login.logged_out" if status == "logged_out"
+                                     else "login.expired"))
+
     def registered(self, username: str) -> None:
         """Back from a successful registration: the new name is ready to log in with."""
         self.view.prefill(username)

@@ -7,7 +7,7 @@ from typing import Any, Callable, Dict, Optional, Protocol
 
 from net.rules import check_email, check_password, check_phone, check_username
 from ui.presenters.common import Shell, status_text
-from ui.session import Session
+from ui.session import Session, retry_after_s
 
 CODE_COUNTDOWN_S = 60
 
@@ -93,9 +93,10 @@ class RegisterPresenter:
                 return
             if reply.get("status") == "ok":
                 self.view.show_info(self.tr("register.code_sent"))
-                self.code_until = self.clock() + reply.get("retry_after", CODE_COUNTDOWN_S)
+                self.code_until = self.clock() + (retry_after_s(reply) or CODE_COUNTDOWN_S)
             elif reply.get("status") == "rate_limited":
-                self.code_until = self.clock() + reply.get("retry_after", CODE_COUNTDOWN_S)
+                # the countdown on the button says when another code may be asked for
+                self.code_until = self.clock() + (retry_after_s(reply) or CODE_COUNTDOWN_S)
                 self.view.show_error(status_text(self.tr, reply))
             else:
                 self.view.set_send_code(True, self.tr("register.send_code"))

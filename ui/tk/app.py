@@ -144,9 +144,19 @@ class App:
         if self.files is not None:
             self.files.on_file_removed(event)
 
-    def on_files(self, files: List[Dict[str, Any]]) -> None:
+    def on_files(self, files: List[Dict[str, Any]], more: bool) -> None:
         if self.files is not None:
-            self.files.on_files(files)
+            self.files.on_files(files, more)
+
+    def on_logged_out(self, status: str) -> None:
+        """The session ended on its own (a logout in another window, an expired login):
+        back to the login window, saying why."""
+        if self.chat is None:
+            return
+        self._close_chat()
+        self.show_login()
+        if self.login_presenter is not None:
+            self.login_presenter.ended(status)
 
     # -- for the presenters ---------------------------------------------------------------
 

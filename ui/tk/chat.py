@@ -29,6 +29,13 @@ class ChatWindow:
         self._error_after: Optional[str] = None
         self.frame = frame = ttk.Frame(master)
 
+        # What is packed first keeps its room when the window is small: the status bar, then
+        # (in the middle) the input and the notes under it; the messages take what is left.
+        self.status = ttk.Label(frame, text="", anchor="w", padding=(8, 2), relief="sunken")
+        self.status.pack(fill="x", side="bottom")
+        self.error = ttk.Label(frame, text="", anchor="w", padding=(8, 0), foreground=ERROR_FG)
+        self.error.pack(fill="x", side="bottom")
+        frame.bind("<Configure>", self._rewrap)
         panes = ttk.PanedWindow(frame, orient="horizontal")
         panes.pack(fill="both", expand=True)
         left = ttk.Frame(panes, padding=(6, 6, 0, 6))
@@ -42,6 +49,15 @@ class ChatWindow:
         self.older_button = ttk.Button(middle, text=tr("chat.load_older"),
                                        command=lambda: self.presenter.load_older())
         self.older_button.pack(fill="x")
+        self.hint = ttk.Label(middle, text=tr("chat.enter_hint"), foreground="#999999")
+        self.hint.pack(side="bottom", anchor="w")
+        # Why the server did not take the last message: right under the draft it is about,
+        # packed (above the hint) only while there is something to say.
+        self.draft_note = ttk.Label(middle, text="", foreground=ERROR_FG, justify="left")
+        middle.bind("<Configure>", lambda e: self.draft_note.configure(
+            wraplength=max(120, e.width - 16)))
+        bottom = ttk.Frame(middle)
+        bottom.pack(side="bottom", fill="x")
         text_frame = ttk.Frame(middle)
         text_frame.pack(fill="both", expand=True, pady=(4, 4))
         self.text = tk.Text(text_frame, wrap="word", state="disabled", relief="flat",
@@ -56,21 +72,19 @@ class ChatWindow:
         self.text.tag_configure("mine", background=MINE_BG, lmargin1=40, lmargin2=40)
         self.text.tag_configure("private", foreground="#8B008B")
         self.text.tag_configure("system", foreground="#708090", justify="center")
-        bottom = ttk.Frame(middle)
-        bottom.pack(fill="x")
-        self.input = tk.Text(bottom, height=3, wrap="word", relief="solid", borderwidth=1,
-                             highlightthickness=0, font="TkDefaultFont")
-        self.input.pack(side="left", fill="x", expand=True)
-        self.input.bind("<Return>", self._enter)
-        self.input.bind("<KeyRelease>", lambda e: self.presenter.typed(self._input_text()))
+        # The send button first, so a narrow window narrows the input, never hides the button.
         side = ttk.Frame(bottom)
-        side.pack(side="left", padx=(6, 0))
+        side.pack(side="right", padx=(6, 0))
         self.send_button = ttk.Button(side, text=tr("chat.send"), style="Accent.TButton",
-                                      command=self._send)
+                                      width=-6, command=self._send)
         self.send_button.pack()
         self.counter = ttk.Label(side, text="", foreground=ERROR_FG)
         self.counter.pack()
-        ttk.Label(middle, text=tr("chat.enter_hint"), foreground="#999999").pack(anchor="w")
+        self.input = tk.Text(bottom, height=3, width=20, wrap="word", relief="solid",
+                             borderwidth=1, highlightthickness=0, font="TkDefaultFont")
+        self.input.pack(side="left", fill="x", expand=True)
+        self.input.bind("<Return>", self._enter)
+        self.input.bind("<KeyRelease>", lambda e: self.presenter.typed(self._input_text()))
         panes.add(middle, weight=1)
 
         right = ttk.Frame(panes, padding=(0, 6, 6, 6))
@@ -82,10 +96,6 @@ class ChatWindow:
         self.online.bind("<Double-Button-1>", self._open_private)
         panes.add(right, weight=0)
 
-        self.status = ttk.Label(frame, text="", anchor="w", padding=(8, 2), relief="sunken")
-        self.status.pack(fill="x", side="bottom")
-        self.error = ttk.Label(frame, text="", anchor="w", padding=(8, 0), foreground=ERROR_FG)
-        self.error.pack(fill="x", side="bottom")
         # Bindings on the root outlive this window's widgets: close() removes them.
         self._root_bindings = [
             ("<FocusIn>", master.bind("<FocusIn>",
@@ -103,6 +113,12 @@ class ChatWindow:
             self.frame.after_cancel(self._error_after)
             self._error_after = None
         self.frame.destroy()
+
+    def _rewrap(self, event: tk.Event) -> None:
+        """The status bar and the error line wrap at the window's width (a refusal is a long
+        sentence, and a narrow window must still show all of it)."""
+        for label in (self.status, self.error):
+            label.configure(wraplength=max(120, event.width - 24))
 
     def _input_text(self) -> str:
         return self.input.get("1.0", "end-1c")
@@ -219,3 +235,24 @@ class ChatWindow:
 
     def clear_input(self) -> None:
         self.input.delete("1.0", "end")
+
+    def restore_draft(self, text: str) -> None:
+        """Texts given back stay in the order they were sent (tagged "restored"), before
+        whatever was typed since."""
+        if not self._input_text().strip():
+            self.input.delete("1.0", "end")
+        restored = self.input.tag_ranges("restored")
+        at = str(restored[-1]) if restored else "1.0"
+        typed_since = self.input.get(at, "end-1c")
+        self.input.insert(at, ("\n" if restored else "") + text, ("restored",))
+        if typed_since.strip():
+            self.input.insert(str(self.input.tag_ranges("restored")[-1]), "\n")
+        self.input.mark_set("insert", "end-1c")
+        self.presenter.typed(self._input_text())
+
+    def set_draft_note(self, text: str) -> None:
+        self.draft_note.configure(text=text)
+        if not text:
+            self.draft_note.pack_forget()
+        elif not self.draft_note.winfo_manager():
+            self.draft_note.pack(side="bottom", anchor="w", fill="x", after=self.hint)

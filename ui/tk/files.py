@@ -9,7 +9,7 @@ from typing import Dict, List, Optional, Tuple
 
 from ui.i18n import Catalog
 from ui.presenters.files import FilesPresenter, Record, TransferRow
-from ui.tk.common import ERROR_FG, ask_files, ask_folder
+from ui.tk.common import ERROR_FG, INFO_FG, MUTED_FG, ask_files, ask_folder
 from ui.transfers import Folder, human_size
 
 # The transfer rows the window shows: the most recent ones.
@@ -33,28 +33,44 @@ class FilesWindow:
         body.pack(fill="both", expand=True)
         toolbar = ttk.Frame(body)
         toolbar.pack(fill="x")
-        ttk.Button(toolbar, text=tr("menu.upload_file"), command=self._upload_file).pack(
-            side="left")
-        ttk.Button(toolbar, text=tr("menu.upload_folder"),
+        # Buttons as wide as their words (width=-6: at least 6 characters), so a narrow
+        # window still shows them all.
+        self.refresh_button = ttk.Button(toolbar, text=tr("files.refresh"), width=-6,
+                                         command=lambda: self.presenter.refresh())
+        self.refresh_button.pack(side="right")
+        ttk.Button(toolbar, text=tr("menu.upload_file"), width=-6,
+                   command=self._upload_file).pack(side="left")
+        ttk.Button(toolbar, text=tr("menu.upload_folder"), width=-6,
                    command=self._upload_folder).pack(side="left", padx=4)
-        ttk.Button(toolbar, text=tr("files.download"), style="Accent.TButton",
+        ttk.Button(toolbar, text=tr("files.download"), style="Accent.TButton", width=-6,
                    command=self._download).pack(side="left", padx=4)
-        ttk.Button(toolbar, text=tr("files.delete"), command=self._delete).pack(side="left")
-        ttk.Button(toolbar, text=tr("files.refresh"),
-                   command=lambda: self.presenter.refresh()).pack(side="right")
+        ttk.Button(toolbar, text=tr("files.delete"), width=-6,
+                   command=self._delete).pack(side="left")
+        # Packed from the bottom up before the tree, so a small window shrinks the tree and
+        # never hides a transfer row or a message.
+        self.error = ttk.Label(body, text="", foreground=ERROR_FG, justify="left")
+        self.error.pack(side="bottom", anchor="w", fill="x")
+        self.queue = ttk.Frame(body)
+        self.queue.pack(side="bottom", fill="x")
+        self.queue_label = ttk.Label(body, text=tr("files.queue"))
+        self.queue_label.pack(side="bottom", anchor="w", pady=(6, 0))
+        body.bind("<Configure>", lambda e: self.error.configure(
+            wraplength=max(120, e.width - 20)))
         self.tree = ttk.Treeview(body, columns=self.COLUMNS, height=12)
         self.tree.heading("#0", text=tr("files.name"))
         self.tree.column("#0", width=300)
         for col, width in zip(self.COLUMNS, (110, 90, 150, 130)):
             self.tree.heading(col, text=tr("files." + col))
             self.tree.column(col, width=width, anchor="w")
-        self.tree.pack(fill="both", expand=True, pady=6)
+        self.tree.pack(fill="both", expand=True, pady=(6, 0))
         self.tree.bind("<Double-Button-1>", lambda e: self._download())
-        ttk.Label(body, text=tr("files.queue")).pack(anchor="w")
-        self.queue = ttk.Frame(body)
-        self.queue.pack(fill="x")
-        self.error = ttk.Label(body, text="", foreground=ERROR_FG)
-        self.error.pack(anchor="w")
+        # The end of the list while older files remain on the server (docs/PROTOCOL.md §6).
+        self.more = ttk.Frame(body)
+        self.more_button = ttk.Button(self.more, text=tr("files.load_more"),
+                                      command=lambda: self.presenter.load_more())
+        self.more_button.pack(side="left")
+        self.more_note = ttk.Label(self.more, text="", foreground=MUTED_FG)
+        self.more_note.pack(side="left", padx=8)
         self.rows: Dict[int, Tuple[ttk.Label, ttk.Progressbar, ttk.Label, ttk.Button]] = {}
         self.folders: Dict[str, Folder] = {}  # tree item id -> the folder it shows
 
@@ -133,15 +149,20 @@ class FilesWindow:
             if index not in self.rows:
                 frame = ttk.Frame(self.queue)
                 frame.pack(fill="x", pady=1)
-                name = ttk.Label(frame, text=label, width=34)
-                name.pack(side="left")
-                bar = ttk.Progressbar(frame, length=220, maximum=1.0)
-                bar.pack(side="left", padx=6)
-                state = ttk.Label(frame, text=text, width=34)
-                state.pack(side="left")
+                frame.columnconfigure(1, weight=1)
+                # The state on a line of its own under the name and the bar, wrapped at the
+                # row's width: a failure is a whole sentence, and a narrow window shows it all.
+                name = ttk.Label(frame, text=label, width=26)
+                name.grid(row=0, column=0, sticky="w")
+                bar = ttk.Progressbar(frame, length=160, maximum=1.0)
+                bar.grid(row=0, column=1, sticky="ew", padx=6)
                 cancel = ttk.Button(frame, text=self.tr("files.cancel"),
                                     command=lambda i=index: self.presenter.cancel(i))
-                cancel.pack(side="left")
+                cancel.grid(row=0, column=2, rowspan=2, sticky="n")
+                state = ttk.Label(frame, text=text, justify="left", foreground=MUTED_FG)
+                state.grid(row=1, column=0, columnspan=2, sticky="w", padx=(16, 0))
+                frame.bind("<Configure>", lambda e, w=state: w.configure(
+                    wraplength=max(80, e.width - 140)))
                 self.rows[index] = (name, bar, state, cancel)
             _, bar, state, cancel = self.rows[index]
             bar.configure(value=fraction)
@@ -149,5 +170,18 @@ class FilesWindow:
             if finished:
                 cancel.configure(state="disabled")
 
+    def show_more(self, note: str, loading: bool) -> None:
+        if not note:
+            self.more.pack_forget()
+            return
+        self.more_note.configure(text=note)
+        self.more_button.configure(text=self.tr("files.loading" if loading else "files.load_more"),
+                                   state="disabled" if loading else "normal")
+        if not self.more.winfo_manager():  # not packed yet
+            self.more.pack(side="bottom", fill="x", pady=(4, 0), after=self.queue_label)
+
     def show_error(self, text: str) -> None:
-        self.error.configure(text=text)
+        self.error.configure(text=text, foreground=ERROR_FG)
+
+    def show_info(self, text: str) -> None:
+        self.error.configure(text=text, foreground=INFO_FG)
