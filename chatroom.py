@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from typing import List, Optional
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -28,6 +29,8 @@ commands:
   cli        the terminal client:       python chatroom.py cli --host 192.168.1.10
   build      write dist/chatroom.pyz:   python chatroom.py build
   make-cert  a self-signed certificate: python chatroom.py make-cert --host 192.168.1.10
+  admin      make a user a teacher:     python chatroom.py admin grant alice
+  --version  print the version and stop
 
 `python chatroom.py COMMAND --help` shows each command's options.
 The demo takes the server's options too, e.g. python chatroom.py --data-dir ~/chat --lang en
@@ -76,6 +79,46 @@ def demo_certificate(config):
     except RuntimeError as exc:
         logging.getLogger("chatroom").warning("running without TLS: %s", exc)
         return None, None
+
+
+def run_admin(argv: List[str]) -> int:
+    """Grant or revoke the admin role in the database, whether the server runs or not (a
+    running server sees the change at the user's next login or auth)."""
+    p = argparse.ArgumentParser(
+        prog="chatroom.py admin", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Make a user an admin (a teacher: mute, kick, quiet, delete, see "
+        "hand-ins), or a member again. Give the server's --db or --data-dir.",
+        epilog="examples:\n  python chatroom.py admin grant alice\n"
+               "  python chatroom.py admin revoke alice --data-dir ~/chat\n"
+               "  python chatroom.py admin grant teacher --db mysql://chat:pw@db:3306/chatroom")
+    p.add_argument("action", choices=["grant", "revoke"])
+    p.add_argument("username")
+    p.add_argument("--data-dir", default=os.path.join(".", "chatroom-data"))
+    p.add_argument("--db", help="default sqlite:///DATA_DIR/chatroom.db")
+    args = p.parse_args(argv)
+    from db import StoreError, open_store
+    from net.rules import username_key
+    url = args.db or "sqlite:///" + os.path.join(args.data_dir, "chatroom.db")
+    if not args.db and not os.path.exists(os.path.join(args.data_dir, "chatroom.db")):
+        print("no database at %s (give --data-dir or --db)" % url, file=sys.stderr)
+        return 2
+    try:
+        store = open_store(url)
+        try:
+            role = "admin" if args.action == "grant" else "member"
+            user = store.set_role(username_key(args.username), role)
+            if user is not None:
+                store.add_audit(time.time(), None, args.action, user.id, "role %s" % role)
+        finally:
+            store.close()
+    except StoreError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if user is None:
+        print("there is no user %r" % args.username, file=sys.stderr)
+        return 1
+    print("%s is now %s" % (user.username, "an admin" if user.role == "admin" else "a member"))
+    return 0
 
 
 def run_make_cert(argv: List[str]) -> int:
@@ -202,6 +245,12 @@ def build(source: str, output: str) -> str:
     return output
 
 
+def default_build_output() -> str:
+    # `pip install .` puts these modules in site-packages, where a build has no business.
+    installed = os.path.basename(HERE) in ("site-packages", "dist-packages")
+    return os.path.join("dist" if installed else os.path.join(HERE, "dist"), "chatroom.pyz")
+
+
 def run_build(argv: List[str]) -> int:
     p = argparse.ArgumentParser(prog="chatroom.py build",
                                 description="Write dist/chatroom.pyz: one file that runs the "
@@ -210,7 +259,9 @@ def run_build(argv: List[str]) -> int:
                                        "  python dist/chatroom.pyz server --host 0.0.0.0\n"
                                        "  python dist/chatroom.pyz cli --host 192.168.1.10",
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--output", default=os.path.join(HERE, "dist", "chatroom.pyz"))
+    p.add_argument("--output", default=default_build_output(),
+                   help="default: dist/chatroom.pyz beside chatroom.py, or in the current "
+                   "folder for an installed chatroom")
     args = p.parse_args(argv)
     path = build(HERE, args.output)
     print("wrote %s (%d KB). Run it with: python %s" % (path, os.path.getsize(path) // 1024,
@@ -219,6 +270,7 @@ def run_build(argv: List[str]) -> int:
 
 
 COMMANDS = {"server": run_server, "client": run_client, "cli": run_cli, "build": run_build,
+            "admin": run_admin,
             "make-cert": run_make_cert}
 
 
@@ -226,6 +278,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("-h", "--help", "help"):
         print(USAGE)
+        return 0
+    if argv and argv[0] == "--version":  # the same string as hello's "server" field
+        from server.config import VERSION
+        print("chatroom " + VERSION)
         return 0
     if argv and argv[0] in COMMANDS:
         return COMMANDS[argv[0]](argv[1:])

@@ -151,6 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "0 = no limit")
     p.add_argument("--sms-hourly", type=count, default=d.sms_hourly, metavar="N",
                    help="SMS codes per hour in all (default %(default)s); 0 = no limit")
+    p.add_argument("--admin", action="append", default=[], metavar="USERNAME",
+                   help="make USERNAME an admin (a teacher) at start, or when they register; "
+                   "repeatable")
+    p.add_argument("--uploads", choices=["all", "admins"], default=d.uploads,
+                   help="who may share files: all (default) or admins; students may always "
+                   "hand work in")
     p.add_argument("--log-level", default=d.log_level,
                    choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper)
     p.add_argument("--trace", action="store_true",
@@ -175,6 +181,6 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         log_level=args.log_level, trace=args.trace, quota=args.quota,
         max_conns_per_ip=args.max_conns_per_ip, max_conns_per_user=args.max_conns_per_user,
         logins_per_ip=args.logins_per_ip, codes_per_ip=args.codes_per_ip,
-        sms_hourly=args.sms_hourly)
+        sms_hourly=args.sms_hourly, admins=list(args.admin), uploads=args.uploads)
 
 

@@ -17,6 +17,9 @@ CREATE TABLE IF NOT EXISTS users (
   phone CHAR(11) NOT NULL,
   email VARCHAR(254) NOT NULL DEFAULT '',
   created_at DOUBLE NOT NULL,
+  role VARCHAR(16) NOT NULL DEFAULT 'member',
+  muted_until DOUBLE NOT NULL DEFAULT 0,
+  banned_until DOUBLE NOT NULL DEFAULT 0,
   UNIQUE KEY users_username_key (username_key),
   UNIQUE KEY users_phone (phone)
 ) ENGINE=InnoDB AUTO_INCREMENT=1001 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
@@ -43,6 +46,7 @@ CREATE TABLE IF NOT EXISTS messages (
   recipient_id INT UNSIGNED NULL,
   text TEXT NOT NULL,
   created_at DOUBLE NOT NULL,
+  deleted INT NOT NULL DEFAULT 0,
   KEY messages_sender (sender_id, id),
   KEY messages_recipient (recipient_id, id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
@@ -57,6 +61,24 @@ CREATE TABLE IF NOT EXISTS files (
   uploaded_at DOUBLE NOT NULL,
   storage_key VARCHAR(64) NOT NULL,
   state VARCHAR(16) NOT NULL,
+  visibility VARCHAR(8) NOT NULL DEFAULT 'all',
   KEY files_state (state, id),
   KEY files_owner (owner_id, sha256)
 ) ENGINE=InnoDB AUTO_INCREMENT=1 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- Every moderation action (docs/PROTOCOL.md §11), newest first by id.
+CREATE TABLE IF NOT EXISTS audit (
+  id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY,
+  ts DOUBLE NOT NULL,
+  by_id INT UNSIGNED NULL,
+  action VARCHAR(16) NOT NULL,
+  user_id INT UNSIGNED NULL,
+  detail TEXT NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- Rooms where only admins may speak (docs/PROTOCOL.md §11 quiet); room 1 is the lobby.
+CREATE TABLE IF NOT EXISTS quiet_rooms (
+  room_id INT UNSIGNED NOT NULL PRIMARY KEY,
+  by_id INT UNSIGNED NOT NULL,
+  since DOUBLE NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

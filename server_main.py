@@ -16,6 +16,7 @@ from typing import List, Optional
 from db import StoreError, open_store
 from db.writer import MessageWriter
 from net.loop import Loop
+from net.rules import username_key
 from net.tls import cert_fingerprint_file, server_context
 from net.workers import Workers
 from options import SERVER_CONFIG_FILE, build_parser, config_from_args, parse_with_config
@@ -91,7 +92,10 @@ def serve(config: ServerConfig, ready: Optional[callable] = None) -> int:
             return 2
     loop = Loop(trace=config.trace, tls=tls, max_conns_per_ip=config.max_conns_per_ip)
     workers = loop.workers = Workers(loop)
-    accounts = Accounts(store)
+    accounts = Accounts(store, admins=frozenset(username_key(n) for n in config.admins))
+    granted = accounts.grant_admins()
+    if granted:
+        log.info("admins: %s", ", ".join(granted))
     sessions = Sessions(config.max_conns_per_user)
     writer = MessageWriter(store, workers.post)
     chat = ChatService(config, accounts, sessions, writer, sms.name)

@@ -85,7 +85,7 @@ for want in 3.8 3.13; do
     fi
     echo "-- $($other --version 2>&1)"
     $other -m pip install -q --disable-pip-version-check pytest pytest-timeout hypothesis \
-        requests PyMySQL || die "pip install for Python $want"
+        requests PyMySQL "setuptools>=70.1" || die "pip install for Python $want"
     $other -m pytest -q -m "not mysql and not gui" -x
     rc=$?
     [ $rc -eq 5 ] && die "pytest ran no tests on Python $want"

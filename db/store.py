@@ -21,8 +21,19 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Bump when schema.sql changes, and add the steps that bring an older database forward.
-SCHEMA_VERSION = 1
-MIGRATIONS: dict = {}  # {new_version: [statements]}, applied in order
+SCHEMA_VERSION = 2
+# {new_version: [statements]}, applied in order. Tables new in a version come from schema.sql
+# itself (CREATE TABLE IF NOT EXISTS); columns added to old tables come from here. The same
+# statements work on SQLite and MySQL.
+MIGRATIONS: dict = {
+    2: [  # roles, mute and ban, deleted messages, hand-ins (docs/PROTOCOL.md §11)
+        "ALTER TABLE users ADD COLUMN role VARCHAR(16) NOT NULL DEFAULT 'member'",
+        "ALTER TABLE users ADD COLUMN muted_until DOUBLE NOT NULL DEFAULT 0",
+        "ALTER TABLE users ADD COLUMN banned_until DOUBLE NOT NULL DEFAULT 0",
+        "ALTER TABLE messages ADD COLUMN deleted INT NOT NULL DEFAULT 0",
+        "ALTER TABLE files ADD COLUMN visibility VARCHAR(8) NOT NULL DEFAULT 'all'",
+    ],
+}
 # A connection idle longer than this is checked before use (MySQL: a ping, which a live
 # server answers in well under a millisecond).
 STALE_CHECK_S = 1.0
@@ -36,6 +47,13 @@ class User(NamedTuple):
     password_hash: str
     phone: str
     email: str
+    role: str = "member"  # or "admin"
+    muted_until: float = 0.0
+    banned_until: float = 0.0
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
 
 
 class SmsCode(NamedTuple):
@@ -52,6 +70,17 @@ class Message(NamedTuple):
     recipient: Optional[str]
     text: str
     created_at: float
+    sender_id: int = 0
+    recipient_id: Optional[int] = None
+
+
+class AuditEntry(NamedTuple):
+    id: int
+    ts: float
+    by: Optional[str]
+    action: str
+    user: Optional[str]
+    detail: str
 
 
 class FileRecord(NamedTuple):
@@ -65,14 +94,17 @@ class FileRecord(NamedTuple):
     uploaded_at: float
     storage_key: str
     state: str
+    visibility: str = "all"
 
 
-_USER_COLUMNS = "u.id, u.username, u.password_hash, u.phone, u.email"
+_USER_COLUMNS = ("u.id, u.username, u.password_hash, u.phone, u.email, u.role, u.muted_until, "
+                 "u.banned_until")
 _FILE_SELECT = ("SELECT f.id, f.name, f.owner_id, u.username, f.size, f.sha256, f.type, "
-                "f.uploaded_at, f.storage_key, f.state FROM files f JOIN users u "
+                "f.uploaded_at, f.storage_key, f.state, f.visibility FROM files f JOIN users u "
                 "ON u.id = f.owner_id ")
-_MESSAGE_SELECT = ("SELECT m.id, s.username, r.username, m.text, m.created_at FROM messages m "
-                   "JOIN users s ON s.id = m.sender_id LEFT JOIN users r ON r.id = m.recipient_id ")
+_MESSAGE_SELECT = ("SELECT m.id, s.username, r.username, m.text, m.created_at, m.sender_id, "
+                   "m.recipient_id FROM messages m JOIN users s ON s.id = m.sender_id "
+                   "LEFT JOIN users r ON r.id = m.recipient_id ")
 
 
 class Store:
@@ -237,13 +269,14 @@ class Store:
     # -- users ----------------------------------------------------------------------------
 
     def create_user(self, username: str, username_key: str, password_hash: str, phone: str,
-                    email: str, now: float, use_code_of: Optional[str] = None) -> int:
+                    email: str, now: float, use_code_of: Optional[str] = None,
+                    role: str = "member") -> int:
         """Insert a user (UsernameTaken/PhoneTaken on a clash) and, in the same transaction,
         mark the phone's SMS code as used."""
         def run(cur: Any) -> int:
             self._q(cur, "INSERT INTO users (username, username_key, password_hash, phone, email, "
-                         "created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    (username, username_key, password_hash, phone, email, now))
+                         "created_at, role) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (username, username_key, password_hash, phone, email, now, role))
             user_id = int(cur.lastrowid)
             if use_code_of is not None:
                 self._q(cur, "UPDATE sms_codes SET used = 1 WHERE phone = ?", (use_code_of,))
@@ -265,7 +298,10 @@ class Store:
 
     def _one_user(self, sql: str, params: Sequence[Any]) -> Optional[User]:
         row = self._read(lambda cur: self._q(cur, sql, params).fetchone())
-        return User(int(row[0]), row[1], row[2], row[3], row[4]) if row else None
+        if not row:
+            return None
+        return User(int(row[0]), row[1], row[2], row[3], row[4], row[5], float(row[6]),
+                    float(row[7]))
 
     # -- sessions -------------------------------------------------------------------------
 
@@ -335,31 +371,97 @@ class Store:
         before_id = NO_MSG_LIMIT if before is None else before
         if with_user_id is None:
             sql = (_MESSAGE_SELECT + "WHERE (m.recipient_id IS NULL OR m.sender_id = ? "
-                   "OR m.recipient_id = ?) AND m.id < ? ORDER BY m.id DESC LIMIT ?")
+                   "OR m.recipient_id = ?) AND m.id < ? AND m.deleted = 0 "
+                   "ORDER BY m.id DESC LIMIT ?")
             params: Tuple[Any, ...] = (user_id, user_id, before_id, limit)
         else:
             sql = (_MESSAGE_SELECT + "WHERE ((m.sender_id = ? AND m.recipient_id = ?) OR "
-                   "(m.sender_id = ? AND m.recipient_id = ?)) AND m.id < ? "
+                   "(m.sender_id = ? AND m.recipient_id = ?)) AND m.id < ? AND m.deleted = 0 "
                    "ORDER BY m.id DESC LIMIT ?")
             params = (user_id, with_user_id, with_user_id, user_id, before_id, limit)
         rows = self._read(lambda cur: self._q(cur, sql, params).fetchall())
-        return [Message(int(r[0]), r[1], r[2], r[3], float(r[4])) for r in reversed(rows)]
+        return [_message(r) for r in reversed(rows)]
+
+    def message(self, msg_id: int) -> Optional[Message]:
+        """A message that is not deleted, or None."""
+        rows = self._read(lambda cur: self._q(
+            cur, _MESSAGE_SELECT + "WHERE m.id = ? AND m.deleted = 0", (msg_id,)).fetchall())
+        return _message(rows[0]) if rows else None
+
+    def delete_message(self, msg_id: int) -> bool:
+        """Mark it deleted (gone from history); False when it already was."""
+        def run(cur: Any) -> bool:
+            self._q(cur, "UPDATE messages SET deleted = 1 WHERE id = ? AND deleted = 0",
+                    (msg_id,))
+            return cur.rowcount > 0
+        return self._write(run)
+
+    # -- roles, moderation, audit (docs/PROTOCOL.md §11) ------------------------------------
+
+    def set_role(self, username_key: str, role: str) -> Optional[User]:
+        """The user with that role now, or None for an unknown name."""
+        self._write(lambda cur: self._q(
+            cur, "UPDATE users SET role = ? WHERE username_key = ?", (role, username_key)))
+        return self.user_by_key(username_key)
+
+    def set_muted(self, user_id: int, until: float) -> None:
+        self._write(lambda cur: self._q(
+            cur, "UPDATE users SET muted_until = ? WHERE id = ?", (until, user_id)))
+
+    def ban(self, user_id: int, until: float) -> None:
+        """Kick: the ban (until, maybe now) and the end of every session, together."""
+        def run(cur: Any) -> None:
+            self._q(cur, "UPDATE users SET banned_until = ? WHERE id = ?", (until, user_id))
+            self._q(cur, "DELETE FROM sessions WHERE user_id = ?", (user_id,))
+        self._write(run)
+
+    def set_quiet(self, room_id: int, on: bool, by_id: int, now: float) -> None:
+        def run(cur: Any) -> None:
+            self._q(cur, "DELETE FROM quiet_rooms WHERE room_id = ?", (room_id,))
+            if on:
+                self._q(cur, "INSERT INTO quiet_rooms (room_id, by_id, since) VALUES (?, ?, ?)",
+                        (room_id, by_id, now))
+        self._write(run)
+
+    def quiet_rooms(self) -> List[int]:
+        rows = self._read(lambda cur: self._q(
+            cur, "SELECT room_id FROM quiet_rooms").fetchall())
+        return [int(r[0]) for r in rows]
+
+    def add_audit(self, ts: float, by_id: Optional[int], action: str, user_id: Optional[int],
+                  detail: str) -> int:
+        def run(cur: Any) -> int:
+            self._q(cur, "INSERT INTO audit (ts, by_id, action, user_id, detail) "
+                         "VALUES (?, ?, ?, ?, ?)", (ts, by_id, action, user_id, detail))
+            return int(cur.lastrowid)
+        return self._write(run)
+
+    def audit(self, before: Optional[int], limit: int) -> List[AuditEntry]:
+        """Newest first."""
+        rows = self._read(lambda cur: self._q(
+            cur, "SELECT a.id, a.ts, b.username, a.action, u.username, a.detail FROM audit a "
+                 "LEFT JOIN users b ON b.id = a.by_id LEFT JOIN users u ON u.id = a.user_id "
+                 "WHERE a.id < ? ORDER BY a.id DESC LIMIT ?",
+            (NO_MSG_LIMIT if before is None else before, limit)).fetchall())
+        return [AuditEntry(int(r[0]), float(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
 
     # -- files ----------------------------------------------------------------------------
 
     def create_file(self, name: str, owner_id: int, size: int, sha256: str, type_: str,
-                    now: float, storage_key: str) -> int:
+                    now: float, storage_key: str, visibility: str = "all") -> int:
         def run(cur: Any) -> int:
             self._q(cur, "INSERT INTO files (name, owner_id, size, sha256, type, uploaded_at, "
-                         "storage_key, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'partial')",
-                    (name, owner_id, size, sha256, type_, now, storage_key))
+                         "storage_key, state, visibility) VALUES (?, ?, ?, ?, ?, ?, ?, "
+                         "'partial', ?)",
+                    (name, owner_id, size, sha256, type_, now, storage_key, visibility))
             return int(cur.lastrowid)
         return self._write(run)
 
-    def find_partials(self, owner_id: int, name: str, size: int, sha256: str) -> List[FileRecord]:
+    def find_partials(self, owner_id: int, name: str, size: int, sha256: str,
+                      visibility: str = "all") -> List[FileRecord]:
         return self._files(_FILE_SELECT + "WHERE f.owner_id = ? AND f.sha256 = ? AND f.size = ? "
-                           "AND f.name = ? AND f.state = 'partial' ORDER BY f.id DESC",
-                           (owner_id, sha256, size, name))
+                           "AND f.name = ? AND f.visibility = ? AND f.state = 'partial' "
+                           "ORDER BY f.id DESC", (owner_id, sha256, size, name, visibility))
 
     def complete_file(self, file_id: int, now: float) -> Optional[FileRecord]:
         self._write(lambda cur: self._q(
@@ -371,20 +473,25 @@ class Store:
         rows = self._files(_FILE_SELECT + "WHERE f.id = ?", (file_id,))
         return rows[0] if rows else None
 
-    def list_files(self, before: Optional[int], limit: int) -> Tuple[List[FileRecord], bool]:
+    def list_files(self, before: Optional[int], limit: int, viewer_id: Optional[int] = None
+                   ) -> Tuple[List[FileRecord], bool]:
         """A page of finished files, newest first (= most recently completed: a long upload
         started early is still news; ties by id), and whether older ones remain. ``before``:
-        the files completed before that one (an unknown id: the files with smaller ids)."""
+        the files completed before that one (an unknown id: the files with smaller ids).
+        ``viewer_id``: a member, who sees hand-ins of their own only (None: an admin)."""
         where = "WHERE f.state = 'complete' "
         params: Tuple[Any, ...] = ()
+        if viewer_id is not None:
+            where += "AND (f.visibility = 'all' OR f.owner_id = ?) "
+            params = (viewer_id,)
         if before is not None:
             anchor = self.file(before)
             if anchor is not None and anchor.state == "complete":
                 where += "AND (f.uploaded_at < ? OR (f.uploaded_at = ? AND f.id < ?)) "
-                params = (anchor.uploaded_at, anchor.uploaded_at, before)
+                params += (anchor.uploaded_at, anchor.uploaded_at, before)
             else:
                 where += "AND f.id < ? "
-                params = (before,)
+                params += (before,)
         rows = self._files(_FILE_SELECT + where + "ORDER BY f.uploaded_at DESC, f.id DESC "
                            "LIMIT ?", params + (limit + 1,))
         return rows[:limit], len(rows) > limit
@@ -418,7 +525,12 @@ class Store:
     def _files(self, sql: str, params: Sequence[Any]) -> List[FileRecord]:
         rows = self._read(lambda cur: self._q(cur, sql, params).fetchall())
         return [FileRecord(int(r[0]), r[1], int(r[2]), r[3], int(r[4]), r[5], r[6], float(r[7]),
-                           r[8], r[9]) for r in rows]
+                           r[8], r[9], r[10]) for r in rows]
+
+
+def _message(r: Sequence[Any]) -> Message:
+    return Message(int(r[0]), r[1], r[2], r[3], float(r[4]), int(r[5]),
+                   None if r[6] is None else int(r[6]))
 
 
 def open_store(url: str) -> Store:

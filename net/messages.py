@@ -38,12 +38,14 @@ STATUSES: Dict[str, str] = {
     "bad_credentials": "Wrong username/phone or password.",
     "no_such_user": "There is no user with that name.",
     "not_found": "There is no such file.",
-    "forbidden": "Only the owner may do that.",
+    "forbidden": "You are not allowed to do that.",
     "too_large": "The file is larger than this server accepts.",
     "busy": "A transfer is already running on this connection; open another one.",
     "storage_full": "The server's disk is full.",
     "checksum_mismatch": "The data did not match its SHA-256; it was discarded.",
     "quota_exceeded": "You have no room left for files; delete some of yours first.",
+    "muted": "You are muted for now; you may still write to a teacher (an admin).",
+    "banned": "You were removed from this chat for a while.",
 }
 
 
@@ -208,10 +210,10 @@ def message_event(msg_id: int, sender: str, recipient: Optional[str], text: str,
 
 
 def file_record(file_id: int, name: str, owner: str, size: int, sha256: str, type_: str,
-                uploaded_at: float) -> Dict[str, Any]:
-    """docs/PROTOCOL.md §6: a shared file as clients see it."""
+                uploaded_at: float, visibility: str = "all") -> Dict[str, Any]:
+    """docs/PROTOCOL.md §6, §11: a shared file as clients see it ("admins": a hand-in)."""
     return {"file_id": file_id, "name": name, "owner": owner, "size": size, "sha256": sha256,
-            "type": type_, "uploaded_at": uploaded_at}
+            "type": type_, "uploaded_at": uploaded_at, "visibility": visibility}
 
 
 def upload_done(request: Dict[str, Any], status: str,

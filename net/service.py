@@ -62,11 +62,13 @@ class PeerAPI(Protocol):
                                        a peer that half-closed waits for it before closing
         close()                        send what is queued, then close
         abort()                        close now, dropping what is queued
-    Fields: state (the service's per-connection object), host (the peer's IP address),
+    Fields: state (the service's per-connection object), service (its Service), host (the
+    peer's IP address),
     peer ("host:port", for logs), closed, outbox_bytes, opened_s, last_seen_s, on_drain.
     """
 
     state: Any
+    service: Any
     host: str
     peer: str
     outbox_bytes: int

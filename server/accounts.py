@@ -11,7 +11,7 @@ import hmac
 import math
 import secrets
 import time
-from typing import Any, Optional, Tuple
+from typing import Any, FrozenSet, List, Optional, Tuple
 
 from db import PhoneTaken, UsernameTaken
 from db.store import User
@@ -31,9 +31,21 @@ def code_hash(phone: str, code: str) -> str:
 
 
 class Accounts:
-    def __init__(self, store: Any, clock: Any = time.time) -> None:
+    def __init__(self, store: Any, clock: Any = time.time,
+                 admins: FrozenSet[str] = frozenset()) -> None:
         self.store = store
         self.clock = clock
+        # --admin USERNAME (as username keys): admins from the start, or when they register.
+        self.admins = admins
+
+    def grant_admins(self) -> List[str]:
+        """At startup: the --admin users that exist become admins. Their names."""
+        granted = []
+        for key in sorted(self.admins):
+            user = self.store.set_role(key, "admin")
+            if user is not None:
+                granted.append(user.username)
+        return granted
 
     # -- SMS codes ------------------------------------------------------------------------
 
@@ -76,9 +88,11 @@ class Accounts:
         """Hash the password and insert the user: (None, user_id) or (status, 0)."""
         password_hash = hash_password(password)
         try:
-            user_id = self.store.create_user(username, username_key(username), password_hash,
-                                             phone, email, self.clock(),
-                                             use_code_of=phone if code_used else None)
+            key = username_key(username)
+            user_id = self.store.create_user(username, key, password_hash, phone, email,
+                                             self.clock(),
+                                             use_code_of=phone if code_used else None,
+                                             role="admin" if key in self.admins else "member")
         except UsernameTaken:
             return "username_taken", 0
         except PhoneTaken:
@@ -93,17 +107,22 @@ class Accounts:
             return self.store.user_by_phone(login)
         return self.store.user_by_key(username_key(login))
 
-    def login(self, user: Optional[User], password: str) -> Tuple[Optional[User], Optional[str]]:
-        """Runs on the hash lane: (user, token) on success, (None, None) on bad credentials.
-        Costs one password hash either way, so a missing name looks exactly like a wrong
-        password."""
+    def login(self, user: Optional[User], password: str
+              ) -> Tuple[Optional[User], Optional[str], int]:
+        """Runs on the hash lane: (user, token, 0) on success, (None, None, 0) on bad
+        credentials, (user, None, seconds) for a banned user with the right password. Costs
+        one password hash either way, so a missing name looks exactly like a wrong password.
+        The user is read again after the hash: a kick or a role change made meanwhile counts."""
         good = verify_password(password, user.password_hash if user else DUMMY_HASH)
         if user is None or not good:
-            return None, None
-        token = secrets.token_urlsafe(TOKEN_BYTES)
+            return None, None, 0
+        user = self.store.user_by_key(username_key(user.username)) or user
         now = self.clock()
+        if user.banned_until > now:
+            return user, None, max(1, math.ceil(user.banned_until - now))
+        token = secrets.token_urlsafe(TOKEN_BYTES)
         self.store.create_session(token_hash(token), user.id, now, now + TOKEN_LIFETIME_S)
-        return user, token
+        return user, token, 0
 
     def user_for_token(self, token: str) -> Optional[User]:
         return self.store.session_user(token_hash(token), self.clock())

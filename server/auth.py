@@ -240,13 +240,17 @@ class AuthService(BaseService):
                 return
 
             def done(result: Any) -> None:
-                user, token = result
+                user, token, banned_s = result
                 if user is None:
                     peer.reply(request, "bad_credentials")
                     return
                 self.throttle.succeeded(key)
+                if token is None:
+                    peer.reply(request, "banned", "you were removed from this chat for a while",
+                               retry_after=banned_s)
+                    return
                 peer.reply(request, token=token, user_id=user.id, username=user.username,
-                           services=dict(self.config.ports))
+                           role=user.role, services=dict(self.config.ports))
             self._hash(peer, request, self.accounts.login, user, password, then=done)
 
         peer.call(request, "db", self.accounts.find_login, login, then=found)

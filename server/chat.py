@@ -21,6 +21,7 @@ from server.accounts import Accounts
 from server.base import AuthenticatedService
 from server.config import ServerConfig
 from server.fanout import Fanout
+from server.moderation import LOBBY, ModerationOps
 from server.sessions import Sessions
 
 log = logging.getLogger(__name__)
@@ -46,12 +47,13 @@ def history_events(messages: List[Message]) -> List[Dict[str, Any]]:
 class ChatState:
     """What the chat service knows about one authenticated connection."""
 
-    __slots__ = ("user_id", "username", "tokens", "refilled_s", "floor", "in_flight",
+    __slots__ = ("user_id", "username", "role", "tokens", "refilled_s", "floor", "in_flight",
                  "deferred")
 
     def __init__(self, user: User, burst: float, now_s: float) -> None:
         self.user_id = user.id
         self.username = user.username
+        self.role = user.role  # as of this auth: a role change counts from the next one
         self.tokens = burst
         self.refilled_s = now_s
         self.floor: Optional[int] = None  # see server/fanout.py
@@ -59,7 +61,7 @@ class ChatState:
         self.deferred: Optional[Dict[str, Any]] = None  # a request waiting for them
 
 
-class ChatService(AuthenticatedService):
+class ChatService(ModerationOps, AuthenticatedService):
     name = "chat"
 
     def __init__(self, config: ServerConfig, accounts: Accounts, sessions: Sessions,
@@ -69,10 +71,13 @@ class ChatService(AuthenticatedService):
         self.by_user: Dict[int, List[PeerAPI]] = {}  # user_id -> that user's connections
         self.names: Dict[str, int] = {}  # username_key -> user_id, for online users
         self.fanout: Any = None  # needs the loop: made in start()
+        self.init_moderation()
 
     def start(self) -> None:
-        """Called once the service is listening (the loop is known)."""
+        """Called once the service is listening (the loop is known), before it serves: the
+        one read of the database this thread ever makes."""
         self.fanout = Fanout(self.loop.call_soon, lambda: self.loop.trace)
+        self.quiet = set(self.load_moderation())
 
     # -- the connection's life ------------------------------------------------------------
 
@@ -94,6 +99,8 @@ class ChatService(AuthenticatedService):
         """Store a say now if nothing about it needs a reply other than its ack."""
         text, to = request.get("text"), request.get("to")
         if state.in_flight >= MAX_PIPELINED_SAYS or not isinstance(text, str) or check_text(text):
+            return False
+        if not self.may_pipeline(state):
             return False
         if "id" in request and not valid_id(request["id"]):
             return False
@@ -140,14 +147,17 @@ class ChatService(AuthenticatedService):
                 messages: List[Message]) -> None:
         burst = self.config.flood_limit * FLOOD_BURST_FACTOR
         state = peer.state = ChatState(user, burst, time.monotonic())
+        if user.muted_until > time.time():
+            self.muted[user.id] = user.muted_until
         if user.id not in self.by_user:  # everyone else; the newcomer gets the online list
             self.fanout.to(list(self.fanout.members),
                            {"op": "presence", "user": user.username, "online": True})
         self.by_user.setdefault(user.id, []).append(peer)
         self.names[username_key(user.username)] = user.id
         self.fanout.members.add(peer)
-        peer.reply(request, user_id=state.user_id, username=state.username,
-                   online=self.online(), history=history_events(messages))
+        peer.reply(request, user_id=state.user_id, username=state.username, role=state.role,
+                   quiet=LOBBY in self.quiet, online=self.online(),
+                   history=history_events(messages))
         self.fanout.welcome(peer, user.id, messages[-1].id if messages else 0)
 
     def online(self) -> List[str]:
@@ -167,19 +177,31 @@ class ChatService(AuthenticatedService):
                        retry_after=1)
             return
         if to is None:
-            self._store(peer, request, state, None, None, text)
+            if self._may_speak(peer, request, state, None):
+                self._store(peer, request, state, None, None, text)
             return
         to_id = self.names.get(username_key(to))
         if to_id is not None:
-            self._store(peer, request, state, to_id, self.by_user[to_id][0].state.username, text)
+            recipient = self.by_user[to_id][0].state
+            if self._may_speak(peer, request, state, recipient.role):
+                self._store(peer, request, state, to_id, recipient.username, text)
             return
 
         def found(user: Optional[User]) -> None:
             if user is None:
                 peer.reply(request, "no_such_user")
-            else:
+            elif self._may_speak(peer, request, state, user.role):
                 self._store(peer, request, state, user.id, user.username, text)
         peer.call(request, "db", self.store.user_by_key, username_key(to), then=found)
+
+    def _may_speak(self, peer: PeerAPI, request: Dict[str, Any], state: ChatState,
+                   to_role: Optional[str]) -> bool:
+        refusal = self.speaking_refusal(state, to_role)
+        if refusal is None:
+            return True
+        status, message, fields = refusal
+        peer.reply(request, status, message, **fields)
+        return False
 
     def _take_token(self, state: ChatState) -> bool:
         limit = self.config.flood_limit
@@ -237,6 +259,16 @@ class ChatService(AuthenticatedService):
     def broadcast(self, event: Dict[str, Any]) -> None:
         """Every authenticated chat connection gets this event (file_added, ...)."""
         self.fanout.to_everyone(event)
+
+    def announce_file(self, event: Dict[str, Any], visibility: str, owner_id: int) -> None:
+        """file_added / file_removed to every chat connection that may see the file: all of
+        them, or for a hand-in its owner's and the admins' (docs/PROTOCOL.md §11)."""
+        if visibility == "all":
+            self.fanout.to_everyone(event)
+            return
+        targets = [peer for peer in self.fanout.members
+                   if peer.state.user_id == owner_id or peer.state.role == "admin"]
+        self.fanout.to(targets, event)
 
     # -- history, users -------------------------------------------------------------------
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 VERSION = "0.1.0"
 PROTOCOL = 1
@@ -37,6 +37,10 @@ class ServerConfig:
     logins_per_ip: int = 60
     codes_per_ip: int = 10
     sms_hourly: int = 100
+    # docs/PROTOCOL.md §11: usernames made admins at start (or when they register), and who
+    # may share files: "all" or "admins" (hand-ins are always allowed).
+    admins: List[str] = field(default_factory=list)
+    uploads: str = "all"
     # The real ports after binding (port 0 picks a free one); filled in by server_main.
     ports: Dict[str, int] = field(default_factory=dict)
 

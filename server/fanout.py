@@ -72,6 +72,11 @@ class Fanout:
                 peer.send_encoded(frame)
         peer.state.floor = newest
 
+    def forget(self, msg_id: int) -> None:
+        """A deleted message: a connection joining now must not be sent it from the ring."""
+        self._recent = deque((entry for entry in self._recent if entry[0] != msg_id),
+                             maxlen=RECENT_EVENTS)
+
     def _deliver_pending(self) -> None:
         pending, self._pending = self._pending, []
         trace = self._trace()

@@ -44,6 +44,7 @@ LIST_MAX = 1000
 # SHA-256 states of partial uploads this process wrote, so a resume hashes nothing again
 # (docs/PROTOCOL.md §6). Each is about 200 bytes; the bound caps them whatever users do.
 MAX_KNOWN_PARTIALS = 100_000
+VISIBILITIES = ("all", "admins")  # docs/PROTOCOL.md §11: "admins" is a hand-in
 BAD_NAME = ("'name' must be a relative path of 1 to 1024 bytes with no empty, '.' or '..' "
             "parts, no backslash and no control or format characters")
 
@@ -58,11 +59,12 @@ class Download:
 
 
 class FileState:
-    __slots__ = ("user_id", "username", "transfer")
+    __slots__ = ("user_id", "username", "is_admin", "transfer")
 
     def __init__(self, user: User) -> None:
         self.user_id = user.id
         self.username = user.username
+        self.is_admin = user.is_admin  # as of this auth
         self.transfer: Any = None  # an Upload, a Download, or None
 
 
@@ -82,7 +84,7 @@ class FileService(AuthenticatedService):
 
     def welcome(self, peer: PeerAPI, request: Dict[str, Any], user: User, extra: Any) -> None:
         peer.state = FileState(user)
-        peer.reply(request, user_id=user.id, username=user.username)
+        peer.reply(request, user_id=user.id, username=user.username, role=user.role)
 
     def timeout_reason(self, peer: PeerAPI, now_s: float) -> Optional[str]:
         state = peer.state
@@ -123,7 +125,9 @@ class FileService(AuthenticatedService):
         def send(page: Any) -> None:
             files, more = page
             peer.reply(request, files=files, more=more)
-        peer.call(request, "disk", self.library.list_page, before, limit, then=send)
+        state: FileState = peer.state
+        peer.call(request, "disk", self.library.list_page, before, limit, state.user_id,
+                  state.is_admin, then=send)
 
     # -- upload ---------------------------------------------------------------------------
 
@@ -139,6 +143,13 @@ class FileService(AuthenticatedService):
             raise BadRequest("'sha256' must be 64 hexadecimal digits")
         if type_ is not None and not isinstance(type_, str):
             raise BadRequest("'type' must be a string")
+        visibility = request.get("visibility", "all")
+        if visibility not in VISIBILITIES:
+            raise BadRequest("'visibility' must be \"all\" or \"admins\" (a hand-in)")
+        if visibility == "all" and self.config.uploads == "admins" and not state.is_admin:
+            peer.reply(request, "forbidden", "on this server only teachers share files; you "
+                       "may hand work in (visibility \"admins\")")
+            return
         if size > self.config.max_file_size:
             peer.reply(request, "too_large", "the largest file this server accepts is %d bytes"
                        % self.config.max_file_size)
@@ -167,7 +178,7 @@ class FileService(AuthenticatedService):
             upload.start()
 
         peer.call(request, "disk", self.library.open_upload, state.user_id, name, size, sha256,
-                  type_, self.hashed, then=opened)
+                  type_, self.hashed, visibility, then=opened)
 
     def on_binary(self, peer: PeerAPI, data: bytes) -> None:
         state = peer.state
@@ -186,7 +197,8 @@ class FileService(AuthenticatedService):
         peer.send(upload_done(upload.request, status, record))
         if status == "ok":
             log.info("%s shared %r (%d bytes)", record["owner"], record["name"], record["size"])
-            self.chat.broadcast({"op": "file_added", "file": record})
+            self.chat.announce_file({"op": "file_added", "file": record},
+                                    record["visibility"], upload.record.owner_id)
 
     def _upload_parked(self, upload: Upload, hasher: Any, kept: int) -> None:
         self.active_keys.pop(upload.storage_key, None)
@@ -218,7 +230,8 @@ class FileService(AuthenticatedService):
             peer.on_drain = self._pump_download
             self._pump_download(peer)
 
-        peer.call(request, "disk", self.library.open_download, file_id, offset, then=opened)
+        peer.call(request, "disk", self.library.open_download, file_id, offset, state.user_id,
+                  state.is_admin, then=opened)
 
     def _pump_download(self, peer: PeerAPI) -> None:
         download = peer.state.transfer
@@ -261,14 +274,17 @@ class FileService(AuthenticatedService):
         state: FileState = peer.state
         file_id = req_int(request, "file_id")
 
-        def deleted(status: str) -> None:
+        def deleted(result: Any) -> None:
+            status, record = result
             if status != "ok":
                 peer.reply(request, status)
                 return
             peer.reply(request)
-            self.chat.broadcast({"op": "file_removed", "file_id": file_id})
+            self.chat.announce_file({"op": "file_removed", "file_id": file_id},
+                                    record.visibility, record.owner_id)
 
-        peer.call(request, "disk", self.library.delete, state.user_id, file_id, then=deleted)
+        peer.call(request, "disk", self.library.delete, state.user_id, file_id,
+                  state.is_admin, then=deleted)
 
 
 def _logged(result: Any, error: Optional[BaseException]) -> None:

@@ -27,7 +27,12 @@ PARTIAL_MAX_AGE_S = 24 * 3600
 
 def public(record: FileRecord) -> Dict[str, Any]:
     return file_record(record.id, record.name, record.owner, record.size, record.sha256,
-                       record.type, record.uploaded_at)
+                       record.type, record.uploaded_at, record.visibility)
+
+
+def may_see(record: FileRecord, user_id: int, is_admin: bool) -> bool:
+    """A hand-in is its owner's and the admins' only (docs/PROTOCOL.md §11)."""
+    return record.visibility == "all" or is_admin or record.owner_id == user_id
 
 
 class Opened:
@@ -61,22 +66,25 @@ class Library:
     # -- uploads (disk lane) --------------------------------------------------------------
 
     def open_upload(self, owner_id: int, name: str, size: int, sha256: str, type_: str,
-                    hashed: Dict[str, Tuple[Any, int]]) -> Tuple[str, Optional[Opened]]:
+                    hashed: Dict[str, Tuple[Any, int]], visibility: str = "all"
+                    ) -> Tuple[str, Optional[Opened]]:
         """Disk lane: resume this user's unfinished upload of the same file, or start one.
         ("ok", Opened) with its partial claimed, or a status: busy (another connection is
         feeding that partial), quota_exceeded, storage_full. ``hashed`` maps a partial's
         storage key to the SHA-256 state of its bytes when the loop still has it, so a
         resume hashes nothing again."""
         with self._lock:
-            status, opened = self._open_upload(owner_id, name, size, sha256, type_, hashed)
+            status, opened = self._open_upload(owner_id, name, size, sha256, type_, hashed,
+                                               visibility)
             if opened is not None:
                 self._claimed.add(opened.record.storage_key)
             return status, opened
 
     def _open_upload(self, owner_id: int, name: str, size: int, sha256: str, type_: str,
-                     hashed: Dict[str, Tuple[Any, int]]) -> Tuple[str, Optional[Opened]]:
+                     hashed: Dict[str, Tuple[Any, int]], visibility: str
+                     ) -> Tuple[str, Optional[Opened]]:
         busy_keys = self._claimed
-        for record in self.store.find_partials(owner_id, name, size, sha256):
+        for record in self.store.find_partials(owner_id, name, size, sha256, visibility):
             if record.storage_key in busy_keys:
                 return "busy", None
             known = hashed.get(record.storage_key)
@@ -105,7 +113,8 @@ class Library:
         if not self.storage.has_room_for(size):
             return "storage_full", None
         key = self.storage.new_key()
-        file_id = self.store.create_file(name, owner_id, size, sha256, type_, time.time(), key)
+        file_id = self.store.create_file(name, owner_id, size, sha256, type_, time.time(), key,
+                                         visibility)
         f = self.storage.start_partial(key)
         return "ok", Opened(self.store.file(file_id), f, hashlib.sha256(), 0)
 
@@ -143,16 +152,20 @@ class Library:
 
     # -- listing, downloads, deleting (disk lane) -----------------------------------------
 
-    def list_page(self, before: Optional[int], limit: int) -> Tuple[List[Dict[str, Any]], bool]:
-        """Disk lane: a page of file records, newest first, and whether older ones remain."""
-        records, more = self.store.list_files(before, limit)
+    def list_page(self, before: Optional[int], limit: int, user_id: int, is_admin: bool
+                  ) -> Tuple[List[Dict[str, Any]], bool]:
+        """Disk lane: a page of the file records this user may see, newest first, and
+        whether older ones remain."""
+        records, more = self.store.list_files(before, limit, None if is_admin else user_id)
         return [public(r) for r in records], more
 
-    def open_download(self, file_id: int, offset: int
+    def open_download(self, file_id: int, offset: int, user_id: int, is_admin: bool
                       ) -> Tuple[str, Optional[Dict[str, Any]], Optional[BinaryIO], int]:
-        """Disk lane: (status, file record, open file at offset, bytes to send)."""
+        """Disk lane: (status, file record, open file at offset, bytes to send). A hand-in
+        the user may not see is not_found, never forbidden: its existence stays hidden."""
         record = self.store.file(file_id)
-        if record is None or record.state != "complete":
+        if (record is None or record.state != "complete"
+                or not may_see(record, user_id, is_admin)):
             return "not_found", None, None, 0
         if offset > record.size:
             return "bad_request", None, None, 0
@@ -171,14 +184,20 @@ class Library:
         """Disk lane."""
         f.close()
 
-    def delete(self, user_id: int, file_id: int) -> str:
-        """Disk lane: only the owner may delete. ok, not_found or forbidden."""
+    def delete(self, user_id: int, file_id: int, is_admin: bool
+               ) -> Tuple[str, Optional[FileRecord]]:
+        """Disk lane: the owner or an admin may delete. (ok, record), not_found or
+        forbidden."""
         record = self.store.file(file_id)
-        if record is None or record.state != "complete":
-            return "not_found"
-        if record.owner_id != user_id:
-            return "forbidden"
+        if (record is None or record.state != "complete"
+                or not may_see(record, user_id, is_admin)):
+            return "not_found", None
+        if record.owner_id != user_id and not is_admin:
+            return "forbidden", None
         if not self.store.delete_file(file_id):
-            return "not_found"  # someone else deleted it a moment ago
+            return "not_found", None  # someone else deleted it a moment ago
         self.storage.delete(record.storage_key)
-        return "ok"
+        if record.owner_id != user_id:
+            self.store.add_audit(time.time(), user_id, "delete_file", record.owner_id,
+                                 "file %d %s" % (record.id, record.name))
+        return "ok", record

@@ -6,7 +6,7 @@ connection its token opened (docs/PROTOCOL.md §5).
 from __future__ import annotations
 
 import hashlib
-from typing import Dict, List, Set
+from typing import Any, Dict, List, Set
 
 from net.service import PeerAPI
 
@@ -25,6 +25,7 @@ class Sessions:
         remove(peer)                 it closed (idempotent)
         end_token(token)             logout: every connection of that token gets logged_out
                                      and is closed
+        end_user(user_id, event, service)   kick: every connection of that user is closed
     """
 
     def __init__(self, max_per_user: int) -> None:
@@ -55,6 +56,15 @@ class Sessions:
                 peers.discard(peer)
                 if not peers:
                     del table[k]
+
+    def end_user(self, user_id: int, event: Dict[str, Any], service: str) -> None:
+        """A kick: that user's connections of ``service`` get ``event``, then all of the
+        user's connections close."""
+        for peer in list(self._by_user.get(user_id, ())):
+            if peer.service.name == service:
+                peer.send(event)
+            peer.close()
+            self.remove(peer)
 
     def end_token(self, token: str) -> int:
         peers: List[PeerAPI] = list(self._by_token.get(token_hash(token), ()))

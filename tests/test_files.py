@@ -53,7 +53,8 @@ def test_upload_done_carries_the_upload_id_and_record_fields(files, alice):
     done = files.next_event("upload_done")
     assert done["id"] == "up-1" and done["status"] == "ok"
     assert set(done["file"]) == {"file_id", "name", "owner", "size", "sha256", "type",
-                                 "uploaded_at"}
+                                 "uploaded_at", "visibility"}
+    assert done["file"]["visibility"] == "all"
     assert done["file"]["owner"] == alice["username"]
     assert done["file"]["type"] == "application/pdf"
 

@@ -18,7 +18,8 @@ from net.messages import (
 PROTOCOL_STATUSES = ("ok bad_frame bad_request unknown_op unauthorized rate_limited internal_error "
                  "bad_username bad_password bad_phone bad_email bad_code username_taken "
                  "phone_taken sms_failed bad_credentials no_such_user not_found forbidden "
-                 "too_large busy storage_full checksum_mismatch quota_exceeded").split()
+                 "too_large busy storage_full checksum_mismatch quota_exceeded muted "
+                     "banned").split()
 
 
 def test_every_protocol_status_has_a_sentence():

@@ -126,7 +126,7 @@ def test_file_service_upload_list_and_delete_without_sockets(world, tmp_path):
     announced = []
 
     class Chat:
-        def broadcast(self, event):
+        def announce_file(self, event, visibility, owner_id):
             announced.append(event)
     files = FileService(config, accounts, Sessions(0), storage, Chat(), "off")
     files.loop = loop

@@ -1,0 +1,63 @@
+-- The schema of chatroom 0.1.0 before roles (schema version 1), kept to test the migration in place.
+-- chatroom database schema, MySQL/MariaDB dialect (InnoDB, utf8mb4).
+-- db/dialect.py derives the SQLite form from this file, so keep to its style: one column or
+-- key per line, inline AUTO_INCREMENT PRIMARY KEY, indexes as KEY lines.
+-- Case-insensitive uniqueness is decided by the program (username_key = NFC + casefold)
+-- and compared byte for byte (utf8mb4_bin): MySQL's own *_ci collations would also equate
+-- accented and plain letters, which is not what "ignoring case" means.
+
+CREATE TABLE IF NOT EXISTS schema_version (
+  version INT NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE IF NOT EXISTS users (
+  id INT UNSIGNED AUTO_INCREMENT PRIMARY KEY,
+  username VARCHAR(20) NOT NULL,
+  username_key VARCHAR(100) NOT NULL,
+  password_hash VARCHAR(255) NOT NULL,
+  phone CHAR(11) NOT NULL,
+  email VARCHAR(254) NOT NULL DEFAULT '',
+  created_at DOUBLE NOT NULL,
+  UNIQUE KEY users_username_key (username_key),
+  UNIQUE KEY users_phone (phone)
+) ENGINE=InnoDB AUTO_INCREMENT=1001 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE IF NOT EXISTS sessions (
+  token_hash CHAR(64) NOT NULL PRIMARY KEY,
+  user_id INT UNSIGNED NOT NULL,
+  created_at DOUBLE NOT NULL,
+  expires_at DOUBLE NOT NULL,
+  KEY sessions_user (user_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE IF NOT EXISTS sms_codes (
+  phone CHAR(11) NOT NULL PRIMARY KEY,
+  code_hash CHAR(64) NOT NULL,
+  sent_at DOUBLE NOT NULL,
+  attempts INT NOT NULL DEFAULT 0,
+  used INT NOT NULL DEFAULT 0
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE IF NOT EXISTS messages (
+  id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY,
+  sender_id INT UNSIGNED NOT NULL,
+  recipient_id INT UNSIGNED NULL,
+  text TEXT NOT NULL,
+  created_at DOUBLE NOT NULL,
+  KEY messages_sender (sender_id, id),
+  KEY messages_recipient (recipient_id, id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE IF NOT EXISTS files (
+  id INT UNSIGNED AUTO_INCREMENT PRIMARY KEY,
+  name VARCHAR(1024) NOT NULL,
+  owner_id INT UNSIGNED NOT NULL,
+  size BIGINT UNSIGNED NOT NULL,
+  sha256 CHAR(64) NOT NULL,
+  type VARCHAR(255) NOT NULL,
+  uploaded_at DOUBLE NOT NULL,
+  storage_key VARCHAR(64) NOT NULL,
+  state VARCHAR(16) NOT NULL,
+  KEY files_state (state, id),
+  KEY files_owner (owner_id, sha256)
+) ENGINE=InnoDB AUTO_INCREMENT=1 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
