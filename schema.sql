@@ -47,6 +47,8 @@ CREATE TABLE IF NOT EXISTS messages (
   text TEXT NOT NULL,
   created_at DOUBLE NOT NULL,
   deleted INT NOT NULL DEFAULT 0,
+  room_id INT UNSIGNED NULL,
+  KEY messages_room (room_id, id),
   KEY messages_sender (sender_id, id),
   KEY messages_recipient (recipient_id, id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
@@ -81,4 +83,34 @@ CREATE TABLE IF NOT EXISTS quiet_rooms (
   room_id INT UNSIGNED NOT NULL PRIMARY KEY,
   by_id INT UNSIGNED NOT NULL,
   since DOUBLE NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- Rooms (docs/PROTOCOL.md §12). Room 1 is the lobby: everyone is in it, so it has no
+-- member rows. A closed room keeps its row (its messages keep their room) but is gone.
+CREATE TABLE IF NOT EXISTS rooms (
+  id INT UNSIGNED AUTO_INCREMENT PRIMARY KEY,
+  name VARCHAR(40) NOT NULL,
+  name_key VARCHAR(200) NOT NULL,
+  topic VARCHAR(200) NOT NULL DEFAULT '',
+  private INT NOT NULL DEFAULT 0,
+  owner_id INT UNSIGNED NULL,
+  created_at DOUBLE NOT NULL,
+  closed INT NOT NULL DEFAULT 0,
+  KEY rooms_name_key (name_key)
+) ENGINE=InnoDB AUTO_INCREMENT=1 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE IF NOT EXISTS room_members (
+  room_id INT UNSIGNED NOT NULL,
+  user_id INT UNSIGNED NOT NULL,
+  joined_at DOUBLE NOT NULL,
+  PRIMARY KEY (room_id, user_id),
+  KEY room_members_user (user_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE IF NOT EXISTS room_invites (
+  room_id INT UNSIGNED NOT NULL,
+  user_id INT UNSIGNED NOT NULL,
+  by_id INT UNSIGNED NOT NULL,
+  invited_at DOUBLE NOT NULL,
+  PRIMARY KEY (room_id, user_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Bump when schema.sql changes, and add the steps that bring an older database forward.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # {new_version: [statements]}, applied in order. Tables new in a version come from schema.sql
 # itself (CREATE TABLE IF NOT EXISTS); columns added to old tables come from here. The same
 # statements work on SQLite and MySQL.
@@ -33,7 +33,13 @@ MIGRATIONS: dict = {
         "ALTER TABLE messages ADD COLUMN deleted INT NOT NULL DEFAULT 0",
         "ALTER TABLE files ADD COLUMN visibility VARCHAR(8) NOT NULL DEFAULT 'all'",
     ],
+    3: [  # rooms (docs/PROTOCOL.md §12): every old public message belongs to the lobby
+        "ALTER TABLE messages ADD COLUMN room_id INT NULL",
+        "UPDATE messages SET room_id = 1 WHERE recipient_id IS NULL",
+        "CREATE INDEX messages_room ON messages (room_id, id)",
+    ],
 }
+LOBBY = 1
 # A connection idle longer than this is checked before use (MySQL: a ping, which a live
 # server answers in well under a millisecond).
 STALE_CHECK_S = 1.0
@@ -72,6 +78,18 @@ class Message(NamedTuple):
     created_at: float
     sender_id: int = 0
     recipient_id: Optional[int] = None
+    room_id: Optional[int] = LOBBY  # None for a private message
+
+
+class Room(NamedTuple):
+    id: int
+    name: str
+    topic: str
+    private: bool
+    owner_id: Optional[int]
+    owner: Optional[str]
+    members: Tuple[int, ...]  # user ids; empty for the lobby (everyone)
+    invited: Tuple[int, ...]
 
 
 class AuditEntry(NamedTuple):
@@ -103,7 +121,7 @@ _FILE_SELECT = ("SELECT f.id, f.name, f.owner_id, u.username, f.size, f.sha256, 
                 "f.uploaded_at, f.storage_key, f.state, f.visibility FROM files f JOIN users u "
                 "ON u.id = f.owner_id ")
 _MESSAGE_SELECT = ("SELECT m.id, s.username, r.username, m.text, m.created_at, m.sender_id, "
-                   "m.recipient_id FROM messages m JOIN users s ON s.id = m.sender_id "
+                   "m.recipient_id, m.room_id FROM messages m JOIN users s ON s.id = m.sender_id "
                    "LEFT JOIN users r ON r.id = m.recipient_id ")
 
 
@@ -245,17 +263,25 @@ class Store:
 
     def ensure_schema(self) -> None:
         """Create missing tables; bring an older schema forward; refuse a newer one."""
+        deferred: List[str] = []
+
         def create(cur: Any) -> None:
             for statement in self.dialect.schema():
-                cur.execute(statement)
+                try:
+                    cur.execute(statement)
+                except Exception:
+                    # An index on a column that an older database gets only from a migration
+                    # below: made after the migrations.
+                    if not statement.startswith("CREATE INDEX"):
+                        raise
+                    deferred.append(statement)
         self._read(create)
 
         def check(cur: Any) -> None:
             row = self._q(cur, "SELECT version FROM schema_version").fetchone()
-            if row is None:
+            if row is None:  # a new database: schema.sql made it as this version wants
                 self._q(cur, "INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
-                return
-            version = int(row[0])
+            version = SCHEMA_VERSION if row is None else int(row[0])
             if version > SCHEMA_VERSION:
                 raise StoreError("the database has schema version %d, newer than this program "
                                  "(%d): upgrade chatroom" % (version, SCHEMA_VERSION))
@@ -264,6 +290,11 @@ class Store:
                     cur.execute(statement)
                 self._q(cur, "UPDATE schema_version SET version = ?", (target,))
                 log.info("database schema migrated to version %d", target)
+            for statement in deferred:
+                cur.execute(statement)
+            if self._q(cur, "SELECT id FROM rooms WHERE id = ?", (LOBBY,)).fetchone() is None:
+                self._q(cur, "INSERT INTO rooms (id, name, name_key, topic, private, owner_id, "
+                             "created_at) VALUES (?, 'lobby', 'lobby', '', 0, NULL, 0)", (LOBBY,))
         self._write(check)
 
     # -- users ----------------------------------------------------------------------------
@@ -352,35 +383,121 @@ class Store:
 
     # -- messages -------------------------------------------------------------------------
 
-    def insert_messages(self, rows: Iterable[Tuple[int, Optional[int], str, float]]) -> List[int]:
-        """Store (sender_id, recipient_id, text, created_at) rows in one transaction; their
-        ids, increasing, in the same order. One commit for the batch is the point."""
+    def insert_messages(self, rows: Iterable[Tuple[Any, ...]]) -> List[int]:
+        """Store (sender_id, recipient_id, text, created_at[, room_id]) rows in one
+        transaction; their ids, increasing, in the same order. One commit for the batch is
+        the point. room_id defaults to the lobby for a public message, None for a private one."""
         def run(cur: Any) -> List[int]:
             sql = self.dialect.sql("INSERT INTO messages (sender_id, recipient_id, text, "
-                                   "created_at) VALUES (?, ?, ?, ?)")
+                                   "created_at, room_id) VALUES (?, ?, ?, ?, ?)")
             ids = []
             for row in rows:
+                if len(row) == 4:
+                    row = tuple(row) + ((LOBBY if row[1] is None else None),)
                 cur.execute(sql, row)
                 ids.append(int(cur.lastrowid))
             return ids
         return self._write(run)
 
     def history(self, user_id: int, before: Optional[int], limit: int,
-                with_user_id: Optional[int] = None) -> List[Message]:
-        """Up to `limit` messages older than `before` that the user may see, oldest first."""
+                with_user_id: Optional[int] = None, room_id: Optional[int] = None,
+                rooms: Sequence[int] = (LOBBY,)) -> List[Message]:
+        """Up to `limit` messages older than `before` that the user may see, oldest first:
+        the private conversation with `with_user_id`; or the messages of `room_id`; or else
+        the messages of `rooms` (those the user is in) and the user's private messages."""
         before_id = NO_MSG_LIMIT if before is None else before
-        if with_user_id is None:
-            sql = (_MESSAGE_SELECT + "WHERE (m.recipient_id IS NULL OR m.sender_id = ? "
-                   "OR m.recipient_id = ?) AND m.id < ? AND m.deleted = 0 "
-                   "ORDER BY m.id DESC LIMIT ?")
-            params: Tuple[Any, ...] = (user_id, user_id, before_id, limit)
+        if with_user_id is not None:
+            where = ("((m.sender_id = ? AND m.recipient_id = ?) OR "
+                     "(m.sender_id = ? AND m.recipient_id = ?))")
+            params: Tuple[Any, ...] = (user_id, with_user_id, with_user_id, user_id)
+        elif room_id is not None:
+            where, params = "m.room_id = ?", (room_id,)
         else:
-            sql = (_MESSAGE_SELECT + "WHERE ((m.sender_id = ? AND m.recipient_id = ?) OR "
-                   "(m.sender_id = ? AND m.recipient_id = ?)) AND m.id < ? AND m.deleted = 0 "
-                   "ORDER BY m.id DESC LIMIT ?")
-            params = (user_id, with_user_id, with_user_id, user_id, before_id, limit)
-        rows = self._read(lambda cur: self._q(cur, sql, params).fetchall())
+            marks = ", ".join("?" for _ in rooms)
+            where = ("(m.room_id IN (%s) OR (m.recipient_id IS NOT NULL AND "
+                     "(m.sender_id = ? OR m.recipient_id = ?)))" % marks)
+            params = tuple(rooms) + (user_id, user_id)
+        sql = (_MESSAGE_SELECT + "WHERE " + where + " AND m.id < ? AND m.deleted = 0 "
+               "ORDER BY m.id DESC LIMIT ?")
+        rows = self._read(lambda cur: self._q(cur, sql, params + (before_id, limit)).fetchall())
         return [_message(r) for r in reversed(rows)]
+
+    # -- rooms (docs/PROTOCOL.md §12) -----------------------------------------------------
+
+    def rooms(self) -> List[Room]:
+        """Every open room with its members and invitations (read once at start: the loop
+        keeps them, so a message's fan-out never asks the database who is in a room)."""
+        def run(cur: Any) -> List[Room]:
+            rows = self._q(cur, "SELECT r.id, r.name, r.topic, r.private, r.owner_id, "
+                                "u.username FROM rooms r LEFT JOIN users u ON u.id = r.owner_id "
+                                "WHERE r.closed = 0 ORDER BY r.id").fetchall()
+            members: dict = {}
+            for room_id, user_id in self._q(cur, "SELECT room_id, user_id FROM room_members "
+                                                 "ORDER BY joined_at").fetchall():
+                members.setdefault(int(room_id), []).append(int(user_id))
+            invited: dict = {}
+            for room_id, user_id in self._q(cur, "SELECT room_id, user_id FROM "
+                                                 "room_invites").fetchall():
+                invited.setdefault(int(room_id), []).append(int(user_id))
+            return [Room(int(r[0]), r[1], r[2], bool(r[3]), None if r[4] is None else int(r[4]),
+                         r[5], tuple(members.get(int(r[0]), ())),
+                         tuple(invited.get(int(r[0]), ()))) for r in rows]
+        return self._read(run)
+
+    def user_rooms(self, user_id: int) -> List[int]:
+        """The open rooms the user is in, the lobby first."""
+        rows = self._read(lambda cur: self._q(
+            cur, "SELECT m.room_id FROM room_members m JOIN rooms r ON r.id = m.room_id "
+                 "WHERE m.user_id = ? AND r.closed = 0 ORDER BY m.room_id", (user_id,)).fetchall())
+        return [LOBBY] + [int(r[0]) for r in rows if int(r[0]) != LOBBY]
+
+    def create_room(self, name: str, name_key: str, topic: str, private: bool, owner_id: int,
+                    now: float) -> Optional[int]:
+        """The new room's id (its owner its first member), or None when an open room has
+        that name (ignoring case)."""
+        def run(cur: Any) -> Optional[int]:
+            if self._q(cur, "SELECT id FROM rooms WHERE name_key = ? AND closed = 0",
+                       (name_key,)).fetchone() is not None:
+                return None
+            self._q(cur, "INSERT INTO rooms (name, name_key, topic, private, owner_id, "
+                         "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (name, name_key, topic, 1 if private else 0, owner_id, now))
+            room_id = int(cur.lastrowid)
+            self._q(cur, "INSERT INTO room_members (room_id, user_id, joined_at) "
+                         "VALUES (?, ?, ?)", (room_id, owner_id, now))
+            return room_id
+        return self._write(run)
+
+    def join_room(self, room_id: int, user_id: int, now: float) -> None:
+        def run(cur: Any) -> None:
+            self._q(cur, "DELETE FROM room_members WHERE room_id = ? AND user_id = ?",
+                    (room_id, user_id))
+            self._q(cur, "INSERT INTO room_members (room_id, user_id, joined_at) "
+                         "VALUES (?, ?, ?)", (room_id, user_id, now))
+            self._q(cur, "DELETE FROM room_invites WHERE room_id = ? AND user_id = ?",
+                    (room_id, user_id))
+        self._write(run)
+
+    def leave_room(self, room_id: int, user_id: int) -> None:
+        self._write(lambda cur: self._q(
+            cur, "DELETE FROM room_members WHERE room_id = ? AND user_id = ?",
+            (room_id, user_id)))
+
+    def invite(self, room_id: int, user_id: int, by_id: int, now: float) -> None:
+        def run(cur: Any) -> None:
+            self._q(cur, "DELETE FROM room_invites WHERE room_id = ? AND user_id = ?",
+                    (room_id, user_id))
+            self._q(cur, "INSERT INTO room_invites (room_id, user_id, by_id, invited_at) "
+                         "VALUES (?, ?, ?, ?)", (room_id, user_id, by_id, now))
+        self._write(run)
+
+    def close_room(self, room_id: int) -> None:
+        def run(cur: Any) -> None:
+            self._q(cur, "UPDATE rooms SET closed = 1 WHERE id = ?", (room_id,))
+            self._q(cur, "DELETE FROM room_members WHERE room_id = ?", (room_id,))
+            self._q(cur, "DELETE FROM room_invites WHERE room_id = ?", (room_id,))
+            self._q(cur, "DELETE FROM quiet_rooms WHERE room_id = ?", (room_id,))
+        self._write(run)
 
     def message(self, msg_id: int) -> Optional[Message]:
         """A message that is not deleted, or None."""
@@ -530,7 +647,7 @@ class Store:
 
 def _message(r: Sequence[Any]) -> Message:
     return Message(int(r[0]), r[1], r[2], r[3], float(r[4]), int(r[5]),
-                   None if r[6] is None else int(r[6]))
+                   None if r[6] is None else int(r[6]), None if r[7] is None else int(r[7]))
 
 
 def open_store(url: str) -> Store:

@@ -46,6 +46,9 @@ STATUSES: Dict[str, str] = {
     "quota_exceeded": "You have no room left for files; delete some of yours first.",
     "muted": "You are muted for now; you may still write to a teacher (an admin).",
     "banned": "You were removed from this chat for a while.",
+    "not_member": "You are not in that room; join it first.",
+    "room_taken": "A room with that name exists.",
+    "bad_room_name": "Room names are 1 to 40 characters, not only spaces.",
 }
 
 
@@ -203,10 +206,11 @@ def masked(message: Dict[str, Any]) -> Dict[str, Any]:
 # -- wire shapes: every event and record the server sends is built here, once ------------
 
 def message_event(msg_id: int, sender: str, recipient: Optional[str], text: str,
-                  ts: float) -> Dict[str, Any]:
-    """docs/PROTOCOL.md §5: a chat message, live or in a history page."""
+                  ts: float, room: Optional[int] = 1) -> Dict[str, Any]:
+    """docs/PROTOCOL.md §5, §12: a chat message, live or in a history page; ``room`` is the
+    room's id, or None for a private message."""
     return {"op": "message", "msg_id": msg_id, "from": sender, "to": recipient, "text": text,
-            "ts": ts}
+            "ts": ts, "room": room}
 
 
 def file_record(file_id: int, name: str, owner: str, size: int, sha256: str, type_: str,

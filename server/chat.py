@@ -22,6 +22,7 @@ from server.base import AuthenticatedService
 from server.config import ServerConfig
 from server.fanout import Fanout
 from server.moderation import LOBBY, ModerationOps
+from server.rooms import RoomOps
 from server.sessions import Sessions
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,8 @@ BAD_TEXT = ("'text' must be 1 to 4000 characters, not only spaces, without contr
 
 
 def history_events(messages: List[Message]) -> List[Dict[str, Any]]:
-    return [message_event(m.id, m.sender, m.recipient, m.text, m.created_at) for m in messages]
+    return [message_event(m.id, m.sender, m.recipient, m.text, m.created_at, m.room_id)
+            for m in messages]
 
 
 class ChatState:
@@ -61,7 +63,7 @@ class ChatState:
         self.deferred: Optional[Dict[str, Any]] = None  # a request waiting for them
 
 
-class ChatService(ModerationOps, AuthenticatedService):
+class ChatService(RoomOps, ModerationOps, AuthenticatedService):
     name = "chat"
 
     def __init__(self, config: ServerConfig, accounts: Accounts, sessions: Sessions,
@@ -72,12 +74,14 @@ class ChatService(ModerationOps, AuthenticatedService):
         self.names: Dict[str, int] = {}  # username_key -> user_id, for online users
         self.fanout: Any = None  # needs the loop: made in start()
         self.init_moderation()
+        self.init_rooms()
 
     def start(self) -> None:
         """Called once the service is listening (the loop is known), before it serves: the
         one read of the database this thread ever makes."""
         self.fanout = Fanout(self.loop.call_soon, lambda: self.loop.trace)
         self.quiet = set(self.load_moderation())
+        self.load_rooms()
 
     # -- the connection's life ------------------------------------------------------------
 
@@ -100,6 +104,8 @@ class ChatService(ModerationOps, AuthenticatedService):
         text, to = request.get("text"), request.get("to")
         if state.in_flight >= MAX_PIPELINED_SAYS or not isinstance(text, str) or check_text(text):
             return False
+        if request.get("room") not in (None, LOBBY):
+            return False
         if not self.may_pipeline(state):
             return False
         if "id" in request and not valid_id(request["id"]):
@@ -113,7 +119,7 @@ class ChatService(ModerationOps, AuthenticatedService):
             return False
         if not self._take_token(state):
             return False
-        self._store(peer, request, state, to_id, to_name, text)
+        self._store(peer, request, state, to_id, to_name, text, None if to_id else LOBBY)
         return True
 
     def on_close(self, peer: PeerAPI) -> None:
@@ -122,6 +128,7 @@ class ChatService(ModerationOps, AuthenticatedService):
         if state is None:
             return
         self.fanout.members.discard(peer)
+        self.room_left(peer)
         peers = self.by_user.get(state.user_id, [])
         if peer in peers:
             peers.remove(peer)
@@ -136,12 +143,13 @@ class ChatService(ModerationOps, AuthenticatedService):
     # -- auth -----------------------------------------------------------------------------
 
     def load_user(self, token: str) -> Tuple[Optional[User], List[Message]]:
-        """Runs on a db worker: one trip for both the token and the history, so a
-        connection costs one database round trip to join."""
+        """Runs on a db worker: one trip for the token and the history of every room the
+        user is in with their private messages (docs/PROTOCOL.md §12)."""
         user = self.accounts.user_for_token(token)
         if user is None:
             return None, []
-        return user, self.store.history(user.id, None, AUTH_HISTORY_MESSAGES)
+        rooms = self.store.user_rooms(user.id)
+        return user, self.store.history(user.id, None, AUTH_HISTORY_MESSAGES, rooms=rooms)
 
     def welcome(self, peer: PeerAPI, request: Dict[str, Any], user: User,
                 messages: List[Message]) -> None:
@@ -155,10 +163,14 @@ class ChatService(ModerationOps, AuthenticatedService):
         self.by_user.setdefault(user.id, []).append(peer)
         self.names[username_key(user.username)] = user.id
         self.fanout.members.add(peer)
+        self.room_joined(peer)
+        online = len(self.by_user)
         peer.reply(request, user_id=state.user_id, username=state.username, role=state.role,
                    quiet=LOBBY in self.quiet, online=self.online(),
+                   rooms=[self.rooms[r].record(user.id, online) for r in self.rooms_of(user.id)],
                    history=history_events(messages))
-        self.fanout.welcome(peer, user.id, messages[-1].id if messages else 0)
+        self.fanout.welcome(peer, user.id, messages[-1].id if messages else 0,
+                            self.may_see_room)
 
     def online(self) -> List[str]:
         names = [peers[0].state.username for peers in self.by_user.values() if peers]
@@ -170,33 +182,42 @@ class ChatService(ModerationOps, AuthenticatedService):
         state: ChatState = peer.state
         text = req_str(request, "text")
         to = opt_str(request, "to")
+        room = opt_int(request, "room")
         if check_text(text):
             raise BadRequest(BAD_TEXT)
+        if room is not None and to is not None:
+            raise BadRequest("a message goes to a 'room' or 'to' a user, not both")
+        if room is not None and room != LOBBY:
+            status = self.room_access(state.user_id, room)
+            if status:
+                peer.reply(request, status)
+                return
         if not self._take_token(state):
             peer.reply(request, "rate_limited", "you are sending too fast; slow down",
                        retry_after=1)
             return
         if to is None:
-            if self._may_speak(peer, request, state, None):
-                self._store(peer, request, state, None, None, text)
+            room = room or LOBBY
+            if self._may_speak(peer, request, state, None, room):
+                self._store(peer, request, state, None, None, text, room)
             return
         to_id = self.names.get(username_key(to))
         if to_id is not None:
             recipient = self.by_user[to_id][0].state
             if self._may_speak(peer, request, state, recipient.role):
-                self._store(peer, request, state, to_id, recipient.username, text)
+                self._store(peer, request, state, to_id, recipient.username, text, None)
             return
 
         def found(user: Optional[User]) -> None:
             if user is None:
                 peer.reply(request, "no_such_user")
             elif self._may_speak(peer, request, state, user.role):
-                self._store(peer, request, state, user.id, user.username, text)
+                self._store(peer, request, state, user.id, user.username, text, None)
         peer.call(request, "db", self.store.user_by_key, username_key(to), then=found)
 
     def _may_speak(self, peer: PeerAPI, request: Dict[str, Any], state: ChatState,
-                   to_role: Optional[str]) -> bool:
-        refusal = self.speaking_refusal(state, to_role)
+                   to_role: Optional[str], room: int = LOBBY) -> bool:
+        refusal = self.speaking_refusal(state, to_role, room)
         if refusal is None:
             return True
         status, message, fields = refusal
@@ -217,7 +238,8 @@ class ChatService(ModerationOps, AuthenticatedService):
         return True
 
     def _store(self, peer: PeerAPI, request: Dict[str, Any], state: ChatState,
-               to_id: Optional[int], to_name: Optional[str], text: str) -> None:
+               to_id: Optional[int], to_name: Optional[str], text: str,
+               room: Optional[int]) -> None:
         ts = round(time.time(), 3)
 
         def stored(msg_id: Optional[int], error: Optional[BaseException]) -> None:
@@ -233,9 +255,10 @@ class ChatService(ModerationOps, AuthenticatedService):
             else:
                 peer.reply(request, msg_id=msg_id, ts=ts)
                 # Stored means delivered, even if the sender has gone meanwhile.
-                event = message_event(msg_id, state.username, to_name, text, ts)
+                event = message_event(msg_id, state.username, to_name, text, ts, room)
                 if to_id is None:
-                    self.fanout.to_everyone(event, msg_id)
+                    if room in self.rooms:  # (a room closed meanwhile hears nothing)
+                        self.to_room(room, event, msg_id)
                 else:
                     self._deliver_private(event, msg_id, state.user_id, to_id)
             if state.deferred is not None and not peer.closed:
@@ -246,7 +269,7 @@ class ChatService(ModerationOps, AuthenticatedService):
 
         state.in_flight += 1
         peer.begin_task()
-        self.writer.submit((state.user_id, to_id, text, ts),
+        self.writer.submit((state.user_id, to_id, text, ts, room),
                            lambda msg_id, error: self.loop.guard(peer, stored, msg_id, error))
 
     def _deliver_private(self, event: Dict[str, Any], msg_id: int, sender_id: int,
@@ -277,10 +300,21 @@ class ChatService(ModerationOps, AuthenticatedService):
         before = opt_int(request, "before")
         limit = opt_int(request, "limit", HISTORY_DEFAULT, lo=1, hi=HISTORY_MAX)
         with_name = opt_str(request, "with")
+        room = opt_int(request, "room")
 
         def send(messages: List[Message]) -> None:
             peer.reply(request, messages=history_events(messages))
 
+        if room is not None and with_name is not None:
+            raise BadRequest("a history is of a 'room' or 'with' a user, not both")
+        if room is not None:
+            status = self.room_access(state.user_id, room)
+            if status:
+                peer.reply(request, status)
+                return
+            peer.call(request, "db", self.store.history, state.user_id, before, limit, None,
+                      room, then=send)
+            return
         if with_name is None:
             peer.call(request, "db", self.store.history, state.user_id, before, limit, then=send)
             return

@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 # about a millisecond; 4,096 events cover far more than any room sends meanwhile.
 RECENT_EVENTS = 4096
 
-Audience = Optional[Tuple[int, int]]  # the two user ids of a private message; None: everyone
+# None: everyone; (a, b): the two user ids of a private message; ("room", id): a room's members
+Audience = Optional[Tuple[Any, int]]
 Run = List[Tuple[Optional[int], bytes, Dict[str, Any]]]
 
 
@@ -59,7 +60,8 @@ class Fanout:
             self._call_soon(self._deliver_pending)
         self._pending.append((targets, msg_id, encode_message(event), event, audience))
 
-    def welcome(self, peer: PeerAPI, user_id: int, newest: int) -> None:
+    def welcome(self, peer: PeerAPI, user_id: int, newest: int,
+                may_see_room: Callable[[int, int], bool] = lambda user, room: False) -> None:
         """After the auth reply: the messages delivered between the history snapshot (whose
         newest id is ``newest``) and now; later ones arrive live, and live ones the snapshot
         already had are dropped by the floor. So every message reaches the newcomer once."""
@@ -68,7 +70,10 @@ class Fanout:
             log.warning("a connection joined %d messages behind; the oldest of them are only "
                         "in its history", recent[0][0] - newest)
         for msg_id, audience, frame in recent:
-            if msg_id > newest and (audience is None or user_id in audience):
+            if msg_id <= newest:
+                continue
+            if (audience is None or (audience[0] == "room" and may_see_room(user_id, audience[1]))
+                    or user_id in audience):
                 peer.send_encoded(frame)
         peer.state.floor = newest
 

@@ -34,14 +34,15 @@ def audit_entry(entry: Any) -> Dict[str, Any]:
 
 
 class ModerationOps:
-    """Mixed into ChatService, which provides: store, accounts, sessions, fanout, by_user,
-    names, loop, and the per-connection ChatState (user_id, username, role)."""
+    """Mixed into ChatService (with RoomOps), which provides: store, sessions, fanout,
+    by_user, loop, rooms, and the per-connection ChatState (user_id, username, role)."""
 
     store: Any
     sessions: Any
     fanout: Any
     by_user: Dict[int, List[PeerAPI]]
     loop: Any
+    rooms: Dict[int, Any]  # and from server/rooms.py: room_owner, rooms_of, to_room
 
     def init_moderation(self) -> None:
         self.muted: Dict[int, float] = {}  # user_id -> until (time.time); loaded at auth
@@ -64,17 +65,19 @@ class ModerationOps:
             return 0
         return max(1, int(left + 0.999))
 
-    def speaking_refusal(self, state: Any, to_role: Optional[str]) -> Optional[tuple]:
+    def speaking_refusal(self, state: Any, to_role: Optional[str],
+                         room: int = LOBBY) -> Optional[tuple]:
         """(status, message, fields) when this connection may not say this now; None if it
-        may. ``to_role``: the recipient's role for a private message, None for the lobby.
-        A member may always write to an admin (a student must be able to ask the teacher)."""
+        may. ``to_role``: the recipient's role for a private message, None for a room.
+        A member may always write to an admin (a student must be able to ask the teacher);
+        a room's owner may speak in it while it is quiet."""
         if state.role == ADMIN or to_role == ADMIN:
             return None
         muted_s = self.muted_for(state.user_id)
         if muted_s:
             return ("muted", "you are muted for %d more seconds; you may still write to a "
                     "teacher" % muted_s, {"retry_after": muted_s})
-        if LOBBY in self.quiet:
+        if room in self.quiet and self.room_owner(room) != state.user_id:
             return ("forbidden", "the room is quiet: only teachers may speak now (you may "
                     "still write to a teacher)", {})
         return None
@@ -184,16 +187,19 @@ class ModerationOps:
                      (": " + reason if reason else ""))
 
     def op_quiet(self, peer: PeerAPI, request: Dict[str, Any]) -> None:
-        if not self._admin(peer, request):
-            return
+        """Admins anywhere; a room's owner in that room (docs/PROTOCOL.md §12)."""
         on = request.get("on")
         if not isinstance(on, bool):
             raise BadRequest("'on' must be true or false")
         room = opt_int(request, "room", LOBBY)
-        if room != LOBBY:
+        by = peer.state
+        if room not in self.rooms or (self.rooms[room].private
+                                      and by.user_id not in self.rooms[room].members):
             peer.reply(request, "not_found", "there is no such room")
             return
-        by = peer.state
+        if by.role != ADMIN and self.room_owner(room) != by.user_id:
+            peer.reply(request, "forbidden", "only a teacher or the room's owner may do that")
+            return
 
         def stored(_: Any) -> None:
             if on:
@@ -201,8 +207,8 @@ class ModerationOps:
             else:
                 self.quiet.discard(room)
             peer.reply(request)
-            self.fanout.to_everyone({"op": "moderation", "action": "quiet", "on": on,
-                                     "room": room, "by": by.username})
+            self.to_room(room, {"op": "moderation", "action": "quiet", "on": on,
+                                "room": room, "by": by.username})
         peer.call(request, "db", self._quiet_stored, by.user_id, room, on, then=stored)
 
     def _quiet_stored(self, by_id: int, room: int, on: bool) -> None:
@@ -234,25 +240,35 @@ class ModerationOps:
             self.fanout.forget(message.id)
             event = {"op": "message_deleted", "msg_id": message.id, "by": state.username}
             if message.recipient_id is None:
-                self.fanout.to_everyone(event)
+                if message.room_id in self.rooms:
+                    self.to_room(message.room_id, event)
             else:
                 targets = list(self.by_user.get(message.sender_id, ()))
                 if message.recipient_id != message.sender_id:
                     targets.extend(self.by_user.get(message.recipient_id, ()))
                 self.fanout.to(targets, event)
+        owned = frozenset(room.id for room in self.rooms.values()
+                          if room.owner_id == state.user_id)
+        visible = frozenset(self.rooms_of(state.user_id)) | frozenset(
+            room.id for room in self.rooms.values() if not room.private)
         peer.call(request, "db", self._delete_message, state.user_id, state.role == ADMIN,
-                  msg_id, then=done)
+                  msg_id, owned, visible, then=done)
 
-    def _delete_message(self, user_id: int, is_admin: bool, msg_id: int) -> tuple:
+    def _delete_message(self, user_id: int, is_admin: bool, msg_id: int, owned: frozenset,
+                        visible: frozenset) -> tuple:
         """Runs on a db worker: (status, message). A message the caller cannot see is
-        not_found, the same as one that does not exist, so its existence is not revealed."""
+        not_found, the same as one that does not exist, so its existence is not revealed.
+        The author may delete it, an admin, or the owner of its room (docs/PROTOCOL.md §12)."""
         message: Optional[Message] = self.store.message(msg_id)
         if message is None:
             return "not_found", None
         if message.recipient_id is not None and user_id not in (message.sender_id,
                                                                 message.recipient_id):
             return "not_found", None
-        if message.sender_id != user_id and not is_admin:
+        if message.room_id is not None and message.room_id not in visible:
+            return "not_found", None
+        if (message.sender_id != user_id and not is_admin
+                and message.room_id not in owned):
             return "forbidden", None
         if not self.store.delete_message(msg_id):
             return "not_found", None  # deleted a moment ago

@@ -47,7 +47,7 @@ def test_public_message_reaches_everyone_including_sender(server):
         for client in (a, b):
             ev = client.next_event("message")
             assert ev == {"op": "message", "msg_id": r["msg_id"], "from": alice["username"],
-                          "to": None, "text": "hello all", "ts": r["ts"]}
+                          "to": None, "text": "hello all", "ts": r["ts"], "room": 1}
 
 
 def test_private_message_reaches_only_the_two_parties(server):

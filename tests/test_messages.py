@@ -14,12 +14,12 @@ from net.messages import (
     req_str,
 )
 
-# docs/PROTOCOL.md §7, as far as this protocol version goes (§11-§12's are not in it yet).
+# docs/PROTOCOL.md §7.
 PROTOCOL_STATUSES = ("ok bad_frame bad_request unknown_op unauthorized rate_limited internal_error "
                  "bad_username bad_password bad_phone bad_email bad_code username_taken "
                  "phone_taken sms_failed bad_credentials no_such_user not_found forbidden "
                  "too_large busy storage_full checksum_mismatch quota_exceeded muted "
-                     "banned").split()
+                     "banned not_member room_taken bad_room_name").split()
 
 
 def test_every_protocol_status_has_a_sentence():

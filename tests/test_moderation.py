@@ -259,11 +259,12 @@ def test_a_version_1_database_is_migrated_in_place(make_server, tmp_path):
     newcomer = register(srv)
     with chat_client(srv, newcomer) as c, file_client(srv, newcomer) as f:
         assert [m["text"] for m in c.auth_reply["history"]] == ["from 2025"]
+        assert c.auth_reply["history"][0]["room"] == 1  # old public messages: the lobby's
         assert c.auth_reply["role"] == "member"
         files = f.request("list")["files"]
         assert [(x["name"], x["owner"], x["visibility"]) for x in files] == [
             ("a.txt", "old", "all")]
-    assert "schema migrated to version 2" in srv.log()
+    assert "schema migrated to version 3" in srv.log()
 
 
 def test_kicked_user_reconnecting_with_the_old_token_is_unauthorized(klass):
