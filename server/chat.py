@@ -165,8 +165,10 @@ class ChatService(RoomOps, ModerationOps, AuthenticatedService):
         self.fanout.members.add(peer)
         self.room_joined(peer)
         online = len(self.by_user)
+        muted_s = self.muted_for(user.id)
         peer.reply(request, user_id=state.user_id, username=state.username, role=state.role,
-                   quiet=LOBBY in self.quiet, online=self.online(),
+                   quiet=LOBBY in self.quiet,
+                   muted_until=self.muted[user.id] if muted_s else 0, online=self.online(),
                    rooms=[self.rooms[r].record(user.id, online) for r in self.rooms_of(user.id)],
                    history=history_events(messages))
         self.fanout.welcome(peer, user.id, messages[-1].id if messages else 0,

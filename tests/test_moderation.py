@@ -73,6 +73,8 @@ def test_mute_rules_and_what_a_muted_student_may_still_do(klass):
         assert ann.request("say", text="psst", to=p["bob"]["username"])["status"] == "muted"
         assert ann.request("say", text="may I ask?",
                            to=p["teacher"]["username"])["status"] == "ok"
+        with chat_client(srv, p["ann"]) as again:
+            assert again.auth_reply["muted_until"] == reply["until"]
         assert t.request("unmute", user=p["ann"]["username"])["status"] == "ok"
         assert bob.next_event("moderation")["action"] == "unmute"
         assert ann.request("say", text="thanks")["status"] == "ok"
