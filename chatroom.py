@@ -41,14 +41,27 @@ def run_cli(argv: List[str]) -> int:
     from options import CLIENT_CONFIG_FILE, client_parser, parse_with_config, tls_for
     from ui.cli import main as cli_main
     from ui.i18n import detect_language
-    args = parse_with_config(client_parser("chatroom.py cli", "The terminal chatroom client. "
-                                           "Reads commands from stdin; /help lists them."), argv,
-                             CLIENT_CONFIG_FILE)
+    parser = client_parser("chatroom.py cli", "The terminal chatroom client. Reads commands "
+                           "from stdin; /help lists them.")
+    parser.add_argument("--discover", action="store_true", help="print the servers that "
+                        "answer LAN discovery, one per line, and exit (1 when none)")
+    args = parse_with_config(parser, argv, CLIENT_CONFIG_FILE)
     logging.basicConfig(level=logging.WARNING)
+    if args.discover:
+        from options import discover_targets
+        from ui.cli import discover
+        try:
+            targets = discover_targets(args)
+        except ValueError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        return discover(targets(), args.lang or detect_language())
+    from options import chaos_from_args
     from ui.cli import ask_trust
     host, port = args.host or "127.0.0.1", args.port or 9999
+    chaos = chaos_from_args(parser, args, host)
     return cli_main(host, port, args.lang or detect_language(),
-                    tls_for(args, host, port, ask_trust))
+                    tls_for(args, host, port, ask_trust), chaos)
 
 
 def run_client(argv: List[str]) -> int:
@@ -154,6 +167,8 @@ def run_demo(argv: List[str]) -> int:
     parser.add_argument("--no-tls", action="store_true",
                         help="serve plain TCP even where a certificate could be made")
     args = parse_with_config(parser, argv, SERVER_CONFIG_FILE)
+    from options import chaos_from_args
+    chaos = chaos_from_args(parser, args, args.host)
     server_main.setup_logging(args.log_level, args.log_file)
     config = config_from_args(args)
     if not (config.tls_cert or args.no_tls):
@@ -172,15 +187,15 @@ def run_demo(argv: List[str]) -> int:
               "  python chatroom.py cli --host THIS_MACHINE%s      (terminal)\n"
               "Add --host 0.0.0.0 to accept connections from other machines.\n%s"
               % (tls_flag, tls_flag, tls_hint), flush=True)
-        return server_main.serve(config)
+        return server_main.serve(config, chaos=chaos)
     ready = threading.Event()
     box = {}
 
     def on_ready(loop, cfg):
         box["loop"] = loop
         ready.set()
-    thread = threading.Thread(target=lambda: box.setdefault("rc", server_main.serve(config,
-                                                                                  on_ready)),
+    thread = threading.Thread(target=lambda: box.setdefault("rc", server_main.serve(
+                                  config, on_ready, chaos=chaos)),
                               name="server", daemon=True)
     thread.start()
     while not ready.wait(0.1):
@@ -196,6 +211,10 @@ def run_demo(argv: List[str]) -> int:
                            cert_fingerprint_file(config.tls_cert))
     if args.lang:
         client_args += ["--lang", args.lang]
+    if chaos is not None:  # both ends, each with its own cuts
+        client_args += ["--chaos", str(chaos.seed)]
+        if chaos.anywhere:
+            client_args.append("--chaos-anywhere")
     try:
         rc = client_main.main(client_args)
     finally:

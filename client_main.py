@@ -10,13 +10,26 @@ import logging
 import sys
 from typing import List, Optional
 
-from options import CLIENT_CONFIG_FILE, client_parser, parse_with_config, tls_for
+from options import (
+    CLIENT_CONFIG_FILE,
+    chaos_from_args,
+    client_parser,
+    discover_targets,
+    parse_with_config,
+    tls_for,
+)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    args = parse_with_config(client_parser("client_main.py", "The chatroom desktop client."),
-                             argv, CLIENT_CONFIG_FILE)
+    parser = client_parser("client_main.py", "The chatroom desktop client.")
+    args = parse_with_config(parser, argv, CLIENT_CONFIG_FILE)
+    chaos = chaos_from_args(parser, args, args.host)
     logging.basicConfig(level=logging.WARNING)
+    try:
+        discover_to = discover_targets(args)  # names looked up now: the GUI never waits on DNS
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     try:
         from ui.tk.app import NoDisplay, run
     except ImportError as exc:
@@ -35,7 +48,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         # Returns once the user has quit, with every Tk object already freed on this thread
         # (the demo's server thread must never be the one to free them).
         run(settings, language,
-            tls_for=lambda host, port, decide: tls_for(args, host, port, decide))
+            tls_for=lambda host, port, decide: tls_for(args, host, port, decide), chaos=chaos,
+            discover_to=discover_to)
     except NoDisplay as exc:
         print("Cannot open a window (%s). Without a display, use the terminal client: "
               "python chatroom.py cli --host %s" % (exc, args.host or "127.0.0.1"),

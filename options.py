@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from typing import List, Optional
+from typing import Callable, List, Optional, Tuple
 
 from server.config import VERSION, ServerConfig
 
@@ -60,9 +60,28 @@ def client_parser(prog: str, description: str) -> argparse.ArgumentParser:
                    "this CA file instead of pinning its fingerprint")
     p.add_argument("--trust-fingerprint", metavar="HEX", help="for scripts: trust a server "
                    "whose certificate has this SHA-256 fingerprint, without asking")
+    p.add_argument("--discover-to", action="append", metavar="ADDRESS[:PORT]",
+                   help="where LAN discovery probes go, repeatable (default: the broadcast "
+                   "address of every IPv4 interface and 255.255.255.255, on --port)")
     p.add_argument("--config", metavar="FILE", help="JSON file of these options; flags "
                    "override it (default: ./%s when it exists)" % CLIENT_CONFIG_FILE)
+    add_chaos_options(p)
     return p
+
+
+def discover_targets(args: argparse.Namespace) -> Callable[[], List[Tuple[str, int]]]:
+    """Where a round of discovery probes goes (docs/PROTOCOL.md §14): the --discover-to
+    addresses, looked up now, or else the broadcast addresses the interfaces have when the
+    round starts; on --port (default 9999). Raises ValueError for an address that is wrong."""
+    from net.datagrams import DEFAULT_PORT, probe_targets, resolve_targets
+    port = args.port or DEFAULT_PORT
+    given = args.discover_to
+    if isinstance(given, str):  # "discover-to": "10.0.0.1" in a config file
+        given = [given]
+    if given:
+        targets = resolve_targets(given, port)
+        return lambda: list(targets)
+    return lambda: probe_targets(port)
 
 
 def tls_for(args: argparse.Namespace, host: str, port: int, decide):
@@ -76,6 +95,15 @@ def tls_for(args: argparse.Namespace, host: str, port: int, decide):
         decide = trust_given(args.trust_fingerprint)
     return tls_options(server, known, decide, args.ca)
 
+
+
+def server_name(text: str) -> str:
+    """argparse type: a server name for discovery answers (docs/PROTOCOL.md §14)."""
+    from net.discovery import check_server_name
+    why = check_server_name(text)
+    if why:
+        raise argparse.ArgumentTypeError("%r: %s" % (text, why))
+    return text
 
 
 def count(text: str) -> int:
@@ -157,6 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--uploads", choices=["all", "admins"], default=d.uploads,
                    help="who may share files: all (default) or admins; students may always "
                    "hand work in")
+    p.add_argument("--name", type=server_name, default=None,
+                   help="the server's name in LAN discovery answers (default: the host name)")
+    p.add_argument("--no-discovery", action="store_true",
+                   help="do not answer LAN discovery probes (UDP on the auth port)")
     p.add_argument("--log-level", default=d.log_level,
                    choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper)
     p.add_argument("--trace", action="store_true",
@@ -167,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
                    '{"host": "0.0.0.0", "sms": "off"}; flags given here override it '
                    "(default: ./%s when it exists)" % SERVER_CONFIG_FILE)
     p.add_argument("--version", action="version", version="chatroom " + VERSION)
+    add_chaos_options(p)
     return p
 
 
@@ -181,6 +214,28 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         log_level=args.log_level, trace=args.trace, quota=args.quota,
         max_conns_per_ip=args.max_conns_per_ip, max_conns_per_user=args.max_conns_per_user,
         logins_per_ip=args.logins_per_ip, codes_per_ip=args.codes_per_ip,
-        sms_hourly=args.sms_hourly, admins=list(args.admin), uploads=args.uploads)
+        sms_hourly=args.sms_hourly, admins=list(args.admin), uploads=args.uploads,
+        name=args.name or "", discovery=not args.no_discovery)
 
 
+def add_chaos_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--chaos", type=int, metavar="SEED", help="for teaching: cut every write "
+                   "into random pieces, hold some back, cap every read, the same way for the "
+                   "same SEED (docs/LABS.md, lab 2); loopback only")
+    p.add_argument("--chaos-anywhere", action="store_true",
+                   help="allow --chaos with a --host that is not this machine")
+
+
+def chaos_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                    host: Optional[str]):
+    """The net.chaos.Chaos that --chaos asks for, or None. A classroom must not suffer a
+    teacher's experiment: with a --host other than this machine it is refused, unless
+    --chaos-anywhere says it is meant."""
+    if args.chaos is None:
+        return None
+    from net.chaos import Chaos, is_loopback
+    if host and not (args.chaos_anywhere or is_loopback(host)):
+        parser.error("--chaos %d is refused with --host %s: chaos mode breaks the network on "
+                     "purpose, for this machine only (loopback). Add --chaos-anywhere if you "
+                     "really mean everyone on %s to suffer it." % (args.chaos, host, host))
+    return Chaos(args.chaos, anywhere=args.chaos_anywhere)

@@ -8,18 +8,28 @@ from __future__ import annotations
 
 import logging
 import os
+import platform
 import ssl
 import sys
 import time
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 from db import StoreError, open_store
 from db.writer import MessageWriter
+from net.chaos import Chaos
+from net.datagrams import DiscoveryServer
+from net.discovery import Responder, display_name
 from net.loop import Loop
 from net.rules import username_key
 from net.tls import cert_fingerprint_file, server_context
 from net.workers import Workers
-from options import SERVER_CONFIG_FILE, build_parser, config_from_args, parse_with_config
+from options import (
+    SERVER_CONFIG_FILE,
+    build_parser,
+    chaos_from_args,
+    config_from_args,
+    parse_with_config,
+)
 from server.accounts import Accounts
 from server.auth import AuthService
 from server.chat import ChatService
@@ -57,7 +67,33 @@ def raise_open_files_limit() -> None:
             pass
 
 
-def serve(config: ServerConfig, ready: Optional[callable] = None) -> int:
+def start_discovery(config: ServerConfig, loop: Loop,
+                    users_online: Callable[[], int]) -> Optional[DiscoveryServer]:
+    """Answer LAN discovery probes (docs/PROTOCOL.md §14) on the auth port number, in the
+    same loop. Discovery is a convenience: when its port cannot be bound the server still
+    serves, and says so."""
+    if not config.discovery:
+        log.info("discovery: off (--no-discovery)")
+        return None
+    name = config.name or display_name(platform.node()) or "chatroom"
+    fingerprint = None
+    if config.tls_cert:
+        fingerprint = cert_fingerprint_file(config.tls_cert).replace(":", "").lower()
+    responder = Responder(name, config.ports, fingerprint, users_online)
+    server = DiscoveryServer(responder, loop.add_reader, trace=config.trace)
+    try:
+        where = server.open(config.host, config.ports["auth"])
+    except OSError as exc:
+        log.warning("discovery: off, cannot bind UDP %s:%d: %s", config.host,
+                    config.ports["auth"], exc)
+        server.close()
+        return None
+    log.info("discovery: answering as %r on UDP %s", name, ", ".join(where))
+    return server
+
+
+def serve(config: ServerConfig, ready: Optional[callable] = None,
+          chaos: Optional[Chaos] = None) -> int:
     """Run the server until SIGINT/SIGTERM. Returns the process exit code."""
     raise_open_files_limit()
     # docs/PROTOCOL.md §10: the database and the stored files are the server user's alone
@@ -90,7 +126,11 @@ def serve(config: ServerConfig, ready: Optional[callable] = None) -> int:
         except (OSError, ssl.SSLError) as exc:
             log.error("cannot load the TLS certificate or key: %s", exc)
             return 2
-    loop = Loop(trace=config.trace, tls=tls, max_conns_per_ip=config.max_conns_per_ip)
+    loop = Loop(trace=config.trace, tls=tls, max_conns_per_ip=config.max_conns_per_ip,
+                chaos=chaos)
+    if chaos is not None:
+        log.warning("chaos mode, seed %d: every write is cut into random pieces, some held "
+                    "back, every read capped (docs/LABS.md, lab 2)", chaos.seed)
     workers = loop.workers = Workers(loop)
     accounts = Accounts(store, admins=frozenset(username_key(n) for n in config.admins))
     granted = accounts.grant_admins()
@@ -113,6 +153,7 @@ def serve(config: ServerConfig, ready: Optional[callable] = None) -> int:
     auth.start()
     chat.start()
     files.start_expiry()
+    discovery = start_discovery(config, loop, lambda: len(chat.online()))
     loop.handle_signals()
     log.info("chatroom %s listening auth=%s:%d chat=%s:%d file=%s:%d (database %s, sms %s%s)",
              VERSION, config.host, config.ports["auth"], config.host, config.ports["chat"],
@@ -121,15 +162,19 @@ def serve(config: ServerConfig, ready: Optional[callable] = None) -> int:
     if ready is not None:
         ready(loop, config)
     loop.run()
+    if discovery is not None:
+        discovery.close()
     store.close()
     log.info("stopped")
     return 0
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    args = parse_with_config(build_parser(), argv, SERVER_CONFIG_FILE)
+    parser = build_parser()
+    args = parse_with_config(parser, argv, SERVER_CONFIG_FILE)
+    chaos = chaos_from_args(parser, args, args.host)
     setup_logging(args.log_level, args.log_file)
-    return serve(config_from_args(args))
+    return serve(config_from_args(args), chaos=chaos)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@
 #  1. pip installs requirements-dev.txt;
 #  2. MariaDB and Xvfb: installed with apt-get when missing and we are root (the tests start
 #     their own private instances on loopback; the system services are never touched);
-#  3. ruff, then the whole pytest suite;
+#  3. ruff, then the whole pytest suite, then its end-to-end tests again with CHATROOM_CHAOS set
+#     (every server and test client cuts its writes and caps its reads: tests/procs.py, wire.py);
 #  4. the portable part of the suite (no MariaDB, no display) under the oldest and the newest
 #     Python on the machine, since lab machines run old ones.
 # Without root or apt, what cannot be installed is skipped with a loud note; under CI=true a
@@ -35,6 +36,7 @@ have_mariadb || missing+=(mariadb-server)
 command -v Xvfb >/dev/null || missing+=(xvfb)
 command -v xdotool >/dev/null || missing+=(xdotool)
 command -v openssl >/dev/null || missing+=(openssl)
+command -v ip >/dev/null || missing+=(iproute2)  # the broadcast test's network namespaces
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         t0=$(date +%s)
@@ -69,6 +71,16 @@ $PY -m pytest -q -rs ${mark_args[@]+"${mark_args[@]}"}
 rc=$?
 [ $rc -eq 5 ] && die "pytest ran no tests"
 [ $rc -ne 0 ] && die "pytest exit code $rc"
+
+say "pytest: the end-to-end tests again, with --chaos on both ends (frames split and merged)"
+# (The RSS test measures memory, not framing, and races the per-address cap at its end.)
+CHATROOM_CHAOS=7 $PY -m pytest -q ${mark_args[@]+"${mark_args[@]}"} tests/test_loop.py \
+    tests/test_auth.py tests/test_chat.py tests/test_files.py tests/test_tls.py \
+    tests/test_client.py tests/test_session.py tests/test_cli.py \
+    --deselect tests/test_loop.py::test_memory_returns_to_baseline_after_bad_peers
+rc=$?
+[ $rc -eq 5 ] && die "pytest ran no tests under chaos"
+[ $rc -ne 0 ] && die "pytest under chaos exit code $rc"
 
 say "pytest: the portable part under the oldest and newest Pythons"
 for want in 3.8 3.13; do

@@ -207,6 +207,25 @@ def write_report(data: Dict[str, Any], path: str) -> None:
                 _f(gui["uploading_longest_tick_ms"], 1), gui["upload_seconds"],
                 _verdict(max(gui["receiving_1000_per_s_longest_tick_ms"],
                              gui["uploading_longest_tick_ms"]) < 30)))
+    insp = r.get("gui_inspector")
+    if insp:
+        add("## The frame inspector's cost on the GUI tick\n")
+        add("`python bench/gui_tick.py --inspector`: %s messages/s arrive for %s s in each phase; "
+            "the inspector (Network → Inspector) is closed, open (recording and drawing every "
+            "frame), then closed again.\n" % (_f(insp["messages_per_s"]),
+                                               _f(insp["seconds_per_phase"])))
+        add("| inspector | ticks | mean ms | p99 ms | longest ms |")
+        add("|---|---:|---:|---:|---:|")
+        for phase, label in (("closed", "closed"), ("open", "open"),
+                             ("closed_again", "closed again")):
+            v = insp[phase]
+            add("| %s | %s | %s | %s | %s |" % (label, _f(v["ticks"]), _f(v["mean_ms"], 1),
+                                               _f(v["p99_ms"], 1), _f(v["longest_ms"], 1)))
+        hook = insp.get("hook_us_per_frame") or {}
+        if hook:
+            add("\nPer frame received, in `ClientConnection.poll`: " + ", ".join(
+                "%s %s µs" % (k.replace("_", " "), _f(v, 2)) for k, v in sorted(hook.items()))
+                + ". Closed, the inspector costs one `is None` check per frame.\n")
     tls = r.get("tls")
     if tls and "plain" in tls and "tls" in tls:
         add("## TLS on and off\n")

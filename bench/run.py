@@ -245,6 +245,13 @@ class Bench:
             self.results["gui_tick"] = json.loads(out.stdout.strip().splitlines()[-1])
         else:
             self.notes.append("GUI tick benchmark failed: %s" % out.stderr[-500:])
+        out = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "gui_tick.py"),
+                              "--inspector"] + (["--quick"] if self.quick else []),
+                             capture_output=True, text=True, timeout=900)
+        if out.returncode == 0:
+            self.results["gui_inspector"] = json.loads(out.stdout.strip().splitlines()[-1])
+        else:
+            self.notes.append("inspector benchmark failed: %s" % out.stderr[-500:])
 
 
     def soak(self) -> None:

@@ -1,6 +1,9 @@
 """Regenerate docs/screenshots/*.png: every window, in Chinese and in English.
 
     python docs/make_screenshots.py
+    python docs/make_screenshots.py discover     only login-* and discover-{en,zh}.png
+    python docs/make_screenshots.py class        only the teacher's and a muted student's
+                                                 views (admin-chat, handins, audit, muted)
 
 Starts Xvfb (unless DISPLAY is set), a throw-away server, and the real client windows; fills
 them like a user would and captures each with ImageMagick's `import`. Needs xvfb and
@@ -40,10 +43,17 @@ def shoot(widget, name):
     print("wrote", name)
 
 
-def main() -> int:
+def main(argv=None) -> int:
+    only = (sys.argv[1:] if argv is None else argv)[:1]
     if not shutil.which("import"):
         print("needs ImageMagick's `import` (apt install imagemagick)")
         return 2
+    if only == ["discover"]:
+        return shoot_discovery_all()
+    if only == ["class"]:
+        return shoot_class_all()
+    if only == ["inspector"]:
+        return shoot_inspector_all()
     xvfb = None
     if not os.environ.get("DISPLAY"):
         xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1280x900x24",
@@ -61,6 +71,9 @@ def main() -> int:
         for lang in ("zh", "en"):
             shoot_language(srv, lang, tmp)
             shoot_trust(tls_srv, lang, tmp)
+            shoot_class(lang, tmp)
+        shoot_discovery_all()
+        shoot_inspector_all()
     finally:
         srv.stop()
         tls_srv.stop()
@@ -181,6 +194,355 @@ def shoot_trust(srv, lang, tmp):
     pump([app], until=lambda: "trusted" in app.login_view.message.cget("text"))
     assert known.get("127.0.0.1:%d" % srv.auth) is None
     app.quit()
+
+
+def shoot_discovery_all() -> int:
+    """The login window after Find servers, in both languages: Xvfb, a window manager
+    (openbox) for the frame, and `import -window root`. Discovery probes go to 127.0.0.1
+    only (--discover-to), never to this machine's real networks."""
+    started = []
+    if not os.environ.get("DISPLAY"):
+        xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1024x768x24",
+                                 "-nolisten", "tcp"], stdout=subprocess.PIPE)
+        started.append(xvfb)
+        os.environ["DISPLAY"] = ":" + xvfb.stdout.readline().decode().strip()
+    if shutil.which("openbox"):
+        started.append(subprocess.Popen(["openbox"], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL))
+        time.sleep(0.5)  # openbox takes over the screen; nothing to poll for
+    tmp = tempfile.mkdtemp()
+    os.environ["CHATROOM_CONFIG_DIR"] = os.path.join(tmp, "config")
+    os.makedirs(OUT, exist_ok=True)
+    from net.tls import make_self_signed
+    from tests.procs import ServerProc
+    cert, key = make_self_signed(os.path.join(tmp, "tls"), "localhost")
+    servers = []
+    try:
+        for lang, names in (("en", ("Room 204 — Python", "Lab B")),
+                            ("zh", ("李老师的课堂", "计算机实验室 B"))):
+            plain = ServerProc(os.path.join(tmp, lang, "plain"), "--name", names[0])
+            secure = ServerProc(os.path.join(tmp, lang, "tls"), "--name", names[1],
+                                "--tls-cert", cert, "--tls-key", key)
+            servers += [plain, secure]
+            shoot_discovery(lang, tmp, plain, secure)
+    finally:
+        for srv in servers:
+            srv.stop()
+        for proc in reversed(started):
+            proc.terminate()
+            proc.wait(10)
+    return 0
+
+
+def shoot_discovery(lang, tmp, plain, secure):
+    import tkinter as tk
+
+    from tests.conftest import chat_client, register
+    from ui.settings import ClientSettings
+    from ui.tk.app import App
+    online = [chat_client(plain, register(plain)) for _ in range(3)]  # some users online
+    settings = ClientSettings(server="127.0.0.1:%d" % plain.auth,
+                              last_login={"zh": "小明", "en": "alice"}[lang])
+    app = App(tk.Tk(), settings, lang, os.path.join(tmp, "cfg-discover-%s.json" % lang),
+              discover_to=lambda: [("127.0.0.1", plain.auth), ("127.0.0.1", secure.auth)])
+    pump([app], 0.7)
+    shoot(app.root, "login-%s.png" % lang)  # before Find servers: the window as it opens
+    view = app.login_view
+    view.server.set("")
+    view.login.set("")
+    view.find_button.invoke()
+    pump([app], until=lambda: len(view.servers.get_children()) == 2 and
+         str(view.find_button.cget("state")) == "normal")
+    view.servers.selection_set(view.servers.get_children()[0])
+    pump([app], 0.5)
+    root = app.root
+    x, y = root.winfo_rootx(), root.winfo_rooty()
+    width, height = root.winfo_width(), root.winfo_height()
+    title_px = 28 if shutil.which("openbox") else 0  # the window manager's title bar
+    crop = "%dx%d+%d+%d" % (width + 8, height + title_px + 8, max(0, x - 4),
+                            max(0, y - title_px - 4))
+    subprocess.run(["import", "-window", "root", "-crop", crop,
+                    os.path.join(OUT, "discover-%s.png" % lang)], check=True)
+    print("wrote discover-%s.png" % lang)
+    app.quit()
+    for client in online:
+        client.close()
+
+
+def bring_to_front(window):
+    top = window.winfo_toplevel()
+    top.lift()
+    top.focus_force()
+    for _ in range(30):  # let the window manager restack and redraw
+        top.update()
+        time.sleep(0.01)
+
+
+def shoot_screen_area(window, name):
+    """The whole screen cut to one window with its title bar: what a posted menu or a
+    window manager draws over it is in the picture too."""
+    top = window.winfo_toplevel()
+    top.update()
+    frame = top.wm_frame()
+    info = subprocess.run(["xwininfo", "-id", frame], capture_output=True, text=True).stdout
+    fields = dict(line.strip().split(":", 1) for line in info.splitlines() if ":" in line)
+    x, y = int(fields["Absolute upper-left X"]), int(fields["Absolute upper-left Y"])
+    width, height = int(fields["Width"]), int(fields["Height"])
+    subprocess.run(["import", "-window", "root", "-crop", "%dx%d+%d+%d" % (width, height, x, y),
+                    "+repage", os.path.join(OUT, name)], check=True)
+    print("wrote", name)
+
+
+def wire_user(srv, name, phone, password):
+    """Register and log in over the wire: the people in the screenshots who need no window."""
+    from tests.wire import WireClient
+    with WireClient(srv.auth) as c:
+        assert c.request("send_code", phone=phone)["status"] == "ok"
+        assert c.request("register", username=name, password=password, phone=phone,
+                         code=srv.sms_code(phone), email="")["status"] == "ok"
+        reply = c.request("login", login=name, password=password)
+    assert reply["status"] == "ok", reply
+    chat = WireClient(srv.chat)
+    assert chat.request("auth", token=reply["token"])["status"] == "ok"
+    files = WireClient(srv.file)
+    assert files.request("auth", token=reply["token"])["status"] == "ok"
+    return chat, files
+
+
+def shoot_class(lang, tmp):
+    """The teacher's controls (docs/PROTOCOL.md §11): the teacher's chat with the role badge
+    and a student's menu, the hand-ins, the moderation log, and a muted student's window."""
+    import tkinter as tk
+
+    from tests.procs import ServerProc
+    from ui.settings import ClientSettings
+    from ui.tk.app import App
+    names = {"zh": ("王老师", "小明", "小红", "小刚"),
+             "en": ("ms_wang", "ming", "hong", "gang")}[lang]
+    teacher, ming, hong, gang = names
+    password = "chatroom 2026"
+    srv = ServerProc(os.path.join(tmp, "class-" + lang), "--flood-limit", "0",
+                     "--admin", teacher)
+    others = []
+    try:
+        apps = []
+        for n, name in enumerate((teacher, ming)):
+            phone = "1370000%04d" % (n + (10 if lang == "zh" else 20))
+            from tests.wire import WireClient
+            with WireClient(srv.auth) as c:
+                assert c.request("send_code", phone=phone)["status"] == "ok"
+                assert c.request("register", username=name, password=password, phone=phone,
+                                 code=srv.sms_code(phone), email="")["status"] == "ok"
+            app = App(tk.Tk(), ClientSettings(server="127.0.0.1:%d" % srv.auth,
+                                              last_login=name), lang,
+                      os.path.join(tmp, "cfg-class-%s-%s.json" % (lang, n)))
+            app.login_view.password.set(password)
+            app.login_view.submit_button.invoke()
+            pump([app], until=lambda a=app: a.chat is not None and a.session.state == "online")
+            apps.append(app)
+        t_app, m_app = apps
+        for n, name in enumerate((hong, gang)):
+            others.append(wire_user(srv, name, "1370000%04d" % (n + (12 if lang == "zh"
+                                                                     else 22)), password))
+        (hong_chat, hong_files), (gang_chat, gang_files) = others
+        t_app.root.geometry("900x600+20+20")
+        m_app.root.geometry("900x600+60+60")
+        pump(apps, until=lambda: len(t_app.chat.online) == 4)
+        lines = {"zh": ["同学们好！今天讲第三章，练习三周五前上交。", "老师好！",
+                        "这课好无聊哈哈哈", "可以用计算器吗？"],
+                 "en": ["Good morning! Chapter 3 today; exercise 3 is due on Friday.",
+                        "Good morning!", "this class is soooo boring lol",
+                        "May we use calculators?"]}[lang]
+        t_app.session.say(lines[0], None)
+        pump(apps, until=lambda: lines[0] in [e["text"] for e in
+                                              m_app.chat.conversations[""]])
+        hong_chat.request("say", text=lines[1])
+        rude = gang_chat.request("say", text=lines[2])["msg_id"]
+        m_app.session.say(lines[3], None)
+        pump(apps, until=lambda: lines[3] in [e["text"] for e in
+                                              t_app.chat.conversations[""]])
+        t_app.chat.message_action(rude, "delete")
+        t_app.chat.user_action(ming, "mute:60")
+        pump(apps, until=lambda: m_app.chat.lock != "")
+        hong_chat.request("say", text={"zh": "收到", "en": "OK, thanks"}[lang])
+        pump(apps, 0.5)
+
+        # the teacher right-clicks a student in the online list
+        bring_to_front(t_app.root)
+        view = t_app.chat_view
+        i = view.online_names.index(gang)
+        view.online.selection_set(i)
+        x, y, _, height = view.online.bbox(i)
+        menu = view.user_menu(gang)
+        menu.update_idletasks()  # inside the window, under the name clicked
+        menu.post(view.online.winfo_rootx() + view.online.winfo_width() - menu.winfo_reqwidth(),
+                  view.online.winfo_rooty() + y + height * 4)
+        t_app.chat.focus_changed(True)
+        pump(apps, 0.5)
+        shoot_screen_area(t_app.root, "admin-chat-%s.png" % lang)
+        menu.unpost()
+        menu.grab_release()
+
+        m_app.chat.focus_changed(True)
+        bring_to_front(m_app.root)
+        shoot_screen_area(m_app.root, "muted-%s.png" % lang)
+
+        # hand-ins: three students, one of them twice
+        homework = {"zh": ("练习三.pdf", "练习三-补充.txt"), "en": ("exercise3.pdf",
+                                                             "exercise3-notes.txt")}[lang]
+        for files, name, size in ((hong_files, homework[0], 91_000),
+                                  (gang_files, homework[0], 120_000),
+                                  (gang_files, homework[1], 2_300)):
+            assert files.upload(name, os.urandom(size), visibility="admins")["status"] == "ok"
+        os.makedirs(os.path.join(tmp, "hand-in-" + lang), exist_ok=True)
+        mine = os.path.join(tmp, "hand-in-" + lang, homework[0])
+        with open(mine, "wb") as f:
+            f.write(os.urandom(150_000))
+        m_app.open_files()
+        m_app.files.hand_in_paths([mine])
+        pump(apps, until=lambda: m_app.files.queue.items[0].finished, timeout_s=30)
+        assert m_app.files.queue.items[0].state == "done", m_app.files.queue.items[0].error
+        t_app.open_hand_ins()
+        t_view = t_app.files_view
+        pump(apps, until=lambda: len(t_view.students) == 3 and
+             len(t_app.files.files) == 4, timeout_s=30)
+        for item in t_view.students:
+            t_view.hand_ins.item(item, open=True)
+        t_view.window.geometry("820x520+40+40")
+        bring_to_front(t_view.window)
+        shoot_screen_area(t_view.window, "handins-%s.png" % lang)
+
+        t_app.chat.user_action(gang, "kick:30")
+        t_app.chat.set_quiet(True)
+        pump(apps, 0.5)
+        t_app.open_audit()
+        audit = t_app.audit_view
+        pump(apps, until=lambda: len(audit.table.get_children()) >= 4)
+        audit.window.geometry("+80+80")
+        bring_to_front(audit.window)
+        shoot_screen_area(audit.window, "audit-%s.png" % lang)
+        for app in apps:
+            app.quit()
+    finally:
+        for chat, files in others:
+            chat.close()
+            files.close()
+        srv.stop()
+
+
+def shoot_class_all() -> int:
+    """The teacher's and a muted student's views in both languages, under Xvfb and a window
+    manager (openbox) for the title bars, captured from the screen (a posted menu too)."""
+    started = []
+    if not os.environ.get("DISPLAY"):
+        xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1280x900x24",
+                                 "-nolisten", "tcp"], stdout=subprocess.PIPE)
+        started.append(xvfb)
+        os.environ["DISPLAY"] = ":" + xvfb.stdout.readline().decode().strip()
+    if shutil.which("openbox"):
+        started.append(subprocess.Popen(["openbox"], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL))
+        time.sleep(0.5)  # openbox takes over the screen; nothing to poll for
+    tmp = tempfile.mkdtemp()
+    os.environ["CHATROOM_CONFIG_DIR"] = os.path.join(tmp, "config")
+    os.makedirs(OUT, exist_ok=True)
+    try:
+        for lang in ("zh", "en"):
+            shoot_class(lang, tmp)
+    finally:
+        for proc in reversed(started):
+            proc.terminate()
+            proc.wait()
+    return 0
+
+
+def shoot_inspector_all() -> int:
+    """The frame inspector (Network → Inspector) over a chat and an upload, in both
+    languages, with --chaos on both ends so the Reads column has something to say
+    (docs/LABS.md, lab 2): Xvfb, openbox for the window frames, `import -window root`."""
+    started = []
+    if not os.environ.get("DISPLAY"):
+        xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1280x800x24",
+                                 "-nolisten", "tcp"], stdout=subprocess.PIPE)
+        started.append(xvfb)
+        os.environ["DISPLAY"] = ":" + xvfb.stdout.readline().decode().strip()
+    if shutil.which("openbox"):
+        started.append(subprocess.Popen(["openbox"], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL))
+        time.sleep(0.5)  # openbox takes over the screen; nothing to poll for
+    tmp = tempfile.mkdtemp()
+    os.environ["CHATROOM_CONFIG_DIR"] = os.path.join(tmp, "config")
+    os.makedirs(OUT, exist_ok=True)
+    from tests.procs import ServerProc
+    try:
+        for lang in ("en", "zh"):
+            srv = ServerProc(os.path.join(tmp, lang, "server"), "--flood-limit", "0",
+                             "--chaos", "7")
+            try:
+                shoot_inspector(srv, lang, tmp)
+            finally:
+                srv.stop()
+    finally:
+        for proc in reversed(started):
+            proc.terminate()
+            proc.wait(10)
+    return 0
+
+
+def shoot_inspector(srv, lang, tmp):
+    import tkinter as tk
+
+    from net.chaos import Chaos
+    from tests.conftest import register
+    from tests.wire import WireClient
+    from ui.settings import ClientSettings
+    from ui.tk.app import App
+    names = {"en": ("alice", "teacher"), "zh": ("小明", "李老师")}[lang]
+    phones = {"en": ("13900000011", "13900000012"), "zh": ("13900000013", "13900000014")}[lang]
+    password = "chatroom 2026"
+    me_user = register(srv, names[0], phones[0], password)
+    other_user = register(srv, names[1], phones[1], password)
+    me = App(tk.Tk(), ClientSettings(server="127.0.0.1:%d" % srv.auth, last_login=names[0]),
+             lang, os.path.join(tmp, "cfg-inspector-%s.json" % lang), chaos=Chaos(8))
+    me.root.geometry("700x480+16+16")
+    me.login_view.login.set(me_user["username"])
+    me.login_view.password.set(password)
+    me.open_inspector()  # before the login, so its frames are in the table (masked)
+    me.inspector_view.window.geometry("1040x600+220+170")
+    me.login_view.submit_button.invoke()
+    pump([me], until=lambda: me.chat is not None and me.session.state == "online")
+    lines = {"en": ["Good morning! Lab 2 today: --chaos.", "Watch the Reads column.",
+                    "The frames still arrive whole."],
+             "zh": ["早上好！今天做实验 2：--chaos。", "注意看“读取”这一列。",
+                    "帧仍然完整到达。"]}[lang]
+    with WireClient(srv.chat, chaos_seed=9) as other:
+        assert other.request("auth", token=other_user["token"])["status"] == "ok"
+        for i, text in enumerate(lines):
+            if i % 2:
+                me.session.say(text, None)
+            else:
+                other.request("say", text=text)
+            pump([me], until=lambda t=text: t in [e["text"] for e in
+                                                  me.chat.conversations.get("", [])])
+        notes = os.path.join(tmp, lang, "notes.txt")
+        os.makedirs(os.path.dirname(notes), exist_ok=True)
+        with open(notes, "wb") as f:
+            f.write(b"TCP is a byte stream; the 5-byte header makes it frames.\n" * 40)
+        me.files.upload_paths([notes])
+        pump([me], until=lambda: all(t.finished for t in me.files.queue.items))
+        pump([me], 0.5)
+    view = me.inspector_view
+    rows = view.tree.get_children()
+    pick = [i for i in rows if view.tree.set(i, "op") == "message"][-1]
+    view.tree.selection_set(pick)
+    view.tree.see(pick)
+    pump([me], 0.5)
+    me.inspector_view.window.lift()
+    pump([me], 0.3)
+    name = "inspector-%s.png" % lang
+    subprocess.run(["import", "-window", "root", os.path.join(OUT, name)], check=True)
+    print("wrote", name)
+    me.quit()
 
 
 if __name__ == "__main__":

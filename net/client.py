@@ -18,13 +18,17 @@ from __future__ import annotations
 import enum
 import errno
 import itertools
+import logging
 import select
 import socket
 import ssl
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from collections import deque
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple, Union
 
+from net.chaos import Chaos, cut, is_loopback
 from net.framing import (
+    HEADER_BYTES,
     KIND_BINARY,
     KIND_JSON,
     MAX_SERVER_JSON_BYTES,
@@ -35,6 +39,8 @@ from net.framing import (
 from net.messages import decode_body, encode_message
 from net.outbox import Outbox
 from net.tls import fingerprint
+
+log = logging.getLogger(__name__)
 
 Reply = Dict[str, Any]
 Incoming = Union[Dict[str, Any], bytes]
@@ -62,6 +68,49 @@ class ConnectionState(enum.Enum):
     CLOSED = "closed"            # for good: `error` says why (None after close())
 
 
+class Direction(enum.Enum):
+    IN = "in"    # from the server
+    OUT = "out"  # to the server
+
+
+# observer(conn, direction, kind, body, message, reads): one frame, queued to be sent or just
+# received. body: its bytes (a view; copy what you keep); message: the decoded dict of a J
+# frame (secrets not masked), None for B; reads: how many recv() calls carried its bytes (0
+# for a frame going out). The frame inspector (ui/presenters/inspector.py) is one.
+FrameObserver = Callable[["ClientConnection", Direction, int, Any, Optional[Dict[str, Any]],
+                          int], None]
+
+
+class _ReadMarks:
+    """Which recv() calls carried each frame that arrives: the stream offsets where the
+    reads ended, and where the next frame starts. Kept only while an observer watches."""
+
+    __slots__ = ("ends", "total", "start")
+
+    def __init__(self, buffered_bytes: int) -> None:
+        # Bytes already in the decoder when watching began count as one read.
+        self.ends: Deque[int] = deque([buffered_bytes] if buffered_bytes else [])
+        self.total = buffered_bytes
+        self.start = 0
+
+    def read(self, size: int) -> None:
+        self.total += size
+        self.ends.append(self.total)
+
+    def frame(self, size: int) -> int:
+        start, end = self.start, self.start + size
+        self.start = end
+        ends = self.ends
+        while ends and ends[0] <= start:
+            ends.popleft()
+        reads = 0
+        for read_end in ends:
+            reads += 1
+            if read_end >= end:
+                break
+        return reads
+
+
 class TlsOptions:
     """How a client speaks TLS: the context (net/tls.client_context) and, when no CA checks
     the certificate, a check(host, port, fingerprint) that returns None to accept or a
@@ -82,8 +131,10 @@ class ClientConnection:
     Fields: state (a ConnectionState), closed (state is CLOSED), error (why it closed, or
     None), last_word (the server's `error` frame when it closed the connection with one,
     docs/PROTOCOL.md §3: a refused connection's `rate_limited`, say), outbox_bytes (unsent
-    bytes: an uploader keeps this small), fingerprint (the server certificate's SHA-256,
-    with TLS).
+    bytes: an uploader keeps this small), wants_write (unsent bytes that may go now),
+    fingerprint (the server certificate's SHA-256, with TLS), service (a label its owner
+    gives it: "auth", "chat", "file"), observer (a FrameObserver shown every frame in and
+    out, or None: the default, which costs one check per read and per request).
 
     A J frame with a "status" whose (id, op) is a pending request's is that request's reply
     and goes to its callback; every other frame (events, `upload_done`, which carries its
@@ -93,9 +144,13 @@ class ClientConnection:
     """
 
     def __init__(self, host: str, port: int, connect_timeout_s: float = CONNECT_TIMEOUT_S,
-                 tls: Optional[TlsOptions] = None) -> None:
+                 tls: Optional[TlsOptions] = None, chaos: Optional[Chaos] = None) -> None:
         self.host, self.port = host, port
         self.tls = tls
+        self.chaos = chaos  # --chaos: reads and writes cut at random (net/chaos.py)
+        self.service = ""
+        self._observer: Optional[FrameObserver] = None
+        self._marks: Optional[_ReadMarks] = None
         self.fingerprint: Optional[str] = None
         self.state = ConnectionState.CONNECTING
         self.error: Optional[str] = None
@@ -115,6 +170,10 @@ class ClientConnection:
             self._fail("cannot resolve %s: %s" % (host, exc))
             return
         family, _, _, _, address = infos[0]
+        if chaos is not None and not chaos.anywhere and not is_loopback(address[0]):
+            self._fail("--chaos disturbs only connections to this machine; %s is not one "
+                       "(add --chaos-anywhere if you mean it)" % host)
+            return
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -132,8 +191,27 @@ class ClientConnection:
     def outbox_bytes(self) -> int:
         return self._outbox.outbox_bytes
 
+    @property
+    def wants_write(self) -> bool:
+        """Bytes wait and may be sent now (not held back by --chaos)."""
+        if not self._outbox.outbox_bytes:
+            return False
+        return self.chaos is None or self.chaos.held_until_s <= time.monotonic()
+
     def fileno(self) -> int:
         return self.sock.fileno() if self.sock is not None else -1
+
+    @property
+    def observer(self) -> Optional[FrameObserver]:
+        return self._observer
+
+    @observer.setter
+    def observer(self, observer: Optional[FrameObserver]) -> None:
+        if observer is not None and self._observer is None:
+            self._marks = _ReadMarks(self._decoder.buffered_bytes)
+        elif observer is None:
+            self._marks = None
+        self._observer = observer
 
     # -- sending --------------------------------------------------------------------------
 
@@ -142,10 +220,15 @@ class ClientConnection:
         message = dict(fields, op=op, id=rid)
         if callback is not None:
             self._pending[rid] = (op, callback)
-        self._queue(encode_message(message))
+        frame = encode_message(message)
+        if self._observer is not None and not self.closed:
+            self._show(Direction.OUT, KIND_JSON, memoryview(frame)[HEADER_BYTES:], message, 0)
+        self._queue(frame)
         return rid
 
     def send_binary(self, data: bytes) -> None:
+        if self._observer is not None and not self.closed:
+            self._show(Direction.OUT, KIND_BINARY, data, None, 0)
         self._queue(encode_header(KIND_BINARY, len(data)))
         self._queue(data)
 
@@ -210,6 +293,9 @@ class ClientConnection:
 
     def _send_some(self) -> None:
         """Hand the kernel what it takes now; the unsent tail stays in the outbox."""
+        if self.chaos is not None:
+            self._send_in_pieces(self.chaos)
+            return
         outbox = self._outbox
         gather = _HAS_SENDMSG and self.tls is None
         while outbox.outbox_bytes and self._send_failure is None:
@@ -230,11 +316,45 @@ class ClientConnection:
             if sent < offered:
                 return  # the kernel's buffer is full: the rest waits for the next poll
 
+    def _send_in_pieces(self, chaos: Chaos) -> None:
+        """--chaos: _send_some, one piece of a random size per send call, or now and then
+        nothing for a few milliseconds (what waits leaves merged with what comes next)."""
+        outbox = self._outbox
+        if not outbox.outbox_bytes or chaos.held_until_s > time.monotonic():
+            return
+        hold_s = chaos.hold_s()
+        if hold_s:
+            chaos.held_until_s = time.monotonic() + hold_s
+            return
+        while outbox.outbox_bytes and self._send_failure is None:
+            pieces = cut(outbox.pending_chunks(), chaos.send_bytes())
+            offered = sum(len(piece) for piece in pieces)
+            try:
+                if len(pieces) > 1 and _HAS_SENDMSG and self.tls is None:
+                    sent = self.sock.sendmsg(pieces)
+                else:
+                    sent = self.sock.send(pieces[0] if len(pieces) == 1 else b"".join(pieces))
+            except _WOULD_BLOCK:
+                # An SSL write must be retried with the same bytes (they stay at the head of
+                # the outbox), and as many of them.
+                chaos.retry_bytes = offered if self.tls is not None else 0
+                return
+            except OSError as exc:
+                self._send_failure = "connection lost: %s" % exc
+                return
+            chaos.retry_bytes = 0
+            chaos.count_out(sent)
+            outbox.consume(sent)
+            if sent < offered:
+                return
+
     def _read_some(self, budget: int) -> List[Incoming]:
         items: List[Incoming] = []
+        chaos = self.chaos
         while budget > 0 and self.state is ConnectionState.OPEN:
+            want = min(RECV_BYTES, budget)
             try:
-                data = self.sock.recv(min(RECV_BYTES, budget))
+                data = self.sock.recv(want if chaos is None else chaos.recv_bytes(want))
             except _WOULD_BLOCK:
                 break
             except OSError as exc:
@@ -244,19 +364,38 @@ class ClientConnection:
                 self._fail("the server closed the connection")
                 break
             budget -= len(data)
+            if chaos is not None:
+                chaos.count_in(len(data))
+            if self._marks is not None:
+                self._marks.read(len(data))
             self._decoder.feed(data)
             try:
                 while True:
                     frame = self._decoder.next_frame()
                     if frame is None:
                         break
-                    if frame.kind == KIND_JSON:
-                        self._dispatch(decode_body(frame.body), items)
+                    message = decode_body(frame.body) if frame.kind == KIND_JSON else None
+                    if self._observer is not None:
+                        self._observe_in(frame.kind, frame.body, message)
+                    if message is not None:
+                        self._dispatch(message, items)
                     else:
                         items.append(frame.body)
             except FramingError as exc:
                 self._fail("the server broke the protocol: %s" % exc)
         return items
+
+    def _observe_in(self, kind: int, body: bytes, message: Optional[Dict[str, Any]]) -> None:
+        reads = self._marks.frame(HEADER_BYTES + len(body)) if self._marks is not None else 0
+        self._show(Direction.IN, kind, body, message, reads)
+
+    def _show(self, direction: Direction, kind: int, body: Any,
+              message: Optional[Dict[str, Any]], reads: int) -> None:
+        try:
+            self._observer(self, direction, kind, body, message, reads)
+        except Exception:  # a broken inspector must not break the connection it watches
+            log.exception("the frame observer failed; it is unhooked")
+            self.observer = None
 
     def _dispatch(self, message: Dict[str, Any], items: List[Incoming]) -> None:
         rid = message.get("id")
@@ -295,6 +434,14 @@ class ClientConnection:
         self.error = None
 
 
+def chaotic(chaos: Chaos) -> Callable[..., ClientConnection]:
+    """A connect function (ui/session.py Session's `connect`) for --chaos: each connection
+    it opens cuts its reads and writes with a generator of its own from `chaos`."""
+    def connect(host: str, port: int, **options: Any) -> ClientConnection:
+        return ClientConnection(host, port, chaos=chaos.for_connection(), **options)
+    return connect
+
+
 def _describe_connect_error(code: int, host: str, port: int) -> str:
     if code == errno.ECONNREFUSED:
         return "nothing is listening on %s:%d (is the server running?)" % (host, port)
@@ -311,7 +458,12 @@ def wait_readable(connections: List[ClientConnection], timeout_s: float) -> None
     read = [c.sock for c in connections
             if c.sock is not None and c.state is ConnectionState.OPEN]
     write = [c.sock for c in connections if c.sock is not None and
-             (c.state in waiting or c.outbox_bytes)]
+             (c.state in waiting or c.wants_write)]
+    now = time.monotonic()
+    held = [c.chaos.held_until_s for c in connections if c.chaos is not None and
+            c.outbox_bytes and not c.closed and c.chaos.held_until_s > now]
+    if held:  # --chaos holds bytes back: wake up when the first hold ends
+        timeout_s = min(timeout_s, min(held) - now)
     if read or write:
         select.select(read, write, [], timeout_s)
     else:

@@ -24,14 +24,15 @@ import ssl
 import time
 from typing import Any, Callable, Dict, List, Optional
 
+from net.chaos import Chaos
 from net.connection import Phase
 from net.framing import FramingError
 from net.listeners import TOO_MANY_FRAME, Listeners
 from net.messages import STATUSES, BadRequest, check_id
 from net.peer import Peer, Transport
+from net.sending import send_in_pieces, send_some
 from net.service import Service, TimerHandle
 from net.timers import Timers
-from net.tls import tls_send_slice
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +46,14 @@ SWEEP_INTERVAL_S = 1.0
 SHUTDOWN_GRACE_S = 2.5
 
 _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
-_HAS_SENDMSG = hasattr(socket.socket, "sendmsg")
 
 
 class Loop:
     def __init__(self, trace: bool = False, tls: Optional[ssl.SSLContext] = None,
-                 max_conns_per_ip: int = 0) -> None:
+                 max_conns_per_ip: int = 0, chaos: Optional[Chaos] = None) -> None:
         self.selector = selectors.DefaultSelector()
         self.trace = trace
+        self.chaos = chaos  # --chaos: every peer's reads and writes cut at random (net/chaos.py)
         self.tls = tls  # every accepted connection speaks TLS from its first byte
         # One receive buffer for every peer: the loop is one thread and each read is copied
         # into its peer's decoder at once, so nothing is allocated per read.
@@ -192,6 +193,8 @@ class Loop:
             sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         peer = Peer(self, sock, address, service, self.now_s)
         peer.refused = refused
+        if self.chaos is not None:
+            peer.chaos = self.chaos.for_connection()
         if not refused:
             self._listeners.opened(host)
         self.peers[peer.fd] = peer
@@ -238,9 +241,10 @@ class Loop:
         got_data = False
         sock = peer.sock
         view = self._recv_view
+        chaos = peer.chaos
         while budget > 0:
             try:
-                size = sock.recv_into(view, budget)
+                size = sock.recv_into(view, budget if chaos is None else chaos.recv_bytes(budget))
             except _WOULD_BLOCK:
                 break
             except OSError as exc:  # reset by peer, a broken TLS record: close quietly
@@ -253,6 +257,8 @@ class Loop:
                 peer.eof = True
                 break
             got_data = True
+            if chaos is not None:
+                chaos.count_in(size)
             peer.decoder.feed(view[:size])  # the decoder copies: the buffer is reused
             budget -= size
             if peer.transport is Transport.PLAIN:
@@ -330,29 +336,27 @@ class Loop:
         self._update_interest(peer)
 
     def _send_some(self, peer: Peer) -> None:
-        sock = peer.sock
-        while peer.outbox_bytes:
-            chunks = peer.pending_chunks()
-            try:
-                if peer.transport is Transport.TLS:
-                    chunks = [tls_send_slice(chunks)]
-                    sent = sock.send(chunks[0])
-                elif len(chunks) == 1:
-                    sent = sock.send(chunks[0])
-                elif _HAS_SENDMSG:
-                    sent = sock.sendmsg(chunks)
-                else:  # Windows: one join is cheaper than one syscall per chunk
-                    sent = sock.send(b"".join(chunks))
-            except _WOULD_BLOCK:
+        """Put out what the kernel takes (net/sending.py); a failed write closes the peer."""
+        chaos = peer.chaos
+        if chaos is None:
+            ok = send_some(peer, self.now_s)
+        else:  # --chaos: sometimes everything waits a few ms, then leaves merged
+            if chaos.holding:
                 return
-            except OSError as exc:
-                log.debug("%s %s: write failed: %s", peer.service.name, peer.peer, exc)
-                self.close_peer(peer)
+            hold_s = chaos.hold_s()
+            if hold_s:
+                chaos.holding = True  # write interest is off meanwhile: no spinning
+                self.call_later(hold_s, self._end_hold, peer)
                 return
-            peer.consume(sent)
-            peer.last_sent_s = self.now_s
-            if sent < sum(map(len, chunks)):
-                return  # the kernel buffer is full; wait for EVENT_WRITE
+            ok = send_in_pieces(peer, chaos, self.now_s)
+        if not ok:
+            self.close_peer(peer)
+
+    def _end_hold(self, peer: Peer) -> None:
+        if peer.chaos is not None:
+            peer.chaos.holding = False
+        if not peer.closed:
+            self._flush(peer)
 
     def _update_interest(self, peer: Peer) -> None:
         if peer.closed or peer.transport is Transport.TLS_HANDSHAKE:
@@ -361,7 +365,7 @@ class Loop:
         mask = 0
         if peer.wants_read and not peer.eof:
             mask |= selectors.EVENT_READ
-        if peer.outbox_bytes:
+        if peer.outbox_bytes and (peer.chaos is None or not peer.chaos.holding):
             mask |= selectors.EVENT_WRITE
         self._set_mask(peer, mask)
 
@@ -397,6 +401,8 @@ class Loop:
         except OSError:
             pass
         log.debug("%s %s closed", peer.service.name, peer.peer)
+        if peer.chaos is not None:
+            log.info("%s %s: chaos: %s", peer.service.name, peer.peer, peer.chaos.summary())
         try:
             peer.service.on_close(peer)
         except Exception:

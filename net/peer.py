@@ -11,7 +11,8 @@ import socket
 import ssl
 from typing import Any, Callable, Dict, Optional
 
-from net.connection import Connection, Phase
+from net.chaos import Chaos
+from net.connection import OUTBOX_HIGH_BYTES, OUTBOX_LOW_BYTES, Connection, Phase
 from net.framing import KIND_BINARY, encode_header
 from net.messages import encode_message, masked, reply_to
 from net.service import Service
@@ -31,7 +32,8 @@ class Transport(enum.Enum):
 
 
 class Peer(Connection):
-    __slots__ = ("loop", "sock", "mask", "dirty", "transport", "last_sent_s", "refused")
+    __slots__ = ("loop", "sock", "mask", "dirty", "transport", "last_sent_s", "refused",
+                 "chaos")
 
     def __init__(self, loop: Any, sock: socket.socket, address: Any, service: Service,
                  now_s: float) -> None:
@@ -46,6 +48,7 @@ class Peer(Connection):
                           else Transport.PLAIN)
         self.last_sent_s = now_s  # the last time the kernel took bytes from us
         self.refused = False  # over the per-address cap: only told so, then closed
+        self.chaos: Optional[Chaos] = None  # --chaos: this connection's cuts, else None
 
     def trace_in(self, message: Any) -> None:
         """--trace: log what arrived (secrets masked)."""
@@ -53,6 +56,22 @@ class Peer(Connection):
             trace_log.info("%s %s < %s", self.service.name, self.peer, masked(message))
         else:
             trace_log.info("%s %s < B %d bytes", self.service.name, self.peer, len(message))
+
+    def update_flow(self) -> None:
+        """The water marks at work (docs/PROTOCOL.md Part II.5, docs/LABS.md lab 4), logged
+        when they turn. Rare: between two such lines a peer has read at least 768 KiB."""
+        was_paused = self.reading_paused
+        Connection.update_flow(self)
+        if self.reading_paused is was_paused:
+            return
+        if self.reading_paused:
+            log.info("%s %s: %d bytes unsent: its requests wait until it reads (high water "
+                     "mark %d KiB)", self.service.name, self.peer, self.outbox_bytes,
+                     OUTBOX_HIGH_BYTES // 1024)
+        else:
+            log.info("%s %s: %d bytes unsent: its requests are read again (low water mark "
+                     "%d KiB)", self.service.name, self.peer, self.outbox_bytes,
+                     OUTBOX_LOW_BYTES // 1024)
 
     # -- sending --------------------------------------------------------------------------
 

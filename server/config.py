@@ -41,6 +41,10 @@ class ServerConfig:
     # may share files: "all" or "admins" (hand-ins are always allowed).
     admins: List[str] = field(default_factory=list)
     uploads: str = "all"
+    # docs/PROTOCOL.md §14: the name discovery answers give ("" = the host name), and
+    # whether the server answers discovery probes at all.
+    name: str = ""
+    discovery: bool = True
     # The real ports after binding (port 0 picks a free one); filled in by server_main.
     ports: Dict[str, int] = field(default_factory=dict)
 

@@ -16,6 +16,8 @@ import sys
 import time
 from typing import Dict, Optional
 
+from tests.wire import CHAOS_SEED
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SERVER_START_TIMEOUT_S = 20.0
 
@@ -42,13 +44,18 @@ RELAXED_LIMITS = ("--codes-per-ip", "0", "--sms-hourly", "0", "--logins-per-ip",
                   "--max-conns-per-user", "0")
 
 
+# CHATROOM_CHAOS=SEED (./test.sh's chaos run): every server cuts its writes and caps its
+# reads (--chaos), and so does every WireClient (tests/wire.py).
+CHAOS_ARGS = ("--chaos", str(CHAOS_SEED)) if CHAOS_SEED is not None else ()
+
+
 class ServerProc:
     """python server_main.py on ports picked by the OS, its log in a file."""
 
     def __init__(self, data_dir: str, *args: str, python: str = sys.executable,
                  ports: Optional[Dict[str, int]] = None, relaxed: bool = True) -> None:
         self.data_dir = data_dir
-        self.args = (list(RELAXED_LIMITS) if relaxed else []) + list(args)
+        self.args = (list(RELAXED_LIMITS) if relaxed else []) + list(CHAOS_ARGS) + list(args)
         self.python = python
         os.makedirs(data_dir, exist_ok=True)
         self.log_path = os.path.join(data_dir, "server.log")

@@ -2,16 +2,22 @@
 download takes only the files of the owner the user chose (issue #15, defect 11)."""
 import io
 import os
+import time
 
+from net.chaos import Chaos
 from tests.conftest import register
+from tests.wire import CHAOS_SEED
 from ui.cli import Cli, find_folders
 from ui.transfers import Folder
 
 
 def run_cli(srv, lines):
-    """The terminal client fed a script, as `python chatroom.py cli < script` would be."""
+    """The terminal client fed a script, as `python chatroom.py cli < script` would be (with
+    --chaos too, in ./test.sh's chaos run)."""
     out = io.StringIO()
-    cli = Cli("127.0.0.1", srv.auth, "en", stdin=io.StringIO("\n".join(lines) + "\n"), out=out)
+    chaos = Chaos(CHAOS_SEED) if CHAOS_SEED is not None else None
+    cli = Cli("127.0.0.1", srv.auth, "en", stdin=io.StringIO("\n".join(lines) + "\n"), out=out,
+              chaos=chaos)
     return cli.run(), out.getvalue()
 
 
@@ -146,3 +152,187 @@ def test_login_over_the_connection_cap_is_explained(make_server):
         held[0].close()
     assert rc == 1
     assert "Too many connections from this computer. Close other chatroom windows" in out
+
+
+# -- the teacher's controls (docs/PROTOCOL.md §11) -------------------------------------------
+
+def a_class(make_server):
+    """A server with a teacher (--admin) and two students."""
+    from tests.conftest import new_identity
+    teacher_name = new_identity()[0]
+    srv = make_server("--admin", teacher_name, "--flood-limit", "0")
+    return (srv, register(srv, teacher_name, new_identity()[1]), register(srv),
+            register(srv))
+
+
+def as_user(srv, user, commands):
+    return run_cli(srv, ["/login " + user["username"], user["password"]] + commands +
+                   ["/quit"])
+
+
+def message_id(out, text):
+    """The id the CLI shows before a message: '[14:05] [#42] ann: text' -> 42."""
+    for line in out.splitlines():
+        if line.endswith(": " + text) and "[#" in line:
+            return int(line.split("[#", 1)[1].split("]", 1)[0])
+    raise AssertionError("no line for %r in:\n%s" % (text, out))
+
+
+def test_teacher_quiets_mutes_and_kicks_and_the_student_is_told(make_server):
+    srv, teacher, ann, _ = a_class(make_server)
+    t, a = teacher["username"], ann["username"]
+    rc, out = as_user(srv, ann, ["before the lesson"])
+    assert rc == 0, out
+    early = message_id(out, "before the lesson")
+
+    rc, out = as_user(srv, teacher, ["/quiet on", "/mute %s 5" % a, "/users"])
+    assert rc == 0, out
+    assert "You are a teacher (admin) here" in out
+    assert "* %s made the room quiet: only the teacher speaks" % t in out
+    assert "* %s was muted until " % a in out and (" by %s" % t) in out
+
+    rc, out = as_user(srv, ann, ["may I speak?", "/msg %s a question, please" % t,
+                                 "/delete #%d" % early, "/users"])
+    assert rc == 1, out  # the refused say
+    assert "* The room is quiet: only the teacher speaks." in out
+    assert "! You are muted until " in out and "\n  may I speak?\n" in out
+    assert "%s -> %s: a question, please" % (a, t) in out
+    assert "* message #%d was deleted by %s" % (early, a) in out
+
+    rc, out = as_user(srv, teacher, ["/unmute %s" % a, "/quiet off", "/audit",
+                                     "/kick %s 10 spamming the room" % a, "/users"])
+    assert rc == 0, out
+    assert "* %s may speak again (unmuted by %s)" % (a, t) in out
+    assert "* %s ended the quiet: everyone may speak again" % t in out
+    audit = [line.split() for line in out.splitlines() if line.lstrip().startswith("#")]
+    assert [words[4] for words in audit] == ["quiet", "mute", "unmute", "quiet"]
+    assert "* %s was removed from the chat by %s until " % (a, t) in out
+
+    rc, out = as_user(srv, ann, [])
+    assert rc == 1 and "! You were removed until " in out, out
+
+
+def test_a_student_online_when_kicked_is_told_who_why_and_until_when(make_server):
+    import threading
+    srv, teacher, ann, _ = a_class(make_server)
+    read_fd, write_fd = os.pipe()
+    out = io.StringIO()
+    with os.fdopen(read_fd, "r") as stdin:
+        student = Cli("127.0.0.1", srv.auth, "zh", stdin=stdin, out=out)
+        result = []
+        thread = threading.Thread(target=lambda: result.append(student.run()))
+        thread.start()
+        os.write(write_fd, ("/login %s\n%s\n" % (ann["username"], ann["password"])).encode())
+        deadline = time.monotonic() + 10
+        while "logged in" not in out.getvalue() or student.session.state != "online":
+            assert time.monotonic() < deadline, out.getvalue()
+            time.sleep(0.01)
+        rc, teacher_out = as_user(srv, teacher, ["/kick %s 0 talking over the class"
+                                                 % ann["username"]])
+        assert rc == 0, teacher_out
+        while "移出" not in out.getvalue():
+            assert time.monotonic() < deadline, out.getvalue()
+            time.sleep(0.01)
+        os.close(write_fd)
+        thread.join(10)
+    assert result == [1]
+    assert "! %s 已将你移出聊天室。 原因：talking over the class。" % teacher["username"] \
+        in out.getvalue()
+    assert student.session.state == "offline" and student.session.token is None
+
+
+def test_hand_ins_reach_only_the_teacher_who_downloads_them_all(make_server, tmp_path):
+    srv, teacher, ann, bob = a_class(make_server)
+    for user, text in ((ann, "ann's answers"), (bob, "bob's answers")):
+        (tmp_path / user["username"]).mkdir()
+        homework = tmp_path / user["username"] / "hw1.txt"
+        homework.write_text(text)
+        rc, out = as_user(srv, user, ["/handin %s" % homework, "/users"])
+        assert rc == 0 and "hw1.txt: done" in out, out
+        assert "* %s handed in hw1.txt" % user["username"] in out
+
+    rc, out = as_user(srv, bob, ["/files", "/handins"])
+    assert rc == 0, out
+    assert out.count("hw1.txt") == 2  # his own, in /files and /handins: never ann's
+    assert "(hand-in)" in out and ann["username"] not in out
+
+    dest = tmp_path / "collected"
+    rc, out = as_user(srv, teacher, ["/handins", "/handins get all %s" % dest])
+    assert rc == 0, out
+    assert "%s: 1 file · " % ann["username"] in out and "%s: 1 file · " % bob["username"] in out
+    for user, text in ((ann, "ann's answers"), (bob, "bob's answers")):
+        assert (dest / user["username"] / "hw1.txt").read_text() == text
+    rc, out = as_user(srv, teacher, ["/handins get %s %s" % (bob["username"],
+                                                             tmp_path / "bob_only")])
+    assert rc == 0 and files_under(tmp_path / "bob_only") == [bob["username"] + "/hw1.txt"]
+
+
+def test_bad_input_is_refused_before_anything_is_sent(make_server):
+    srv, teacher, ann, _ = a_class(make_server)
+    bad = ["/mute %s x" % ann["username"], "/mute %s 0" % ann["username"],
+           "/mute %s 10081" % ann["username"], "/mute %s" % ann["username"], "/unmute",
+           "/kick", "/kick %s 5m" % ann["username"], "/kick %s -1" % ann["username"],
+           "/quiet maybe", "/delete abc", "/delete file", "/delete 1 2", "/audit 500",
+           "/handins get", "/handins everything"]
+    rc, out = as_user(srv, teacher, bad)
+    assert rc == 1
+    errors = [line for line in out.splitlines() if line.startswith("! ")]
+    assert len(errors) == len(bad) and all("usage: /" in line for line in errors), out
+    assert "muted" not in out and "removed" not in out
+    rc, out = as_user(srv, teacher, ["/mute nobody_at_all 5", "/mute %s 5" %
+                                     teacher["username"], "/delete 999999"])
+    assert rc == 1
+    assert "! There is no such user." in out
+    assert "! Teachers cannot be muted or removed." in out
+    assert "! That message is gone already." in out
+    rc, out = as_user(srv, ann, ["/mute %s 5" % teacher["username"], "/quiet on", "/audit"])
+    assert rc == 1
+    assert out.count("! Only a teacher (an admin) may do that.") == 3, out
+
+
+# -- rooms (docs/PROTOCOL.md §12) ------------------------------------------------------------
+
+def created_room(out, name):
+    """'* created physics (#42); ...' -> 42."""
+    for line in out.splitlines():
+        if line.startswith("* created %s (#" % name):
+            return int(line.split("(#", 1)[1].split(")", 1)[0])
+    raise AssertionError("no room %r in:\n%s" % (name, out))
+
+
+def test_rooms_from_the_terminal_create_join_say_invite_leave_and_close(make_server):
+    srv = make_server("--flood-limit", "0")
+    ann, bob = register(srv), register(srv)
+    a, b = ann["username"], bob["username"]
+    rc, out = as_user(srv, ann, ["/create physics", "/create secret private"])
+    assert rc == 0, out
+    physics, secret = created_room(out, "physics"), created_room(out, "secret")
+
+    rc, out = as_user(srv, ann, ["/room %d" % physics, "hello physics", "/lobby",
+                                 "hello lobby", "/invite %d %s" % (secret, b), "/rooms"])
+    assert rc == 0, out
+    assert "] (physics) %s: hello physics" % a in out
+    assert "] %s: hello lobby" % a in out and "(physics) %s: hello lobby" % a not in out
+    assert "* You invited %s to secret (#%d)" % (b, secret) in out
+    assert "#%-5s %-20s 1 members private joined" % (secret, "secret") in out
+
+    rc, out = as_user(srv, bob, ["hello physics from the lobby?", "/room %d" % physics,
+                                 "/rooms", "/join %d" % physics, "/room %d" % physics,
+                                 "bob in physics", "/history 5", "/join %d" % secret,
+                                 "/leave %d" % physics, "/room %d" % physics, "/leave 1"])
+    assert rc == 1, out  # /room of a room not joined, and leaving the lobby
+    assert "] %s: hello physics from the lobby?" % b in out  # not joined: the lobby's
+    assert "#%-5s %-20s 1 members private invited" % (secret, "secret") in out
+    assert out.count("! You are not in that room; join it first. (/join %d)" % physics) == 2
+    # Not in the auth reply's history (bob was not a member then): /history of the room.
+    assert out.count("] (physics) %s: hello physics" % a) == 1
+    assert "] (physics) %s: bob in physics" % b in out
+    assert "* You left physics (#%d)" % physics in out
+    assert "! Everyone stays in the lobby." in out
+
+    rc, out = as_user(srv, bob, ["/closeroom %d" % secret])
+    assert rc == 1 and "! You are not allowed to do that." in out, out
+    rc, out = as_user(srv, ann, ["/closeroom %d" % physics, "/join %d" % physics])
+    assert rc == 1, out
+    assert "* The room physics (#%d) was closed" % physics in out
+    assert "! There is no such room (or it is private)." in out

@@ -325,8 +325,8 @@ def test_quota_exceeded_is_explained_in_the_transfer_row(tk_env, make_server, tm
 
 def test_refused_connections_are_explained_and_retried_slowly(tk_env, make_server):
     from tests.conftest import register
-    from tests.test_session import hold_connections
-    srv = make_server("--max-conns-per-ip", "2")
+    from tests.test_session import hold_connections, release_connections
+    srv = make_server("--max-conns-per-ip", "2", "--log-level", "DEBUG")
     user = register(srv)
     app = tk_env(srv)
     held = hold_connections(srv, 2)
@@ -336,8 +336,7 @@ def test_refused_connections_are_explained_and_retried_slowly(tk_env, make_serve
     message = app.login_view.message
     pump([app], lambda: "Too many connections from this computer" in message.cget("text"),
          what="the login refused")
-    for c in held:
-        c.close()
+    release_connections(srv, held)
 
     # The login's own connection stays open: of chat and files, one is refused, every time.
     refusals = srv.log().count("refusing a connection")
@@ -409,3 +408,311 @@ def test_a_message_the_server_refuses_stays_in_the_input_with_the_reason(
     view.send_button.invoke()
     assert not view.draft_note.winfo_ismapped()  # a new try clears the old reason
     pump([app], lambda: "later" in conversation_texts(app), what="sent after the wait")
+
+
+# -- the teacher's controls (docs/PROTOCOL.md §11) -------------------------------------------
+
+def a_class(tk_env, make_server, student_lang="en"):
+    """A server with a teacher (--admin) and a student, each logged in through a GUI."""
+    from tests.conftest import new_identity, register
+    teacher_name = new_identity()[0]
+    srv = make_server("--admin", teacher_name, "--flood-limit", "0")
+    teacher = register(srv, teacher_name, new_identity()[1])
+    student = register(srv)
+    t_app, s_app = tk_env(srv), tk_env(srv, student_lang)
+    login_via_gui(t_app, teacher["username"], teacher["password"])
+    login_via_gui(s_app, student["username"], student["password"])
+    pump([t_app, s_app], lambda: student["username"] in t_app.chat.online,
+         what="the student online")
+    return srv, teacher["username"], student["username"], t_app, s_app
+
+
+def menu_labels(menu):
+    return [menu.entrycget(i, "label") for i in range(menu.index("end") + 1)]
+
+
+def invoke_label(menu, label):
+    menu.invoke(menu_labels(menu).index(label))
+
+
+def teacher_menu(app):
+    bar = app.menubar
+    for i in range(bar.index("end") + 1):
+        if bar.type(i) == "cascade" and bar.entrycget(i, "label") == "Teacher":
+            return bar.nametowidget(bar.entrycget(i, "menu"))
+    raise AssertionError("no Teacher menu")
+
+
+def close_popup(menu):
+    """What Escape does to a posted menu: unpost it and let go of its grab."""
+    menu.unpost()
+    menu.grab_release()
+
+
+def right_click_user(view, name):
+    """A right-click on a name in the online list: its menu is posted; unpost it and
+    return it (a test invokes its entries)."""
+    i = view.online_names.index(name)
+    x, y, _, height = view.online.bbox(i)
+    view.online.event_generate("<Button-3>", x=x + 2, y=y + height // 2,
+                               rootx=view.online.winfo_rootx() + x + 2,
+                               rooty=view.online.winfo_rooty() + y + height // 2)
+    menu = view._menu
+    close_popup(menu)
+    return menu
+
+
+def right_click_message(view, text):
+    """A right-click on a message's text: its menu (None when it offers nothing)."""
+    index = view.text.search(text, "1.0")
+    assert index, text
+    view.text.see(index)
+    view.text.update()
+    x, y, _, height = view.text.bbox(index)
+    view._menu = None
+    view.text.event_generate("<Button-3>", x=x + 1, y=y + height // 2,
+                             rootx=view.text.winfo_rootx() + x + 1,
+                             rooty=view.text.winfo_rooty() + y + height // 2)
+    menu = view._menu
+    if menu is not None:
+        close_popup(menu)
+    return menu
+
+
+def input_locked(view):
+    return str(view.send_button.cget("state")) == "disabled" and \
+        str(view.input.cget("state")) == "disabled"
+
+
+def send_via_gui(app, text):
+    app.chat_view.input.insert("1.0", text)
+    app.chat_view.send_button.invoke()
+
+
+def test_teacher_mutes_and_unmutes_a_student_through_the_user_menu(tk_env, make_server):
+    srv, teacher, student, t_app, s_app = a_class(tk_env, make_server, "zh")
+    apps = [t_app, s_app]
+    tv, sv = t_app.chat_view, s_app.chat_view
+    assert tv.badge.winfo_ismapped() and tv.badge.cget("text") == "Teacher"
+    assert t_app.root.title().endswith("(Teacher)")
+    assert not sv.badge.winfo_ismapped() and tv.quiet_check.winfo_ismapped()
+    assert not sv.quiet_check.winfo_ismapped()
+    assert menu_labels(right_click_user(sv, teacher)) == ["私聊"]  # a student: no controls
+
+    menu = right_click_user(tv, student)
+    assert menu_labels(menu) == ["Private message", "Mute for 5 minutes", "Mute for 1 hour",
+                                 "Mute for a day", "Unmute", "Remove from the chat",
+                                 "Remove and ban for a day"]
+    invoke_label(menu, "Mute for 5 minutes")
+    pump(apps, lambda: input_locked(sv), what="the student's input closed")
+    reason = sv.input.get("1.0", "end-1c")
+    assert reason.startswith("你已被禁言至") and "仍可私聊老师" in reason
+    assert any("被 %s 禁言至" % teacher in t for t in conversation_texts(s_app))
+    pump(apps, lambda: any("was muted until" in t for t in conversation_texts(t_app)),
+         what="the teacher's notice")
+
+    # a private conversation with the teacher stays open
+    s_app.chat.open_private(teacher)
+    pump(apps, lambda: not input_locked(sv), what="the private input open")
+    send_via_gui(s_app, "may I ask a question?")
+    pump(apps, lambda: "may I ask a question?" in conversation_texts(t_app, student),
+         what="the question to the teacher")
+    s_app.chat.switch_to("")
+    assert input_locked(sv)
+
+    invoke_label(right_click_user(tv, student), "Unmute")
+    pump(apps, lambda: not input_locked(sv), what="the input open again")
+    send_via_gui(s_app, "thank you")
+    pump(apps, lambda: "thank you" in conversation_texts(t_app), what="speaking again")
+
+    # the moderation log, from the Teacher menu
+    invoke_label(teacher_menu(t_app), "Moderation log…")
+    table = t_app.audit_view.table
+    pump(apps, lambda: len(table.get_children()) == 2, what="two audit entries")
+    actions = [table.item(i, "values")[2] for i in table.get_children()]
+    assert actions == ["unmute", "mute"]
+    assert table.item(table.get_children()[1], "values")[3] == student
+
+
+def test_messages_are_deleted_from_their_menu_and_replaced_everywhere(tk_env, make_server):
+    srv, teacher, student, t_app, s_app = a_class(tk_env, make_server)
+    apps = [t_app, s_app]
+    send_via_gui(s_app, "oops, wrong window")
+    send_via_gui(t_app, "the teacher's word")
+    send_via_gui(s_app, "a rude remark")
+    pump(apps, lambda: "a rude remark" in conversation_texts(t_app) and
+         "a rude remark" in conversation_texts(s_app), what="three messages everywhere")
+
+    assert right_click_message(s_app.chat_view, "the teacher's word") is None
+    menu = right_click_message(s_app.chat_view, "oops, wrong window")
+    assert menu_labels(menu) == ["Delete message"]
+    invoke_label(menu, "Delete message")  # a student deletes their own message
+    gone = "message deleted by %s" % student
+    pump(apps, lambda: gone in conversation_texts(t_app) and gone in conversation_texts(s_app),
+         what="the own message deleted")
+
+    invoke_label(right_click_message(t_app.chat_view, "a rude remark"), "Delete message")
+    gone = "message deleted by %s" % teacher
+    pump(apps, lambda: gone in conversation_texts(s_app), what="the remark deleted")
+    shown = s_app.chat_view.text.get("1.0", "end")
+    assert "a rude remark" not in shown and gone in shown
+    assert "oops, wrong window" not in shown and "the teacher's word" in shown
+
+
+def test_a_quiet_room_closes_the_students_input_only(tk_env, make_server):
+    srv, teacher, student, t_app, s_app = a_class(tk_env, make_server)
+    apps = [t_app, s_app]
+    t_app.chat_view.quiet_check.invoke()
+    pump(apps, lambda: input_locked(s_app.chat_view), what="the student's input closed")
+    assert s_app.chat_view.input.get("1.0", "end-1c").startswith(
+        "The room is quiet: only the teacher speaks.")
+    assert t_app.chat_view.quiet_var.get() and not input_locked(t_app.chat_view)
+    send_via_gui(t_app, "listen, everyone")
+    pump(apps, lambda: "listen, everyone" in conversation_texts(s_app), what="the teacher")
+    t_app.chat_view.quiet_check.invoke()
+    pump(apps, lambda: not input_locked(s_app.chat_view), what="the input open again")
+    assert not t_app.chat_view.quiet_var.get()
+
+
+def test_a_kicked_student_is_back_at_the_login_window_and_told_until_when(tk_env,
+                                                                         make_server):
+    srv, teacher, student, t_app, s_app = a_class(tk_env, make_server)
+    apps = [t_app, s_app]
+    invoke_label(right_click_user(t_app.chat_view, student), "Remove and ban for a day")
+    pump(apps, lambda: s_app.login_view is not None, what="the student's login window")
+    message = s_app.login_view.message.cget("text")
+    assert message.startswith("%s removed you from the chat." % teacher), message
+    assert "You can log in again after" in message
+    assert s_app.chat is None and s_app.session.state == "offline"
+    pump(apps, lambda: any("removed from the chat by" in t for t in conversation_texts(t_app)),
+         what="the teacher's notice")
+    opened = s_app.session.connections()
+    deadline = time.monotonic() + 1.5  # no reconnect loop: nothing is opened again
+    while time.monotonic() < deadline:
+        for app in apps:
+            app.root.update()
+        time.sleep(0.01)
+    assert s_app.session.connections() == opened and s_app.session.state == "offline"
+
+    s_app.login_view.password.set("correct horse 1")  # conftest.PASSWORD
+    s_app.login_view.login.set(student)
+    s_app.login_view.submit_button.invoke()
+    pump(apps, lambda: "You were removed until" in s_app.login_view.message.cget("text"),
+         what="the ban explained")
+
+
+def test_hand_in_from_the_files_window_and_the_teacher_downloads_all(tk_env, make_server,
+                                                                    tmp_path, monkeypatch):
+    import ui.tk.files
+    srv, teacher, student, t_app, s_app = a_class(tk_env, make_server)
+    apps = [t_app, s_app]
+    homework = tmp_path / "homework.txt"
+    homework.write_bytes("作业 1".encode() * 1000)
+    monkeypatch.setattr(ui.tk.files, "ask_files", lambda parent: [str(homework)])
+    s_app.open_files()
+    view = s_app.files_view
+    view.hand_in_button.invoke()
+    pump(apps, lambda: s_app.files.queue.items and
+         s_app.files.queue.items[0].state == "done", 30, "the hand-in uploaded")
+    file_id = s_app.files.queue.items[0].record["file_id"]
+    pump(apps, lambda: view.hand_ins.exists("f:%d" % file_id), what="the student's hand-in")
+    assert view.hand_ins_shown() and not view.tree.exists("f:%d" % file_id)
+    assert view.notebook.tab(view.hand_ins_tab, "text") == "My hand-ins"
+
+    invoke_label(teacher_menu(t_app), "Hand-ins…")
+    tview = t_app.files_view
+    pump(apps, lambda: tview.hand_ins.exists("f:%d" % file_id), what="the teacher's list")
+    assert tview.hand_ins_shown() and tview.download_all_button.winfo_ismapped()
+    assert [tview.hand_ins.item(i, "text") for i in tview.hand_ins.get_children()] == [student]
+    target = tmp_path / "collected"
+    monkeypatch.setattr(ui.tk.files, "ask_folder", lambda *args: str(target))
+    tview.download_all_button.invoke()
+    pump(apps, lambda: t_app.files.queue.items and
+         t_app.files.queue.items[0].state == "done", 30, "downloaded")
+    assert (target / student / "homework.txt").read_bytes() == homework.read_bytes()
+
+
+# -- rooms (docs/PROTOCOL.md §12) ------------------------------------------------------------
+
+def button_of(frame, text):
+    return [w for w in frame.winfo_children() if str(w.cget("text")) == text][0]
+
+
+def test_rooms_made_browsed_joined_and_a_message_arrives_only_in_its_room(tk_env, make_server):
+    from tests.conftest import register
+    srv = make_server("--flood-limit", "0")
+    ann, bob = register(srv), register(srv)
+    a_app, b_app = tk_env(srv), tk_env(srv, "zh")
+    apps = [a_app, b_app]
+    login_via_gui(a_app, ann["username"], ann["password"])
+    login_via_gui(b_app, bob["username"], bob["password"])
+    av, bv = a_app.chat_view, b_app.chat_view
+    assert str(av.invite_button.cget("state")) == "disabled"  # the lobby is shown
+
+    # ann: "New room…", a public room with a topic.
+    av.new_room_button.invoke()
+    dialog = av.dialog
+    dialog.name.insert(0, "physics")
+    dialog.topic.insert(0, "optics, week 3")
+    dialog.create_button.invoke()
+    pump(apps, lambda: a_app.chat.current.startswith("room "), what="the new room shown")
+    physics = a_app.chat.current
+    assert av.topic.winfo_ismapped()
+    assert av.topic.cget("text") == "physics · 1 members — optics, week 3"
+    assert str(av.leave_button.cget("state")) == "normal"
+    assert av.conversations.get(1) == "# physics"
+
+    # bob: "Browse rooms", pick physics, Join.
+    bv.browse_button.invoke()
+    pump(apps, lambda: bv.dialog is not None and bv.dialog.ids, what="the room list")
+    listed = bv.dialog.tree
+    row = [i for i in listed.get_children() if listed.item(i, "values")[0] == "physics"][0]
+    assert listed.item(row, "values")[1] == "1 人"
+    listed.selection_set(row)
+    bv.dialog.join_button.invoke()
+    pump(apps, lambda: b_app.chat.current == physics, what="bob in physics")
+
+    # A message in the room reaches the room only; one in the lobby, the lobby only.
+    send_via_gui(a_app, "light bends")
+    pump(apps, lambda: "light bends" in conversation_texts(b_app, physics),
+         what="the room's message at bob")
+    assert "light bends" not in conversation_texts(b_app) and \
+        "light bends" not in conversation_texts(a_app)
+    assert "light bends" in bv.text.get("1.0", "end")
+    bv.conversations.selection_clear(0, "end")
+    bv.conversations.selection_set(0)
+    bv.conversations.event_generate("<<ListboxSelect>>")
+    pump(apps, lambda: b_app.chat.current == "", what="bob back in the lobby")
+    a_app.chat.switch_to("")
+    send_via_gui(a_app, "lobby news")
+    a_app.chat.switch_to(physics)
+    send_via_gui(a_app, "prisms next")
+    pump(apps, lambda: "prisms next" in conversation_texts(b_app, physics) and
+         "lobby news" in conversation_texts(b_app), what="both messages at bob")
+    assert "prisms next" not in bv.text.get("1.0", "end")  # the lobby is shown there
+    assert "# physics（1）" in bv.conversations.get(0, "end")  # unread, in zh
+
+    # A private room: ann invites bob, who joins from the notice's Join button.
+    av.new_room_button.invoke()
+    av.dialog.name.insert(0, "secret")
+    av.dialog.private_var.set(True)
+    av.dialog.create_button.invoke()
+    pump(apps, lambda: a_app.chat.current not in ("", physics), what="the private room")
+    secret = a_app.chat.current
+    av.open_invite()
+    av.dialog.user.insert(0, bob["username"])
+    av.dialog.invite_button.invoke()
+    pump(apps, lambda: bv.invitations, what="the invitation at bob")
+    bar = list(bv.invitations.values())[0]
+    button_of(bar, "加入").invoke()
+    pump(apps, lambda: b_app.chat.current == secret and not bv.invitations,
+         what="bob in the private room")
+    send_via_gui(b_app, "just us")
+    pump(apps, lambda: "just us" in conversation_texts(a_app, secret), what="bob's message")
+    assert all("just us" not in conversation_texts(a_app, key) for key in ("", physics))
+
+    # Leave: the room goes from bob's list, the lobby is shown.
+    bv.leave_button.invoke()
+    pump(apps, lambda: b_app.chat.current == "" and secret not in b_app.chat.conversations,
+         what="bob left")
+    assert not any("secret" in label for label in bv.conversations.get(0, "end"))

@@ -6,7 +6,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PURE_NET = ("net/framing.py", "net/messages.py", "net/connection.py", "net/rules.py",
-            "net/outbox.py", "net/timers.py", "net/service.py")
+            "net/outbox.py", "net/timers.py", "net/service.py", "net/discovery.py")
 IO_MODULES = {"socket", "selectors", "ssl", "select", "asyncio", "threading", "subprocess"}
 THIRD_PARTY_RUNTIME = {"pymysql", "requests"}
 STDLIB_ONLY_PACKAGES = ("net", "server", "db", "ui")

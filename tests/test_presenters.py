@@ -1,16 +1,19 @@
 """ui/ without a display: presenters with fake views, the session's address parsing, the
 transfer helpers, the catalog and the settings file."""
 import os
+import time
 
 import pytest
 
 from ui.i18n import STRINGS, Catalog, detect_language
+from ui.presenters.audit import AUDIT_PAGE, AuditPresenter
 from ui.presenters.chat import MAX_VIEW_MESSAGES, PUBLIC, ChatPresenter
 from ui.presenters.files import FILES_PAGE, FilesPresenter
 from ui.presenters.login import LoginPresenter
+from ui.presenters.moderation import clock_text, parse_minutes
 from ui.presenters.preferences import Preferences, PreferencesPresenter
 from ui.presenters.register import RegisterPresenter
-from ui.session import Refusal, parse_address
+from ui.session import Refusal, Session, parse_address
 from ui.settings import ClientSettings
 from ui.transfers import Folder, Upload, folder_entries, safe_local_path
 
@@ -35,19 +38,33 @@ class Recorder:
         return sum(1 for n, _ in self.calls if n == name)
 
 
-class FakeSession:
+class FakeSession(Session):
+    """A Session that sends nothing: requests are recorded, and a test answers them through
+    the callbacks kept. What the session makes of replies and events (role, mute, quiet,
+    the teachers it has seen) is the real Session's."""
+
     def __init__(self):
+        self.now = 1764169937.0
+        super().__init__("127.0.0.1", 9999, wall=lambda: self.now)
         self.username = "me"
         self.requests = []
+        self.callbacks = {}
         self.state = "online"
 
-    refusal = None
     login_reply = {"status": "bad_credentials"}
 
-    def say(self, text, to, callback):
-        self.requests.append(("say", text, to))
-        self.say_callback = callback
+    def say(self, text, to, callback, room=None):
+        self.requests.append(("say", text, to) if room is None else ("say", text, to, room))
+
+        def said(reply):
+            self.note_say_reply(to, reply)
+            callback(reply)
+        self.say_callback = said
         return True
+
+    def _request(self, conn, op, callback, **fields):
+        self.requests.append((op, fields))
+        self.callbacks[op] = callback
 
     def list_files(self, callback, before=None, limit=None):
         self.requests.append(("list", before, limit))
@@ -60,8 +77,9 @@ class FakeSession:
     def refresh_files(self):
         self.requests.append(("refresh",))
 
-    def history(self, before, with_user, callback, limit=50):
-        self.requests.append(("history", before, with_user))
+    def history(self, before, with_user, callback, limit=50, room=None):
+        self.requests.append(("history", before, with_user) if room is None
+                             else ("history", before, with_user, room))
         self.history_callback = callback
 
     def hello(self, callback):
@@ -567,3 +585,470 @@ def test_send_code_rate_limit_counts_down_from_retry_after():
     now[0] += 40
     presenter.tick()
     assert view.last("set_send_code") == (False, "Resend in 500 s")
+
+
+# -- the teacher's controls (docs/PROTOCOL.md §11) -------------------------------------------
+
+def teacher_chat(lang="en"):
+    """A chat presenter whose user is a teacher, welcomed into the room."""
+    view = Recorder()
+    app = FakeApp()
+    app.tr = Catalog(lang)
+    app.session.role = "admin"
+    app.session.admins = {"me"}
+    presenter = ChatPresenter(app, app.session, view)
+    presenter.on_welcome({"online": ["bob", "me"], "history": []})
+    return presenter, view
+
+
+def feed(presenter, event):
+    """An event from the server, as the session passes it on (noting what it changes)."""
+    presenter.session.listener = presenter
+    presenter.session._event(event)
+
+
+def clock(ts):
+    return time.strftime("%H:%M", time.localtime(ts))
+
+
+@pytest.mark.parametrize("lang,badge,title", [("en", "Teacher", "chatroom — me (Teacher)"),
+                                              ("zh", "老师", "聊天室 — me（老师）")])
+def test_a_teacher_sees_the_role_badge_and_the_quiet_switch(lang, badge, title):
+    presenter, view = teacher_chat(lang)
+    assert view.last("set_badge") == (badge,)
+    assert view.last("set_title") == (title,)
+    assert view.last("set_admin_controls") == (True, False)
+    assert view.count("set_input_lock") == 0  # a teacher's input is never closed
+
+
+def test_a_member_has_no_badge_and_no_switch(chat):
+    presenter, view = chat
+    presenter.on_welcome({"online": ["me"], "history": []})
+    assert view.last("set_badge") == ("",)
+    assert view.last("set_admin_controls") == (False, False)
+    assert view.last("set_title") == ("chatroom — me",)
+
+
+def test_the_user_menu_offers_moderation_to_teachers_only(chat):
+    presenter, view = chat
+    assert presenter.user_actions("bob") == [("Private message", "private")]
+    assert presenter.user_actions("me") == []
+    presenter.user_action("bob", "mute:5")  # a member's client sends no admin op
+    assert presenter.session.requests == []
+    teacher, _ = teacher_chat()
+    assert [label for label, _ in teacher.user_actions("bob")] == [
+        "Private message", "Mute for 5 minutes", "Mute for 1 hour", "Mute for a day",
+        "Unmute", "Remove from the chat", "Remove and ban for a day"]
+    feed(teacher, {"op": "moderation", "action": "quiet", "on": True, "room": 1,
+                   "by": "Principal"})
+    assert teacher.user_actions("principal") == [("Private message", "private")]
+
+
+def test_moderation_actions_send_the_admin_ops_and_explain_a_refusal():
+    presenter, view = teacher_chat()
+    session = presenter.session
+    presenter.user_action("bob", "mute:60")
+    assert session.requests[-1] == ("mute", {"user": "bob", "minutes": 60})
+    session.callbacks["mute"]({"op": "mute", "status": "forbidden"})
+    assert view.last("show_error") == ("Teachers cannot be muted or removed.",)
+    presenter.user_action("bob", "unmute")
+    assert session.requests[-1] == ("unmute", {"user": "bob"})
+    presenter.user_action("bob", "kick:1440")
+    assert session.requests[-1] == ("kick", {"user": "bob", "minutes": 1440})
+    session.callbacks["kick"]({"op": "kick", "status": "no_such_user"})
+    assert view.last("show_error") == ("There is no such user.",)
+    presenter.user_action("bob", "private")
+    assert presenter.current == "bob"
+
+
+def test_moderation_events_are_notices_in_the_room(chat):
+    presenter, view = chat
+    until = presenter.session.now + 3600
+    for event, text in [
+            ({"action": "mute", "user": "bob", "by": "teacher", "until": until},
+             "bob was muted until %s by teacher" % clock(until)),
+            ({"action": "unmute", "user": "bob", "by": "teacher"},
+             "bob may speak again (unmuted by teacher)"),
+            ({"action": "kick", "user": "bob", "by": "teacher", "until": 0},
+             "bob was removed from the chat by teacher"),
+            ({"action": "kick", "user": "eve", "by": "teacher", "until": until},
+             "eve was removed from the chat by teacher until %s" % clock(until)),
+            ({"action": "quiet", "on": True, "room": 1, "by": "teacher"},
+             "teacher made the room quiet: only the teacher speaks")]:
+        feed(presenter, dict(event, op="moderation"))
+        assert view.last("append_entry")[0]["text"] == text
+        assert view.last("append_entry")[0]["kind"] == "system"
+
+
+def test_a_muted_member_sees_why_and_may_still_write_to_the_teacher(chat):
+    presenter, view = chat
+    session = presenter.session
+    presenter.on_welcome({"online": ["me", "teacher"], "history": []})
+    assert view.last("mark_teachers") == ([],)  # nobody is known to be a teacher yet
+    until = session.now + 300
+    feed(presenter, {"op": "moderation", "action": "mute", "user": "me",
+                     "by": "teacher", "until": until})
+    assert view.last("mark_teachers") == (["teacher"],)  # whom the student may ask
+    assert view.last("set_input_lock") == (
+        "You are muted until %s. You may still write to the teacher privately." % clock(until),)
+    presenter.send("hello?")
+    assert session.requests == []  # closed: nothing fails on send, nothing is sent
+    presenter.switch_to("teacher")  # the teacher is known now: by whom the mute came
+    assert view.last("set_input_lock") == ("",)
+    presenter.send("may I ask?")
+    assert session.requests == [("say", "may I ask?", "teacher")]
+    presenter.switch_to(PUBLIC)
+    assert view.last("set_input_lock")[0].startswith("You are muted until")
+    session.now = until + 1  # the mute runs out: the next tick opens the input
+    presenter.tick()
+    assert view.last("set_input_lock") == ("",)
+
+
+def test_a_quiet_room_closes_the_members_input_until_it_ends(chat):
+    presenter, view = chat
+    presenter.session.quiet = True  # as the chat auth reply said
+    presenter.on_welcome({"online": ["me"], "history": []})
+    assert view.last("set_input_lock") == (
+        "The room is quiet: only the teacher speaks. You may still write to the teacher "
+        "privately.",)
+    feed(presenter, {"op": "moderation", "action": "quiet", "on": False, "room": 1,
+                     "by": "teacher"})
+    assert view.last("set_input_lock") == ("",)
+    assert presenter.session.is_known_admin("Teacher")
+
+
+def test_a_refused_say_closes_the_input_it_was_not_told_about(chat):
+    presenter, view = chat
+    presenter.on_welcome({"online": ["me", "bob"], "history": []})
+    presenter.send("hi all")
+    presenter.session.say_callback({"op": "say", "status": "muted", "retry_after": 120})
+    assert view.last("restore_draft") == ("hi all",)
+    assert view.last("set_draft_note")[0].startswith("You are muted until")
+    assert view.last("set_input_lock")[0].startswith("You are muted until")
+    presenter.switch_to("bob")  # nobody said bob is a teacher: the server decides
+    assert view.last("set_input_lock") == ("",)
+    presenter.send("psst")
+    presenter.session.say_callback({"op": "say", "status": "muted", "retry_after": 119})
+    assert view.last("set_input_lock")[0].startswith("You are muted until")  # bob is not
+    assert view.last("restore_draft") == ("psst",)
+
+
+def test_quiet_refusal_is_explained_in_the_draft_note(chat):
+    presenter, view = chat
+    presenter.send("hi")
+    presenter.session.say_callback({"op": "say", "status": "forbidden"})
+    assert view.last("set_draft_note") == (
+        "The room is quiet: only the teacher speaks. Your message is still here; you may "
+        "write to the teacher privately.",)
+    assert presenter.session.quiet
+
+
+def test_messages_offer_delete_to_their_author_and_to_teachers(chat):
+    presenter, view = chat
+    presenter.on_message(message(1, "me", text="mine"))
+    presenter.on_message(message(2, "bob", text="bob's"))
+    assert presenter.message_actions(1) == [("Delete message", "delete")]
+    assert presenter.message_actions(2) == []
+    presenter.message_action(1, "delete")
+    assert presenter.session.requests[-1] == ("delete_message", {"msg_id": 1})
+    presenter.session.callbacks["delete_message"]({"status": "not_found"})
+    assert view.last("show_error") == ("That message is gone already.",)
+    teacher, tview = teacher_chat()
+    teacher.on_message(message(2, "bob", text="bob's"))
+    assert teacher.message_actions(2) == [("Delete message", "delete")]
+    teacher.message_action(2, "delete")
+    teacher.session.callbacks["delete_message"]({"status": "forbidden"})
+    assert tview.last("show_error") == ("You may delete only your own messages.",)
+
+
+def test_a_deleted_message_is_replaced_where_it_was(chat):
+    presenter, view = chat
+    for i in (1, 2, 3):
+        presenter.on_message(message(i, text="m%d" % i))
+    presenter.on_message(message(4, "bob", "me", "private one"))
+    feed(presenter, {"op": "message_deleted", "msg_id": 2, "by": "teacher"})
+    entries = view.last("show_conversation")[0]
+    assert [(e["kind"], e["text"]) for e in entries] == [
+        ("other", "m1"), ("deleted", "message deleted by teacher"), ("other", "m3")]
+    assert presenter.message_actions(2) == []
+    feed(presenter, {"op": "message_deleted", "msg_id": 4, "by": "bob"})
+    assert presenter.conversations["bob"][0]["kind"] == "deleted"
+    drawn = view.count("show_conversation")
+    feed(presenter, {"op": "message_deleted", "msg_id": 99, "by": "bob"})
+    assert view.count("show_conversation") == drawn
+
+
+def test_the_quiet_switch_asks_the_server_and_shows_the_truth_on_failure():
+    presenter, view = teacher_chat()
+    presenter.set_quiet(True)
+    assert presenter.session.requests[-1] == ("quiet", {"on": True})
+    presenter.session.callbacks["quiet"]({"op": "quiet", "status": "disconnected",
+                                          "message": "not connected"})
+    assert view.last("set_admin_controls") == (True, False)
+    assert view.last("show_error") == ("Error: not connected",)
+    feed(presenter, {"op": "moderation", "action": "quiet", "on": True, "room": 1,
+                     "by": "me"})
+    assert view.last("set_admin_controls") == (True, True)
+    assert view.count("set_input_lock") == 0 and presenter.lock == ""  # teachers speak
+
+
+@pytest.mark.parametrize("lang,template", [
+    ("en", "You were removed until {}."), ("zh", "你已被移出聊天室，{} 之后才能重新登录。")])
+def test_a_banned_login_says_until_when(lang, template):
+    app = FakeApp()
+    app.tr = Catalog(lang)
+    app.session.login_reply = {"op": "login", "status": "banned", "retry_after": 5400}
+    view = Recorder(fields=("10.0.0.5:7000", "me", "pw"))
+    before = time.time()
+    LoginPresenter(app, view).submit()
+    after = time.time()
+    assert view.last("show_error")[0] in {
+        template.format(clock_text(t + 5400, t)) for t in (before, after)}
+
+
+def test_a_kicked_user_is_told_who_why_and_until_when():
+    app = FakeApp()
+    view = Recorder()
+    until = time.time() + 600
+    LoginPresenter(app, view).kicked({"op": "kicked", "by": "teacher", "reason": "spam",
+                                      "until": until})
+    assert view.last("show_error") == (
+        "teacher removed you from the chat. Reason: spam. You can log in again after %s."
+        % clock_text(until),)  # with the date when the ban ends tomorrow (a run near midnight)
+    LoginPresenter(app, view).kicked({"op": "kicked", "by": "teacher", "reason": "",
+                                      "until": 0})
+    assert view.last("show_error") == ("teacher removed you from the chat.",)
+
+
+def test_clock_text_and_minutes():
+    now = time.mktime((2026, 3, 28, 9, 0, 0, 0, 0, -1))
+    assert clock_text(now + 3600, now) == "10:00"
+    assert clock_text(now + 86400, now) == "03-29 09:00"
+    assert [parse_minutes(t, 1) for t in ("5", "0", "10080", "10081", "x", "-5", "1.5", "")] \
+        == [5, None, 10080, None, None, None, None, None]
+    assert parse_minutes("0", 0) == 0
+
+
+def hand_in_records():
+    return [dict(r, visibility=v) for r, v in zip(
+        records("hw.txt", "notes.txt", "hw.txt", "essay.pdf"),
+        ("admins", "all", "admins", "admins"))]
+
+
+def test_hand_ins_are_apart_from_shared_files_and_grouped_by_student(tmp_path):
+    view = Recorder()
+    app = FakeApp()
+    app.session.role = "admin"
+    files = FilesPresenter(app, app.session, view)
+    recs = hand_in_records()
+    recs[0]["owner"], recs[2]["owner"], recs[3]["owner"] = "ann", "Bob", "ann"
+    files.on_files(recs, False)
+    tree = view.last("show_files")[0]
+    assert [[r["name"] for r in group] for _, group in tree] == [["notes.txt"]]
+    groups = view.last("show_hand_ins")[0]
+    assert [(student, [r["file_id"] for r in rs]) for student, rs in groups] == [
+        ("ann", [4, 1]), ("Bob", [2])]
+    files.download_hand_ins(None, str(tmp_path))
+    assert [t.dest for t in files.queue.items] == [
+        os.path.join(str(tmp_path), "ann", "essay.pdf"),
+        os.path.join(str(tmp_path), "ann", "hw.txt"),
+        os.path.join(str(tmp_path), "Bob", "hw.txt")]
+    files.download_hand_ins("Bob", str(tmp_path / "again"))
+    assert files.queue.items[-1].dest == os.path.join(str(tmp_path / "again"), "Bob", "hw.txt")
+    assert len(files.queue.items) == 4
+
+
+def test_download_all_hand_ins_reads_the_pages_not_loaded_yet(tmp_path):
+    view = Recorder()
+    app = FakeApp()
+    files = FilesPresenter(app, app.session, view)
+    files.on_files([dict(r, visibility="all") for r in records("new.txt", first_id=9)], True)
+    files.download_hand_ins(None, str(tmp_path))
+    assert app.session.requests == [("list_all", None)]
+    assert view.last("show_info") == ("Looking through all files for hand-ins…",)
+    app.session.list_callback({"status": "ok", "more": False, "files": hand_in_records()})
+    assert sorted(t.name for t in files.queue.items) == ["essay.pdf", "hw.txt", "hw.txt"]
+
+
+def test_hand_in_uploads_only_for_the_teachers_and_says_why_a_share_was_refused(tmp_path):
+    app = FakeApp()
+    files = FilesPresenter(app, app.session, Recorder())
+    (tmp_path / "hw").mkdir()
+    (tmp_path / "hw" / "a.txt").write_bytes(b"a")
+    (tmp_path / "essay.txt").write_bytes(b"e")
+    files.hand_in_paths([str(tmp_path / "essay.txt"), str(tmp_path / "hw")])
+    assert [(t.name, t.visibility) for t in files.queue.items] == [
+        ("essay.txt", "admins"), ("hw/a.txt", "admins")]
+    files.upload_paths([str(tmp_path / "essay.txt")])
+    shared = files.queue.items[-1]
+    assert shared.visibility == "all"
+    shared.fail("forbidden", {"op": "upload", "status": "forbidden", "message": "no"})
+    assert files.transfer_rows()[-1][3] == (
+        "failed: On this server only the teacher shares files. Use Hand in… to give your "
+        "work to the teacher.")
+
+
+def test_deleting_someone_elses_file_is_explained():
+    view = Recorder()
+    app = FakeApp()
+    app.session.delete_file = lambda file_id, callback: callback({"status": "forbidden"})
+    FilesPresenter(app, app.session, view).delete(3)
+    assert view.last("show_error") == ("Only its owner or a teacher may delete this file.",)
+
+
+def audit_entries(first, n):
+    return [{"id": i, "ts": 1764169937.0, "by": "teacher", "action": action, "user": "bob",
+             "detail": "5 minutes"} for i, action in zip(range(first, first - n, -1),
+                                                        ["mute", "kick", "lecture"] * n)]
+
+
+def test_the_audit_window_pages_back_and_names_the_actions():
+    app = FakeApp()
+    app.tr = Catalog("zh")
+    view = Recorder()
+    audit = AuditPresenter(app, app.session)
+    audit.attach(view)
+    assert app.session.requests == [("audit", {"limit": AUDIT_PAGE})]
+    app.session.callbacks["audit"]({"status": "ok", "entries": audit_entries(60, AUDIT_PAGE)})
+    rows = view.last("show_rows")[0]
+    assert [row[3] for row in rows[:3]] == ["禁言", "移出", "lecture"]
+    assert rows[0][0] == 60 and rows[0][2] == "teacher" and rows[0][5] == "5 minutes"
+    assert view.last("set_more") == (True,)
+    audit.load_older()
+    assert app.session.requests[-1] == ("audit", {"limit": AUDIT_PAGE, "before": 11})
+    app.session.callbacks["audit"]({"status": "ok", "entries": audit_entries(10, 3)})
+    assert len(view.last("show_rows")[0]) == AUDIT_PAGE + 3
+    assert view.last("set_more") == (False,)
+    audit.refresh()
+    app.session.callbacks["audit"]({"status": "forbidden"})
+    assert view.last("show_error") == ("你没有权限这样做。",)
+
+
+# -- rooms (docs/PROTOCOL.md §12) ------------------------------------------------------------
+
+def room_record(room, name, joined=True, private=False, topic="", members=2):
+    return {"room": room, "name": name, "topic": topic, "private": private, "owner": "ann",
+            "members": members, "joined": joined}
+
+
+def room_message(msg_id, room, sender="bob", text="hi"):
+    return dict(message(msg_id, sender, None, text), room=room)
+
+
+def welcomed_with_rooms(chat):
+    presenter, view = chat
+    presenter.on_welcome({"online": ["me"], "history": [room_message(1, 1, text="lobby"),
+                                                        room_message(2, 7, text="phys")],
+                          "rooms": [room_record(1, "lobby"),
+                                    room_record(7, "physics", topic="optics")]})
+    return presenter, view
+
+
+def test_the_list_is_lobby_then_rooms_then_private_conversations(chat):
+    presenter, view = welcomed_with_rooms(chat)
+    presenter.on_message(message(3, "bob", "me", "psst"))
+    presenter.on_room_event({"op": "room", "room": room_record(9, "Art", private=True)})
+    items, current = view.last("set_conversations")
+    assert [(key, label) for key, label, _ in items] == [
+        (PUBLIC, "Everyone"), ("room 9", "# Art (private)"), ("room 7", "# physics"),
+        ("bob", "Private: bob")]
+    assert current == PUBLIC
+
+
+def test_room_messages_go_to_their_room_with_unread_counts(chat):
+    presenter, view = welcomed_with_rooms(chat)
+    assert [e["text"] for e in presenter.conversations[PUBLIC]] == ["lobby"]
+    assert [e["text"] for e in presenter.conversations["room 7"]] == ["phys"]
+    presenter.on_message(room_message(4, 7, text="more"))
+    presenter.on_message(room_message(5, 1, text="hello all"))
+    assert presenter.unread["room 7"] == 1 and presenter.unread[PUBLIC] == 0
+    assert ("room 7", "# physics", 1) in view.last("set_conversations")[0]
+    # The lobby is shown: the room's message was not drawn there.
+    assert [e[0]["text"] for n, e in view.calls if n == "append_entry"] == ["lobby",
+                                                                            "hello all"]
+    presenter.switch_to("room 7")
+    assert presenter.unread["room 7"] == 0
+    assert [e["text"] for e in view.last("show_conversation")[0]] == ["phys", "more"]
+    assert view.last("set_topic") == ("physics · 2 members — optics",)
+    assert view.last("set_room_actions") == (True,)
+    presenter.switch_to(PUBLIC)
+    assert view.last("set_topic") == ("",) and view.last("set_room_actions") == (False,)
+
+
+def test_sending_and_loading_older_in_a_room_name_the_room(chat):
+    presenter, view = welcomed_with_rooms(chat)
+    presenter.switch_to("room 7")
+    presenter.send("hello physics")
+    presenter.load_older()
+    presenter.switch_to(PUBLIC)
+    presenter.send("hello lobby")
+    presenter.switch_to("bob")
+    presenter.send("hello bob")
+    assert presenter.session.requests == [
+        ("say", "hello physics", None, 7), ("history", 2, None, 7),
+        ("say", "hello lobby", None), ("say", "hello bob", "bob")]
+
+
+def test_create_join_invite_and_leave_rooms(chat):
+    presenter, view = welcomed_with_rooms(chat)
+    session = presenter.session
+    presenter.create_room(" chem ", "labs", True)
+    assert session.requests[-1] == ("create_room", {"name": "chem", "topic": "labs",
+                                                    "private": True})
+    session.callbacks["create_room"]({"status": "room_taken"})
+    assert view.last("show_error") == ("A room with that name exists.",)
+    presenter.create_room("chem", "", False)
+    session.callbacks["create_room"]({"status": "ok", "room": room_record(8, "chem",
+                                                                          members=1)})
+    assert presenter.current == "room 8"
+    presenter.invite("carl")
+    assert session.requests[-1] == ("invite", {"room": 8, "user": "carl"})
+    session.callbacks["invite"]({"status": "ok"})
+    assert presenter.conversations["room 8"][-1]["text"] == "You invited carl to chem"
+    presenter.leave()
+    assert session.requests[-1] == ("leave", {"room": 8})
+    session.callbacks["leave"]({"status": "ok"})
+    assert presenter.current == PUBLIC and "room 8" not in presenter.conversations
+    assert presenter.conversations[PUBLIC][-1]["text"] == "You left chem"
+    presenter.join_room(12)
+    session.callbacks["join"]({"status": "not_found"})
+    assert view.last("show_error") == ("There is no such room (or it is private).",)
+
+
+def test_an_invitation_is_a_notice_with_join_and_the_room_fills_on_joining(chat):
+    presenter, view = welcomed_with_rooms(chat)
+    presenter.on_room_event({"op": "invited", "by": "ann",
+                             "room": room_record(5, "secret", joined=False, private=True)})
+    assert view.last("show_invitation") == (5, "ann invited you to secret")
+    presenter.join_room(5)
+    presenter.session.callbacks["join"]({"status": "ok", "room": room_record(5, "secret",
+                                                                            private=True)})
+    assert view.last("hide_invitation") == (5,) and presenter.current == "room 5"
+    assert presenter.session.requests[-1] == ("history", None, None, 5)
+    presenter.session.history_callback({"status": "ok",
+                                        "messages": [room_message(3, 5, "ann", "welcome")]})
+    assert [e["text"] for e in presenter.conversations["room 5"]] == ["welcome"]
+
+
+def test_a_closed_room_goes_away_with_a_notice_and_members_come_and_go(chat):
+    presenter, view = welcomed_with_rooms(chat)
+    presenter.switch_to("room 7")
+    presenter.on_room_event({"op": "joined", "room": 7, "user": "carl"})
+    assert presenter.conversations["room 7"][-1]["text"] == "carl joined physics"
+    assert presenter.rooms[7]["members"] == 3
+    presenter.on_room_event({"op": "joined", "room": 7, "user": "me"})  # counted already
+    assert presenter.rooms[7]["members"] == 3
+    presenter.on_room_event({"op": "joined", "room": 99, "user": "carl"})  # not ours
+    presenter.on_room_event({"op": "room_closed", "room": 7})
+    assert presenter.current == PUBLIC and 7 not in presenter.rooms
+    assert presenter.conversations[PUBLIC][-1]["text"] == "The room physics was closed"
+    assert all(key != "room 7" for key, _, _ in view.last("set_conversations")[0])
+
+
+def test_a_quiet_lobby_does_not_close_the_input_of_another_room(chat):
+    presenter, view = welcomed_with_rooms(chat)
+    presenter.session.quiet = True
+    presenter.switch_to(PUBLIC)
+    assert presenter.lock
+    presenter.switch_to("room 7")
+    assert presenter.lock == ""

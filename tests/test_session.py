@@ -87,6 +87,17 @@ def login(session, user):
     return replies[0]
 
 
+def release_connections(srv, held):
+    """Close connections from hold_connections and wait until the server has seen every one
+    close (its log at DEBUG says so), so that what the test does next is not refused by a
+    close still on its way."""
+    ports = [c.sock.getsockname()[1] for c in held]
+    for c in held:
+        c.close()
+    for port in ports:
+        srv.wait_log(r"chat 127\.0\.0\.1:%d closed" % port)
+
+
 def hold_connections(srv, n):
     """n connections the server has accepted, each answered a hello. One the server refuses
     (it has not yet seen an earlier test connection close) is tried again."""
@@ -258,3 +269,155 @@ def test_a_refused_transfer_waits_and_says_why(make_server, tmp_path):
     assert upload.refusal is Refusal.ACCOUNT
     assert upload.retry_at - clock.now >= REFUSED_RETRY_S
     session.close()
+
+
+# -- the teacher's controls (docs/PROTOCOL.md §11) -------------------------------------------
+
+class ClassRecorder(Recorder):
+    def __init__(self):
+        super().__init__()
+        self.kicked = []
+        self.moderation = []
+
+    def on_kicked(self, event):
+        self.kicked.append(event)
+
+    def on_moderation(self, event):
+        self.moderation.append(event)
+
+
+def test_role_quiet_mute_and_a_kick_that_ends_the_session_for_good(make_server):
+    from tests.conftest import chat_client, new_identity
+    teacher_name = new_identity()[0]
+    srv = make_server("--admin", teacher_name)
+    teacher, student = register(srv, teacher_name, new_identity()[1]), register(srv)
+    clock = Clock()
+    session, _, opened = new_session(srv, clock)
+    listener = session.listener = ClassRecorder()
+    assert login(session, student)["status"] == "ok"
+    pump(session, lambda: session.state == "online", "online")
+    assert session.role == "member" and not session.is_admin and not session.quiet
+    with chat_client(srv, teacher) as t:
+        assert t.request("quiet", on=True)["status"] == "ok"
+        reply = t.request("mute", user=student["username"], minutes=5)
+        pump(session, lambda: len(listener.moderation) == 2, "two moderation events")
+        assert session.quiet and session.muted_until == reply["until"]
+        assert session.is_known_admin(teacher_name.upper())
+        answers = []
+        session.say("hello?", None, answers.append)
+        pump(session, lambda: answers, "the say refused")
+        assert answers[0]["status"] == "muted" and 240 < session.muted_s() <= 300
+        assert t.request("kick", user=student["username"], minutes=10,
+                         reason="spam")["status"] == "ok"
+    pump(session, lambda: listener.kicked, "kicked")
+    assert listener.kicked[0]["reason"] == "spam" and listener.kicked[0]["until"] > 0
+    assert session.state == "offline" and session.token is None and listener.ended == []
+    attempts = len(opened)
+    clock.now += 3600  # however long we wait, nothing reconnects
+    pump_for(session, 0.3)
+    assert len(opened) == attempts and session.state == "offline"
+    reply = login(session, student)
+    assert reply["status"] == "banned" and 540 <= retry_after_s(reply) <= 600
+    session.close()
+
+
+class FakeConn:
+    """A connection the test drives: replies to auth at once, then whatever it is given."""
+
+    def __init__(self, service):
+        self.service = service
+        self.closed = False
+        self.incoming = []
+
+    def request(self, op, callback=None, **fields):
+        if callback is not None:
+            callback({"op": op, "status": "ok", "online": [], "history": [], "role": "member",
+                      "quiet": False, "token": "t", "user_id": 1001, "username": "ann",
+                      "services": {"chat": 2, "file": 3}, "files": [], "more": False})
+
+    def poll(self, limit=None):
+        items, self.incoming = self.incoming, []
+        return items
+
+    def close(self):
+        self.closed = True
+
+
+def test_a_file_connection_closed_first_waits_for_the_chats_last_word():
+    """A kick closes the chat and the file connections in one turn of the server's loop,
+    and the end of the file connection may arrive before the chat's `kicked`: the session
+    waits for it instead of reconnecting with a dead token."""
+    clock = Clock()
+    conns = []
+
+    def connect(host, port, tls=None):
+        conns.append(FakeConn(port))
+        return conns[-1]
+    session = Session("127.0.0.1", 1, clock=clock, connect=connect)
+    listener = session.listener = ClassRecorder()
+    session.login("ann", "pw", lambda reply: None)
+    chat, files = conns[1], conns[2]
+    assert session.state == "online"
+    files.closed = True  # its end arrived first
+    session.poll()
+    clock.now += 0.5
+    session.poll()
+    assert session.state == "online" and len(conns) == 3  # not given up on the chat yet
+    chat.incoming.append({"op": "kicked", "by": "teacher", "reason": "", "until": 0})
+    session.poll()
+    assert listener.kicked and session.state == "offline" and listener.ended == []
+    clock.now += 60
+    session.poll()
+    assert len(conns) == 3  # and nothing reconnects
+
+    # without a last word, the session reconnects once the moment has passed
+    session = Session("127.0.0.1", 1, clock=clock, connect=connect)
+    session.login("ann", "pw", lambda reply: None)
+    conns[-1].closed = True
+    session.poll()
+    clock.now += ui.session.LAST_WORD_WAIT_S
+    session.poll()
+    assert session.state == "reconnecting"
+
+
+class VerdictConn(FakeConn):
+    """A file connection whose server is fast: upload_done comes back in the very poll
+    that sends the last bytes."""
+
+    def __init__(self):
+        super().__init__("file")
+        self.outbox_bytes = 0
+        self.sent = b""
+
+    def request(self, op, callback=None, **fields):
+        if op == "upload":
+            self.upload = fields
+            callback({"op": "upload", "status": "ok", "offset": 0})
+
+    def send_binary(self, data):
+        self.sent += data
+
+    def poll(self, limit=None):
+        if self.sent and len(self.sent) == self.upload["size"] and not self.incoming:
+            self.incoming.append({"op": "upload_done", "status": "ok",
+                                  "file": {"file_id": 1, "name": "hw.txt"}})
+            self.sent += b"!"  # once
+        return super().poll()
+
+
+def test_an_upload_verdict_in_the_poll_that_sends_the_last_bytes_is_not_lost(tmp_path):
+    """A small hand-in on loopback: the server's upload_done arrived in the same poll that
+    sent the bytes, and the transfer waited for it forever."""
+    from ui.transfers import HAND_IN, TransferQueue, Upload
+    (tmp_path / "hw.txt").write_bytes(b"my answers")
+    conns = []
+
+    def opener(on_auth):
+        conns.append(VerdictConn())
+        return conns[-1]
+    queue = TransferQueue(opener)
+    upload = queue.add(Upload(str(tmp_path / "hw.txt"), "hw.txt", HAND_IN))
+    for _ in range(10):
+        queue.step()
+    assert upload.state == "done" and upload.record == {"file_id": 1, "name": "hw.txt"}
+    assert conns[0].upload["visibility"] == "admins"

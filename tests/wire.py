@@ -1,10 +1,20 @@
 """A small blocking test client, written independently of net/ (struct + json directly), so
-the tests check the server against docs/PROTOCOL.md, not against our own encoder."""
+the tests check the server against docs/PROTOCOL.md, not against our own encoder.
+
+With CHATROOM_CHAOS=SEED in the environment (./test.sh sets it for its chaos run) every
+WireClient cuts its own writes and caps its reads at random, as the server does with --chaos
+(tests/procs.py gives every server the option): the end-to-end tests then run with frames
+split and stuck together on both ends. Its chaos is its own (Cutter), not net/chaos.py's.
+A blocking client cannot hold bytes back for later without a thread (a test that writes on
+one client and then waits on another would wait for ever), so where the server holds a write
+back, this client pauses in the middle of one."""
 from __future__ import annotations
 
 import hashlib
 import itertools
 import json
+import os
+import random
 import socket
 import ssl
 import struct
@@ -13,6 +23,16 @@ from typing import Any, Dict, List, Optional
 
 J, B = 0x4A, 0x42
 DEFAULT_TIMEOUT_S = 10.0
+# How much one read asks for without chaos.
+RECV_BYTES = 1 << 20
+
+
+def chaos_seed_from_env() -> Optional[int]:
+    text = os.environ.get("CHATROOM_CHAOS", "").strip()
+    return int(text) if text else None
+
+
+CHAOS_SEED = chaos_seed_from_env()
 
 
 def frame(kind: int, body: bytes) -> bytes:
@@ -27,14 +47,45 @@ class Closed(Exception):
     pass
 
 
+class Cutter:
+    """The test client's chaos: writes cut into pieces of 1 byte to 4 KiB, one write in eight
+    paused for a few milliseconds after one of its pieces, reads capped at the same sizes.
+    Deterministic: the n-th Cutter of a run draws from (seed, n)."""
+
+    _streams = itertools.count(1)
+
+    def __init__(self, seed: int) -> None:
+        self.random = random.Random("wire:%d:%d" % (seed, next(self._streams)))
+
+    def piece_bytes(self) -> int:
+        r = self.random
+        roll = r.random()
+        if roll < 0.25:
+            return r.randint(1, 8)
+        if roll < 0.75:
+            return r.randint(9, 1460)
+        return r.randint(1461, 4096)
+
+    def pause_s(self) -> float:
+        """0.0, or how long this write pauses after its first piece."""
+        if self.random.random() >= 0.125:
+            return 0.0
+        return self.random.uniform(0.001, 0.003)
+
+
 class WireClient:
     """request(op, **fields) -> reply dict; events that arrive meanwhile are kept in .events."""
 
     _ids = itertools.count(1)
+    cutter: Optional[Cutter] = None  # chaos (a subclass that skips __init__ has none)
 
     def __init__(self, port: int, host: str = "127.0.0.1",
-                 timeout_s: float = DEFAULT_TIMEOUT_S, tls: bool = False) -> None:
+                 timeout_s: float = DEFAULT_TIMEOUT_S, tls: bool = False,
+                 chaos_seed: Optional[int] = CHAOS_SEED) -> None:
         self.sock = socket.create_connection((host, port), timeout=timeout_s)
+        self.cutter = Cutter(chaos_seed) if chaos_seed is not None else None
+        if self.cutter is not None:  # each piece its own TCP segment
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if tls:  # the tests check the certificate themselves where it matters
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
             context.check_hostname = False
@@ -55,10 +106,26 @@ class WireClient:
         self.close()
 
     def send_raw(self, data: bytes) -> None:
-        self.sock.sendall(data)
+        if self.cutter is None:
+            self.sock.sendall(data)
+            return
+        pause_s, offset = self.cutter.pause_s(), 0
+        while offset < len(data):
+            size = self.cutter.piece_bytes()
+            try:
+                self.sock.sendall(data[offset:offset + size])
+            except (BrokenPipeError, ConnectionResetError):
+                # The server closed (after a bad frame, say) while pieces were still going:
+                # one whole sendall would have left them in the kernel instead. The next
+                # read sees the close, as it would have.
+                return
+            offset += size
+            if pause_s:
+                time.sleep(pause_s)
+                pause_s = 0.0
 
     def send(self, obj: Dict[str, Any]) -> None:
-        self.sock.sendall(jframe(obj))
+        self.send_raw(jframe(obj))
 
     def _fill(self, deadline: float) -> None:
         remaining = deadline - time.monotonic()
@@ -66,7 +133,8 @@ class WireClient:
             raise TimeoutError("no frame before the deadline")
         self.sock.settimeout(remaining)
         try:
-            data = self.sock.recv(1 << 20)
+            data = self.sock.recv(RECV_BYTES if self.cutter is None else
+                                  self.cutter.piece_bytes())
         except (socket.timeout, ssl.SSLWantReadError):  # socket.timeout is not yet an alias
             # of TimeoutError on Python 3.8 and 3.9
             raise TimeoutError("no frame before the deadline") from None

@@ -4,10 +4,12 @@
     > /login alice              (asks for the password)
     > hello everyone            (plain text goes to the room)
     > /msg bob see you at 3     (private)
+    > /create physics           (a room; /rooms, /join 42, /room 42, /lobby)
     > /upload ~/homework        (a file or a whole folder)
     > /files                    (the newest files; /files more: the next page)
     > /download 7 ~/Downloads
     > /download bob/homework/ ~/Downloads     (all of bob's folder homework)
+    > /handin ~/essay.pdf       (only the teachers and you see it)
     > /quit
 
 Commands run one at a time: the next line is read only when the previous command has
@@ -24,16 +26,31 @@ import sys
 import threading
 import time
 from collections import deque
-from typing import Any, Callable, Deque, Dict, List, Optional, TextIO
+from typing import Any, Callable, Deque, Dict, List, Optional, TextIO, Tuple
 
-from net.client import wait_readable
+from net.client import ClientConnection, chaotic, wait_readable
+from net.datagrams import Prober
 from net.rules import check_email, check_password, check_phone, check_username
+from net.tls import normalize_fingerprint
 from ui.i18n import Catalog
-from ui.presenters.chat import send_failure_text
+from ui.presenters.chat import (
+    LOBBY,
+    file_added_text,
+    room_failure_text,
+    send_failure_text,
+)
 from ui.presenters.common import status_text
 from ui.presenters.files import failure_text
+from ui.presenters.moderation import (
+    AUDIT_ACTIONS,
+    kicked_text,
+    moderation_failure,
+    moderation_notice,
+    parse_minutes,
+)
 from ui.session import Session, refusal_of
 from ui.transfers import (
+    HAND_IN,
     Download,
     Folder,
     Transfer,
@@ -48,18 +65,41 @@ from ui.transfers import (
 HELP = """commands:
   /login NAME               log in (asks for the password)
   /register NAME PHONE [EMAIL]   create an account (asks for password and SMS code)
-  TEXT                      say TEXT to everyone
+  TEXT                      say TEXT in the room you are in (the lobby: everyone)
   /msg USER TEXT            say TEXT to USER only
+rooms:
+  /rooms                    the public rooms, yours, and those you are invited to
+  /create NAME [private]    make a room (private: members join by invitation only)
+  /join ROOM_ID             join a room (the number after # in /rooms)
+  /room ROOM_ID             where plain lines go from now on; /room 1 or /lobby: the lobby
+  /lobby                    plain lines go to everyone again
+  /leave ROOM_ID            leave a room
+  /invite ROOM_ID USER      invite USER into a room you are in
+  /closeroom ROOM_ID        close a room (its owner, or a teacher)
   /users                    who is online
-  /history [N]              the last N messages (default 20)
+  /history [N]              the last N messages (default 20) of the room you are in
   /files                    the newest shared files
   /files more               the next page of older files
   /upload PATH              share a file or a whole folder
   /download ID [DEST]       fetch a shared file
   /download OWNER/NAME/ [DEST]   fetch every file of OWNER's folder NAME (just NAME/ when
                             only one user has a folder of that name)
-  /delete ID                delete a file you shared
+  /delete MSG_ID            delete one of your messages (the number after # in
+                            [#42]); a teacher may delete any message
+  /delete file ID           delete a file you shared (a teacher: any file)
+  /handin PATH              hand a file (or a folder's files) in: only the teachers and
+                            you see it
   /quit                     leave
+teachers (admins) only:
+  /mute USER MINUTES        USER may not speak for MINUTES (1-10080)
+  /unmute USER              USER may speak again
+  /kick USER [MINUTES] [REASON]   remove USER from the chat; with MINUTES (1-10080), USER
+                            may not log in again until then
+  /quiet on|off             while on, only teachers speak in the room (students may still
+                            write to a teacher with /msg)
+  /handins                  every student's hand-ins
+  /handins get all|STUDENT [DEST]   download them into DEST/STUDENT/
+  /audit [N]                the last N moderation actions (default 20)
 """
 POLL_INTERVAL_S = 0.02
 # Files /files shows at a time: a screenful or two; /files more shows the next ones.
@@ -117,12 +157,14 @@ class Lines:
 
 class Cli:
     def __init__(self, host: str, port: int, lang: str, stdin: TextIO = sys.stdin,
-                 out: TextIO = sys.stdout, tls: Any = None) -> None:
+                 out: TextIO = sys.stdout, tls: Any = None, chaos: Any = None) -> None:
         self.tr = Catalog(lang)
         self.out = out
         self.interactive = stdin.isatty()
         self.lines = Lines(stdin)
-        self.session = Session(host, port, self, tls=tls)
+        # --chaos: every connection's reads and writes cut at random (net/chaos.py)
+        connect = chaotic(chaos) if chaos is not None else ClientConnection
+        self.session = Session(host, port, self, tls=tls, connect=connect)
         self.transfers = TransferQueue(self.session.open_file_connection)
         self.busy: Optional[Callable[[], bool]] = None  # "still running?" for the current command
         self.failed = False
@@ -131,6 +173,9 @@ class Cli:
         self._last_detail = ""  # the reconnect countdown last shown
         self._files_before: Optional[int] = None  # where /files more goes on; None: no more
         self._prompts: Deque[Callable[[str], None]] = deque()
+        self.room = LOBBY  # where plain lines go (docs/PROTOCOL.md §12)
+        self.room_names: Dict[int, str] = {}  # the rooms we know of: id -> name
+        self.joined: set = {LOBBY}  # the rooms we are in
 
     # -- output ---------------------------------------------------------------------------
 
@@ -156,24 +201,199 @@ class Cli:
             self.say("* " + self.tr("status.offline", why=detail))
 
     def on_welcome(self, reply: Dict[str, Any]) -> None:
+        self.joined = {LOBBY}
+        for record in reply.get("rooms", []):
+            self._know(record)
+        if self.room not in self.joined:
+            self.room = LOBBY
         for event in reply.get("history", [])[-10:]:
             self.on_message(event)
         self.say("* online: " + ", ".join(reply.get("online", [])))
+        if self.session.is_admin:
+            self.say("* " + self.tr("cli.role_admin"))
+        elif self.session.quiet:
+            self.say("* " + self.tr("lock.quiet"))
 
     def on_message(self, event: Dict[str, Any]) -> None:
+        """One message a line, with its id (`[#42]`) for /delete."""
         stamp = time.strftime("%H:%M", time.localtime(event.get("ts", time.time())))
+        room = event.get("room")
         if event.get("to"):
-            self.say("[%s] %s -> %s: %s" % (stamp, event["from"], event["to"], event["text"]))
+            self.say("[%s] [#%s] %s -> %s: %s" % (stamp, event.get("msg_id"), event["from"],
+                                                  event["to"], event["text"]))
+        elif isinstance(room, int) and room != LOBBY:  # a room's: which one
+            self.say("[%s] [#%s] (%s) %s: %s" % (stamp, event.get("msg_id"),
+                                                 self.room_names.get(room, room),
+                                                 event["from"], event["text"]))
         else:
-            self.say("[%s] %s: %s" % (stamp, event["from"], event["text"]))
+            self.say("[%s] [#%s] %s: %s" % (stamp, event.get("msg_id"), event["from"],
+                                            event["text"]))
+
+    def on_moderation(self, event: Dict[str, Any]) -> None:
+        self.say("* " + moderation_notice(self.tr, event))
+
+    # -- rooms (docs/PROTOCOL.md §12) -----------------------------------------------------
+
+    def _know(self, record: Dict[str, Any]) -> None:
+        self.room_names[record["room"]] = record.get("name", "")
+        if record.get("joined"):
+            self.joined.add(record["room"])
+
+    def _name(self, room: Any) -> str:
+        return "%s (#%s)" % (self.room_names.get(room, "?"), room)
+
+    def on_room_event(self, event: Dict[str, Any]) -> None:
+        op = event.get("op")
+        if op == "room":
+            record = event.get("room") or {}
+            self._know(record)
+            if not record.get("joined") and record.get("owner"):
+                self.say("* " + self.tr("room.created", user=record["owner"],
+                                        room=self._name(record["room"])))
+        elif op == "room_closed":
+            room = event.get("room")
+            self.say("* " + self.tr("room.closed", room=self._name(room)))
+            self.joined.discard(room)
+            if self.room == room:
+                self.room = LOBBY
+        elif op in ("joined", "left"):
+            room, user = event.get("room"), event.get("user", "?")
+            if room not in self.joined:
+                return
+            key = "room.user_joined" if op == "joined" else "room.user_left"
+            self.say("* " + self.tr(key, user=user, room=self._name(room)))
+            if op == "left" and user == self.session.username:
+                self.joined.discard(room)
+                if self.room == room:
+                    self.room = LOBBY
+        elif op == "invited":
+            record = event.get("room") or {}
+            self._know(record)
+            self.say("* %s: /join %s" % (self.tr("room.invited_notice", user=event.get(
+                "by", "?"), room=self._name(record.get("room"))), record.get("room")))
+
+    def _room_op(self, send: Callable[[Callable[[Dict[str, Any]], None]], None],
+                 ok: Callable[[Dict[str, Any]], None]) -> None:
+        if self._need_login():
+            return
+        done: Dict[str, Any] = {}
+        self._wait(done)
+
+        def answered(reply: Dict[str, Any]) -> None:
+            done["done"] = True
+            if reply.get("status") == "ok":
+                ok(reply)
+            else:
+                self.error(room_failure_text(self.tr, reply))
+        send(answered)
+
+    @staticmethod
+    def _room_id(text: str) -> Optional[int]:
+        text = text.strip().lstrip("#")
+        return int(text) if text.isdigit() and len(text) <= 18 else None
+
+    def cmd_rooms(self, rest: str) -> None:
+        def show(reply: Dict[str, Any]) -> None:
+            for record in reply.get("rooms", []):
+                self._know(record)
+                mark = "*" if record["room"] == self.room else " "
+                state = "joined" if record.get("joined") else (
+                    "invited" if record.get("private") else "")
+                self.say("%s #%-5s %-20s %s %s%s%s" % (
+                    mark, record["room"], record.get("name", ""),
+                    self.tr("room.members", n=record.get("members", 0)),
+                    "private " if record.get("private") else "", state,
+                    "  — " + record["topic"] if record.get("topic") else ""))
+        self._room_op(self.session.rooms, show)
+
+    def cmd_create(self, rest: str) -> None:
+        words = rest.split()
+        private = len(words) > 1 and words[-1].lower() == "private"
+        name = " ".join(words[:-1] if private else words)
+        if not name:
+            self.error("usage: /create NAME [private]")
+            return
+
+        def made(reply: Dict[str, Any]) -> None:
+            self._know(reply["room"])
+            self.say("* created %s; /room %s sends there" % (self._name(reply["room"]["room"]),
+                                                              reply["room"]["room"]))
+        self._room_op(lambda then: self.session.create_room(name, "", private, then), made)
+
+    def cmd_join(self, rest: str) -> None:
+        room = self._room_id(rest)
+        if room is None:
+            self.error("usage: /join ROOM_ID")
+            return
+
+        def joined(reply: Dict[str, Any]) -> None:
+            self._know(reply["room"])
+            self.say("* joined %s; /room %s sends there" % (self._name(room), room))
+        self._room_op(lambda then: self.session.join_room(room, then), joined)
+
+    def cmd_leave(self, rest: str) -> None:
+        room = self._room_id(rest)
+        if room is None:
+            self.error("usage: /leave ROOM_ID")
+            return
+
+        def left(reply: Dict[str, Any]) -> None:
+            self.joined.discard(room)
+            if self.room == room:
+                self.room = LOBBY
+            self.say("* " + self.tr("room.you_left", room=self._name(room)))
+        self._room_op(lambda then: self.session.leave_room(room, then), left)
+
+    def cmd_invite(self, rest: str) -> None:
+        words = rest.split()
+        room = self._room_id(words[0]) if len(words) == 2 else None
+        if room is None:
+            self.error("usage: /invite ROOM_ID USER")
+            return
+        self._room_op(lambda then: self.session.invite(room, words[1], then),
+                      lambda r: self.say("* " + self.tr("room.invite_sent", user=words[1],
+                                                        room=self._name(room))))
+
+    def cmd_closeroom(self, rest: str) -> None:
+        room = self._room_id(rest)
+        if room is None:
+            self.error("usage: /closeroom ROOM_ID")
+            return
+        self._room_op(lambda then: self.session.close_room(room, then),
+                      lambda r: None)  # the room_closed event says so
+
+    def cmd_room(self, rest: str) -> None:
+        room = self._room_id(rest)
+        if room is None:
+            self.error("usage: /room ROOM_ID (/room 1: the lobby)")
+            return
+        if room not in self.joined:
+            self.error(self.tr("error.not_member") + " (/join %s)" % room)
+            return
+        self.room = room
+        self.say("* plain lines go to %s" % ("the lobby" if room == LOBBY else
+                                             self._name(room)))
+
+    def cmd_lobby(self, rest: str) -> None:
+        self.cmd_room(str(LOBBY))
+
+    def on_message_deleted(self, event: Dict[str, Any]) -> None:
+        self.say("* " + self.tr("cli.message_deleted", msg_id=event.get("msg_id"),
+                                user=event.get("by", "?")))
+
+    def on_kicked(self, event: Dict[str, Any]) -> None:
+        """Removed by a teacher: the session is over (no reconnecting); say who, why and
+        until when."""
+        for transfer in self.transfers.active():
+            transfer.cancel()
+        self.error(kicked_text(self.tr, event))
 
     def on_presence(self, event: Dict[str, Any]) -> None:
         key = "chat.joined" if event.get("online") else "chat.left"
         self.say("* " + self.tr(key, user=event["user"]))
 
     def on_file_added(self, event: Dict[str, Any]) -> None:
-        f = event["file"]
-        self.say("* " + self.tr("chat.file_shared", user=f["owner"], name=f["name"]))
+        self.say("* " + file_added_text(self.tr, event["file"]))
 
     def on_file_removed(self, event: Dict[str, Any]) -> None:
         self.say("* " + self.tr("chat.file_removed"))
@@ -203,7 +423,7 @@ class Cli:
         if not line:
             return
         if not line.startswith("/"):
-            self._say(line, None)
+            self._say(line, None, self.room)
             return
         command, _, rest = line.partition(" ")
         handler = getattr(self, "cmd_" + command[1:].lower(), None)
@@ -299,7 +519,7 @@ class Cli:
             return True
         return False
 
-    def _say(self, text: str, to: Optional[str]) -> None:
+    def _say(self, text: str, to: Optional[str], room: int = LOBBY) -> None:
         if self._need_login():
             return
         done: Dict[str, Any] = {}
@@ -310,7 +530,7 @@ class Cli:
             if reply.get("status") != "ok":  # say why, and give the text back: nothing lost
                 self.error(send_failure_text(self.tr, reply))
                 self.say("  " + text)
-        self.session.say(text, to, said)
+        self.session.say(text, to, said, room=room)
 
     def cmd_msg(self, rest: str) -> None:
         user, _, text = rest.partition(" ")
@@ -337,7 +557,8 @@ class Cli:
         def show(reply: Dict[str, Any]) -> None:
             for event in reply["messages"]:
                 self.on_message(event)
-        self.session.history(None, None, self._reply_handler(done, show), limit=limit)
+        self.session.history(None, None, self._reply_handler(done, show), limit=limit,
+                             room=self.room)
 
     def cmd_files(self, rest: str) -> None:
         """/files: the newest page; /files more: the page after the one shown last."""
@@ -358,9 +579,11 @@ class Cli:
             if not files and not more:
                 self.say("* " + self.tr("cli.no_files"))
             for f in files:
-                self.say("%6d  %-40s %10s  %-12s %s" % (
+                self.say("%6d  %-40s %10s  %-12s %s%s" % (
                     f["file_id"], f["name"], human_size(f["size"]), f["owner"],
-                    time.strftime("%Y-%m-%d %H:%M", time.localtime(f["uploaded_at"]))))
+                    time.strftime("%Y-%m-%d %H:%M", time.localtime(f["uploaded_at"])),
+                    "  " + self.tr("cli.handed_in") if f.get("visibility") == HAND_IN
+                    else ""))
             self._files_before = files[-1]["file_id"] if files and reply.get("more") else None
             if self._files_before is not None:
                 self.say("* " + self.tr("cli.more_files", n=FILES_PAGE_LINES))
@@ -368,7 +591,7 @@ class Cli:
                                 before=self._files_before if more else None,
                                 limit=FILES_PAGE_LINES)
 
-    def cmd_upload(self, rest: str) -> None:
+    def cmd_upload(self, rest: str, visibility: str = "all") -> None:
         if self._need_login():
             return
         path = os.path.expanduser(rest)
@@ -379,7 +602,7 @@ class Cli:
         else:
             self.error("no such file or folder: %s" % rest)
             return
-        jobs = [self.transfers.add(Upload(p, n)) for p, n in entries]
+        jobs = [self.transfers.add(Upload(p, n, visibility)) for p, n in entries]
         self.busy = lambda: any(not j.finished for j in jobs)
 
     def cmd_download(self, rest: str) -> None:
@@ -419,14 +642,168 @@ class Cli:
         self.session.list_all_files(self._reply_handler(done, start))
 
     def cmd_delete(self, rest: str) -> None:
-        if self._need_login() or not rest.isdigit():
-            if not rest.isdigit():
-                self.error("usage: /delete ID")
+        """/delete MSG_ID (or #MSG_ID): a message; /delete file ID: a shared file."""
+        words = rest.split()
+        is_file = len(words) == 2 and words[0].lower() == "file"
+        number = words[-1].lstrip("#") if words else ""
+        if not number.isdigit() or len(words) != (2 if is_file else 1) or len(number) > 18:
+            self.error("usage: /delete MSG_ID, or /delete file FILE_ID")
+            return
+        if self._need_login():
             return
         done: Dict[str, Any] = {}
         self._wait(done)
-        self.session.delete_file(int(rest), self._reply_handler(
-            done, lambda r: self.say("* deleted %s" % rest)))
+        if is_file:
+            self.session.delete_file(int(number), self._reply_handler(
+                done, lambda r: self.say("* deleted file %s" % number)))
+            return
+
+        def failed(reply: Dict[str, Any]) -> None:
+            done["done"] = True
+            status = reply.get("status")
+            if status == "ok":
+                return  # the message_deleted event says so
+            if status == "forbidden":
+                self.error(self.tr("chat.delete_forbidden"))
+            elif status == "not_found":
+                self.error(self.tr("chat.delete_gone"))
+            else:
+                self.error(status_text(self.tr, reply))
+        self.session.delete_message(int(number), failed)
+
+    # -- the teacher's controls (docs/PROTOCOL.md §11) ------------------------------------
+
+    def _moderate(self, send: Callable[[Callable[[Dict[str, Any]], None]], None]) -> None:
+        """Send one admin op; the server's moderation event is the notice of success."""
+        if self._need_login():
+            return
+        done: Dict[str, Any] = {}
+        self._wait(done)
+
+        def answered(reply: Dict[str, Any]) -> None:
+            done["done"] = True
+            if reply.get("status") != "ok":
+                self.error(moderation_failure(self.tr, reply, status_text(self.tr, reply),
+                                              self.session.is_admin))
+        send(answered)
+
+    def cmd_mute(self, rest: str) -> None:
+        words = rest.split()
+        minutes = parse_minutes(words[1], 1) if len(words) == 2 else None
+        if minutes is None:
+            self.error("usage: /mute USER MINUTES (a whole number from 1 to 10080)")
+            return
+        self._moderate(lambda then: self.session.mute(words[0], minutes, then))
+
+    def cmd_unmute(self, rest: str) -> None:
+        words = rest.split()
+        if len(words) != 1:
+            self.error("usage: /unmute USER")
+            return
+        self._moderate(lambda then: self.session.unmute(words[0], then))
+
+    def cmd_kick(self, rest: str) -> None:
+        words = rest.split(None, 2)
+        if not words:
+            self.error("usage: /kick USER [MINUTES] [REASON]")
+            return
+        user, minutes, reason = words[0], 0, " ".join(words[1:])
+        if len(words) > 1 and words[1][:1] in "+-0123456789":  # meant as minutes
+            parsed = parse_minutes(words[1], 0)
+            if parsed is None:
+                self.error("usage: /kick USER [MINUTES] [REASON] (MINUTES: a whole number "
+                           "from 0 to 10080)")
+                return
+            minutes, reason = parsed, " ".join(words[2:])
+        self._moderate(lambda then: self.session.kick(user, minutes, reason, then))
+
+    def cmd_quiet(self, rest: str) -> None:
+        choice = rest.strip().lower()
+        if choice not in ("on", "off"):
+            self.error("usage: /quiet on|off")
+            return
+        self._moderate(lambda then: self.session.set_quiet(choice == "on", then))
+
+    def cmd_audit(self, rest: str) -> None:
+        limit = parse_minutes(rest, 1, 200) if rest.strip() else 20
+        if limit is None:
+            self.error("usage: /audit [N] (N: 1 to 200)")
+            return
+        if self._need_login():
+            return
+        done: Dict[str, Any] = {}
+        self._wait(done)
+
+        def show(reply: Dict[str, Any]) -> None:
+            entries = reply.get("entries", [])
+            if not entries:
+                self.say("* " + self.tr("audit.empty"))
+            for e in reversed(entries):  # oldest first, like the chat
+                key = AUDIT_ACTIONS.get(e.get("action", ""))
+                self.say("%5s  %s  %-12s %-14s %-12s %s" % (
+                    "#%s" % e.get("id"),
+                    time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.get("ts", 0))),
+                    e.get("by") or "", self.tr(key) if key else e.get("action", ""),
+                    e.get("user") or "", e.get("detail") or ""))
+
+        def answered(reply: Dict[str, Any]) -> None:
+            if reply.get("status") == "forbidden":
+                done["done"] = True
+                self.error(self.tr("mod.teachers_only"))
+                return
+            self._reply_handler(done, show)(reply)
+        self.session.audit(answered, limit=limit)
+
+    def cmd_handin(self, rest: str) -> None:
+        self.cmd_upload(rest, HAND_IN)
+
+    def cmd_handins(self, rest: str) -> None:
+        """/handins: every hand-in by student; /handins get all|STUDENT [DEST]: download."""
+        words = rest.split()
+        getting = bool(words) and words[0].lower() == "get"
+        if words and not (getting and len(words) in (2, 3)):
+            self.error("usage: /handins, or /handins get all|STUDENT [DEST]")
+            return
+        if self._need_login():
+            return
+        student = None if not getting or words[1] == "all" else words[1]
+        dest = os.path.expanduser(words[2]) if getting and len(words) == 3 else "."
+        done: Dict[str, Any] = {}
+        self._wait(done)
+        jobs: List[Transfer] = []
+
+        def got(reply: Dict[str, Any]) -> None:
+            hand_ins = [f for f in reply["files"] if f.get("visibility") == HAND_IN and
+                        (student is None or f["owner"] == student)]
+            hand_ins.sort(key=lambda f: (f["owner"].casefold(), f["name"]))
+            if not hand_ins:
+                if getting and student is not None:
+                    self.error(self.tr("cli.no_hand_ins"))
+                else:
+                    self.say("* " + self.tr("cli.no_hand_ins"))
+                return
+            if not getting:
+                owner = None
+                for f in hand_ins:
+                    if f["owner"] != owner:
+                        owner = f["owner"]
+                        mine = [x for x in hand_ins if x["owner"] == owner]
+                        key = "files.student_summary_one" if len(mine) == 1 else \
+                            "files.student_summary"
+                        self.say("%s: %s" % (owner, self.tr(key, n=len(mine), size=human_size(
+                            sum(x["size"] for x in mine)))))
+                    self.say("%6d  %-40s %10s  %s" % (
+                        f["file_id"], f["name"], human_size(f["size"]),
+                        time.strftime("%Y-%m-%d %H:%M", time.localtime(f["uploaded_at"]))))
+                return
+            for f in hand_ins:
+                local = safe_local_path(dest, f["owner"] + "/" + f["name"])
+                if local is None:
+                    self.error(self.tr("error.unsafe_name", name=f["name"]))
+                    continue
+                jobs.append(self.transfers.add(Download(f, local)))
+            self.busy = lambda: any(not j.finished for j in jobs)
+        self.session.list_all_files(self._reply_handler(done, got))
 
     def _transfer_finished(self, transfer: Transfer) -> None:
         arrow = "up" if transfer.kind == "up" else "down"
@@ -507,8 +884,40 @@ def ask_trust(server: str, fingerprint: str) -> bool:
     return input("Trust it from now on? [y/N] ").strip().lower() in ("y", "yes")
 
 
-def main(host: str, port: int, lang: str, tls: Any = None) -> int:
+def discover(targets: List[Tuple[str, int]], lang: str, out: TextIO = sys.stdout,
+             err: TextIO = sys.stderr) -> int:
+    """cli --discover (docs/PROTOCOL.md §14): probe, collect the answers for 1.5 s, print one
+    line per server, `name  host:port  users  tls|plain`. Returns 0 when any answered, 1
+    when none did. A fingerprint an answer announces goes to err, said to be unverified."""
+    tr = Catalog(lang)
     try:
-        return Cli(host, port, lang, tls=tls).run()
+        prober = Prober(targets)
+    except OSError as exc:
+        err.write(tr("discover.failed", why=exc) + "\n")
+        return 1
+    while not prober.done:
+        select.select([prober], [], [], prober.remaining_s())
+        prober.poll()
+    found = prober.found
+    for server in found:
+        out.write("%s  %s  %d  %s\n" % (server.label, server.server, server.users_online,
+                                        "tls" if server.tls else "plain"))
+    out.flush()
+    for server in found:
+        if server.tls:
+            err.write(tr("cli.discover_tls", name=server.label, server=server.server,
+                         fingerprint=normalize_fingerprint(server.fingerprint or "")) + "\n")
+    if not found:
+        err.write(tr("cli.discover_none", targets=", ".join(
+            "%s:%d" % target for target in targets)) + "\n")
+        for error in prober.errors:
+            err.write("  %s\n" % error)
+        return 1
+    return 0
+
+
+def main(host: str, port: int, lang: str, tls: Any = None, chaos: Any = None) -> int:
+    try:
+        return Cli(host, port, lang, tls=tls, chaos=chaos).run()
     except KeyboardInterrupt:
         return 130

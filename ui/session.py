@@ -5,7 +5,10 @@ SessionListener (below).
 
 It also knows how the server's limits (docs/PROTOCOL.md §10) look from here: a refused
 connection (``Refusal``, retried no sooner than the server asks and never in a tight loop),
-``retry_after``, a token logged out elsewhere (``logged_out``), and the paged file list (§6).
+``retry_after``, a token logged out elsewhere (``logged_out``), and the paged file list (§6);
+and the teacher's controls (§11): this user's role, whether the lobby is quiet, until when
+this user is muted, the teachers it has seen act, the admin ops, and a kick, which ends the
+session for good.
 """
 from __future__ import annotations
 
@@ -14,9 +17,10 @@ import ipaddress
 import logging
 import math
 import time
-from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
+import weakref
+from typing import Any, Callable, Dict, List, Optional, Protocol, Set, Tuple
 
-from net.client import ClientConnection, TlsOptions
+from net.client import ClientConnection, FrameObserver, TlsOptions
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +49,21 @@ FILES_PAGE = 200
 # A folder download looks through at most this many pages of LIST_LIMIT_MAX files (50,000
 # files) for the folder's files: bounded, and far more than a classroom shares.
 ALL_FILES_MAX_PAGES = 50
+# The listener's method for each event the session passes on as it is.
+EVENT_HANDLERS = {"message": "on_message", "presence": "on_presence",
+                  "file_added": "on_file_added", "file_removed": "on_file_removed",
+                  "moderation": "on_moderation", "message_deleted": "on_message_deleted",
+                  # docs/PROTOCOL.md §12: every room event goes to one handler
+                  "room": "on_room_event", "room_closed": "on_room_event",
+                  "joined": "on_room_event", "left": "on_room_event",
+                  "invited": "on_room_event"}
+# How long a closed file connection waits for the chat connection's last word (a kick)
+# before the session reconnects: the two are closed in the same turn of the server's loop,
+# so their ends arrive within a moment of each other on any network.
+LAST_WORD_WAIT_S = 1.0
+# docs/PROTOCOL.md §11: the role that may moderate, and the lobby (the room `quiet` is about).
+ADMIN = "admin"
+LOBBY = 1
 
 
 class Refusal(enum.Enum):
@@ -106,6 +125,20 @@ class SessionListener(Protocol):
         """The session ended for good and will not reconnect: 'logged_out' (somebody logged
         this token out, from another window say) or 'unauthorized' (the token expired)."""
 
+    def on_moderation(self, event: Dict[str, Any]) -> None:
+        """A teacher muted, unmuted or removed someone, or made the room quiet or not
+        (docs/PROTOCOL.md §11); Session.quiet and Session.muted_until already say so."""
+
+    def on_message_deleted(self, event: Dict[str, Any]) -> None: ...
+
+    def on_room_event(self, event: Dict[str, Any]) -> None:
+        """A room was made or closed, somebody joined or left one, or this user was invited
+        (docs/PROTOCOL.md §12: the ops room, room_closed, joined, left, invited)."""
+
+    def on_kicked(self, event: Dict[str, Any]) -> None:
+        """A teacher removed this user ('by', 'reason', 'until': 0 or when the ban ends). The
+        session has ended for good (its token is dead) and will not reconnect."""
+
 
 class QuietListener:
     """A SessionListener that ignores everything: a session without an owner yet."""
@@ -132,6 +165,18 @@ class QuietListener:
         pass
 
     def on_logged_out(self, status: str) -> None:
+        pass
+
+    def on_moderation(self, event: Dict[str, Any]) -> None:
+        pass
+
+    def on_message_deleted(self, event: Dict[str, Any]) -> None:
+        pass
+
+    def on_room_event(self, event: Dict[str, Any]) -> None:
+        pass
+
+    def on_kicked(self, event: Dict[str, Any]) -> None:
         pass
 
 
@@ -171,16 +216,22 @@ def parse_address(text: str, default_port: int = 9999) -> Optional[Tuple[str, in
 
 class Session:
     """Methods for callers: hello, send_code, register, login, logout (the auth service);
-    say, history, users (chat); refresh_files, list_files, list_all_files, delete_file,
-    open_file_connection (files); poll() often; close() at the end.
+    say, history, users, delete_message, rooms, create_room, join_room, leave_room,
+    invite, close_room (docs/PROTOCOL.md §12), and for teachers mute, unmute, kick, set_quiet,
+    audit (chat); refresh_files, list_files, list_all_files, delete_file,
+    open_file_connection (files); observe(observer) (the frame inspector); poll() often;
+    close() at the end.
     Fields: state (as in SessionListener.on_state), refusal (a Refusal while the server
-    refuses our connections, else None), username, user_id, sms (the server's SMS mode,
+    refuses our connections, else None), username, user_id, role ('admin' or 'member'),
+    is_admin, quiet (the lobby is quiet), muted_until (wall-clock seconds; 0: not muted),
+    admins (the casefolded names of the teachers seen so far), sms (the server's SMS mode,
     after hello), host, port."""
 
     def __init__(self, host: str, port: int, listener: Optional[SessionListener] = None,
                  clock: Callable[[], float] = time.monotonic,
                  connect: Callable[..., ClientConnection] = ClientConnection,
-                 tls: Optional[TlsOptions] = None) -> None:
+                 tls: Optional[TlsOptions] = None,
+                 wall: Callable[[], float] = time.time) -> None:
         self.host, self.port = host, port
         self.tls = tls  # None: plain TCP; else every connection of this session uses TLS
         self.listener: SessionListener = listener if listener is not None else QuietListener()
@@ -192,6 +243,18 @@ class Session:
         self.token: Optional[str] = None
         self.username: Optional[str] = None
         self.user_id: Optional[int] = None
+        self.wall = wall  # the clock a mute's end is told in (the server's `until`)
+        self._refreshing_files = False  # a first page of the file list is on its way
+        self.role = "member"
+        self.quiet = False
+        self.muted_until = 0.0
+        # Members are not told who the teachers are; they learn it from what teachers do
+        # (the `by` of a moderation event), so a muted student's client knows whom it may
+        # still write to.
+        self.admins: Set[str] = set()
+        # ... and who is not one: a private message the server refused while we were muted,
+        # or while the room was quiet, went to a member.
+        self.members: Set[str] = set()
         self.services: Dict[str, int] = {}
         self.sms = "console"
         self.state = "offline"
@@ -203,6 +266,11 @@ class Session:
         self._retry_at: Optional[float] = None
         self._backoff_s = RECONNECT_FIRST_S
         self._last_ping = clock()
+        self._files_closed_at: Optional[float] = None  # see _awaiting_last_word()
+        self.observer: Optional[FrameObserver] = None
+        # Every connection opened here that is still alive, the transfers' too, so that an
+        # observer set later sees them all.
+        self._opened: weakref.WeakSet = weakref.WeakSet()
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -219,9 +287,24 @@ class Session:
     def connections(self) -> List[ClientConnection]:
         return [c for c in (self.auth_conn, self.chat, self.files) if c is not None]
 
+    def _open(self, port: int, service: str) -> ClientConnection:
+        conn = self.connect(self.host, port, tls=self.tls)
+        conn.service = service
+        if self.observer is not None:
+            conn.observer = self.observer
+        self._opened.add(conn)
+        return conn
+
+    def observe(self, observer: Optional[FrameObserver]) -> None:
+        """Show every frame in and out on every connection of this session, open now or
+        later, to observer (the frame inspector); None: to nobody, which costs nothing."""
+        self.observer = observer
+        for conn in list(self._opened):
+            conn.observer = observer
+
     def _auth(self) -> ClientConnection:
         if self.auth_conn is None or self.auth_conn.closed:
-            self.auth_conn = self.connect(self.host, self.port, tls=self.tls)
+            self.auth_conn = self._open(self.port, "auth")
         return self.auth_conn
 
     # -- the auth service -----------------------------------------------------------------
@@ -248,6 +331,11 @@ class Session:
                 self.token = reply["token"]
                 self.username = reply["username"]
                 self.user_id = reply["user_id"]
+                self.role = reply.get("role", "member")
+                self.quiet = False
+                self.muted_until = 0.0
+                self.admins = {self.username.casefold()} if self.is_admin else set()
+                self.members = set()
                 self.services = reply.get("services", {})
                 self._backoff_s = RECONNECT_FIRST_S
                 self._open_service_connections()
@@ -282,10 +370,10 @@ class Session:
         self.refusal = None
         self._generation += 1
         generation = self._generation
-        self.chat = self.connect(self.host, self.services.get("chat", 9998), tls=self.tls)
+        self.chat = self._open(self.services.get("chat", 9998), "chat")
         self.chat.request("auth", lambda reply: self._chat_authed(generation, reply),
                           token=self.token)
-        self.files = self.connect(self.host, self.services.get("file", 9988), tls=self.tls)
+        self.files = self._open(self.services.get("file", 9988), "file")
         self.files.request("auth", lambda reply: self._files_authed(generation, reply),
                            token=self.token)
         self._last_ping = self.clock()
@@ -294,6 +382,7 @@ class Session:
         chat, files = self.chat, self.files
         self.chat = self.files = None
         self._generation += 1  # their pending auth callbacks now change nothing
+        self._files_closed_at = None
         for conn in (chat, files):
             if conn is not None:
                 conn.close()
@@ -301,7 +390,7 @@ class Session:
     def open_file_connection(self, on_auth: Optional[Callback] = None) -> ClientConnection:
         """A fresh, authenticated file connection (one per transfer); on_auth gets the auth
         reply (a refusal: refusal_of(reply))."""
-        conn = self.connect(self.host, self.services.get("file", 9988), tls=self.tls)
+        conn = self._open(self.services.get("file", 9988), "file")
         conn.request("auth", on_auth, token=self.token)
         return conn
 
@@ -311,6 +400,8 @@ class Session:
         status = reply.get("status")
         if status == "ok":
             self._backoff_s = RECONNECT_FIRST_S
+            self.role = reply.get("role", self.role)
+            self.quiet = bool(reply.get("quiet"))
             self._set_state("online", "%s:%d" % (self.host, self.port))
             self._emit(self.listener.on_welcome, reply)
         elif status == "unauthorized":
@@ -341,8 +432,15 @@ class Session:
         self._lost(self.clock())
 
     def refresh_files(self) -> None:
-        """Ask for the first page of the file list; it arrives at the listener's on_files."""
+        """Ask for the first page of the file list; it arrives at the listener's on_files.
+        While one is on its way, asking again asks nothing: two first pages in flight would
+        have the second one undo a "Load more" page that arrived between them."""
+        if self._refreshing_files:
+            return
+        self._refreshing_files = True
+
         def got(reply: Dict[str, Any]) -> None:
+            self._refreshing_files = False
             if reply.get("status") == "ok":
                 self._emit(self.listener.on_files, reply["files"], bool(reply.get("more")))
         self.list_files(got, limit=FILES_PAGE)
@@ -366,14 +464,131 @@ class Session:
         reply."""
         _AllFiles(self, callback).ask(before)
 
-    def say(self, text: str, to: Optional[str], callback: Optional[Callback] = None) -> bool:
+    def say(self, text: str, to: Optional[str], callback: Optional[Callback] = None,
+            room: Optional[int] = None) -> bool:
+        """To everyone in the lobby, to `to` only, or to the members of `room`
+        (docs/PROTOCOL.md §12; None: the lobby)."""
         if self.chat is None or self.state != "online":
             return False
         fields: Dict[str, Any] = {"text": text}
         if to:
             fields["to"] = to
-        self.chat.request("say", callback, **fields)
+        elif room is not None and room != LOBBY:
+            fields["room"] = room
+
+        def said(reply: Dict[str, Any]) -> None:
+            self.note_say_reply(to, reply)
+            if callback is not None:
+                callback(reply)
+        self.chat.request("say", said, **fields)
         return True
+
+    def note_say_reply(self, to: Optional[str], reply: Dict[str, Any]) -> None:
+        """A refused say tells what no event told us: a mute from before this login (its
+        retry_after), a room gone quiet before we joined, and that `to` is no teacher."""
+        status = reply.get("status")
+        if status == "muted":
+            self.muted_until = self.wall() + (retry_after_s(reply) or 1)
+        elif status == "forbidden":
+            self.quiet = True
+        if status in ("muted", "forbidden") and to:
+            self.members.add(to.casefold())
+
+    # -- the teacher's controls (docs/PROTOCOL.md §11) ------------------------------------
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ADMIN
+
+    def is_known_admin(self, name: str) -> bool:
+        return name.casefold() in self.admins
+
+    def is_known_member(self, name: str) -> bool:
+        return name.casefold() in self.members and name.casefold() not in self.admins
+
+    def muted_s(self) -> float:
+        """Seconds this user stays muted, as far as we know (0: may speak)."""
+        return max(0.0, self.muted_until - self.wall())
+
+    def mute(self, user: str, minutes: int, callback: Callback) -> None:
+        self._request(self.chat, "mute", callback, user=user, minutes=minutes)
+
+    def unmute(self, user: str, callback: Callback) -> None:
+        self._request(self.chat, "unmute", callback, user=user)
+
+    def kick(self, user: str, minutes: int, reason: str, callback: Callback) -> None:
+        fields: Dict[str, Any] = {"user": user, "minutes": minutes}
+        if reason:
+            fields["reason"] = reason
+        self._request(self.chat, "kick", callback, **fields)
+
+    def set_quiet(self, on: bool, callback: Callback) -> None:
+        self._request(self.chat, "quiet", callback, on=on)
+
+    def audit(self, callback: Callback, before: Optional[int] = None, limit: int = 50) -> None:
+        """A page of the moderation log, newest first (reply 'entries')."""
+        fields: Dict[str, Any] = {"limit": limit}
+        if before is not None:
+            fields["before"] = before
+        self._request(self.chat, "audit", callback, **fields)
+
+    def delete_message(self, msg_id: int, callback: Callback) -> None:
+        self._request(self.chat, "delete_message", callback, msg_id=msg_id)
+
+    def _moderated(self, event: Dict[str, Any]) -> None:
+        """What a moderation event changes here, before the listener hears of it."""
+        by = event.get("by")
+        if isinstance(by, str):
+            self.admins.add(by.casefold())
+        action = event.get("action")
+        if action in ("mute", "kick") and isinstance(event.get("user"), str):
+            self.members.add(event["user"].casefold())  # teachers cannot be muted or kicked
+        user = event.get("user")
+        mine = isinstance(user, str) and self.username is not None and \
+            user.casefold() == self.username.casefold()
+        if action == "mute" and mine:
+            until = event.get("until")
+            self.muted_until = float(until) if isinstance(until, (int, float)) else 0.0
+        elif action == "unmute" and mine:
+            self.muted_until = 0.0
+        elif action == "quiet" and event.get("room", LOBBY) in (None, LOBBY):
+            self.quiet = bool(event.get("on"))
+
+    def _kicked(self, event: Dict[str, Any]) -> None:
+        """A teacher removed us: the token is dead, so no reconnecting."""
+        if self.token is None:
+            return
+        by = event.get("by")
+        if isinstance(by, str):
+            self.admins.add(by.casefold())
+        self._drop(offline_because="")
+        handler = getattr(self.listener, "on_kicked", None)
+        if handler is not None:
+            self._emit(handler, event)
+
+    # -- rooms (docs/PROTOCOL.md §12) -----------------------------------------------------
+
+    def rooms(self, callback: Callback) -> None:
+        """The public rooms, ours, and those we are invited to (reply 'rooms')."""
+        self._request(self.chat, "rooms", callback)
+
+    def create_room(self, name: str, topic: str, private: bool, callback: Callback) -> None:
+        fields: Dict[str, Any] = {"name": name, "private": private}
+        if topic:
+            fields["topic"] = topic
+        self._request(self.chat, "create_room", callback, **fields)
+
+    def join_room(self, room: int, callback: Callback) -> None:
+        self._request(self.chat, "join", callback, room=room)
+
+    def leave_room(self, room: int, callback: Callback) -> None:
+        self._request(self.chat, "leave", callback, room=room)
+
+    def invite(self, room: int, user: str, callback: Callback) -> None:
+        self._request(self.chat, "invite", callback, room=room, user=user)
+
+    def close_room(self, room: int, callback: Callback) -> None:
+        self._request(self.chat, "close_room", callback, room=room)
 
     def users(self, callback: Callback) -> None:
         """Who is online: the reply (with 'online') goes to callback."""
@@ -390,7 +605,9 @@ class Session:
             conn.request(op, callback, **fields)
 
     def history(self, before: Optional[int], with_user: Optional[str], callback: Callback,
-                limit: int = 50) -> None:
+                limit: int = 50, room: Optional[int] = None) -> None:
+        """Messages older than `before`: the lobby's and ours, the conversation with
+        `with_user`, or one room's (docs/PROTOCOL.md §12)."""
         if self.chat is None:
             return
         fields: Dict[str, Any] = {"limit": limit}
@@ -398,6 +615,8 @@ class Session:
             fields["before"] = before
         if with_user:
             fields["with"] = with_user
+        elif room is not None and room != LOBBY:
+            fields["room"] = room
         self.chat.request("history", callback, **fields)
 
     def delete_file(self, file_id: int, callback: Callback) -> None:
@@ -410,11 +629,15 @@ class Session:
         """Move bytes, dispatch events, keep alive, reconnect. Never waits."""
         for conn in self.connections():
             for item in conn.poll(POLL_READ_BYTES):
+                if conn is not self.chat and conn is not self.files and \
+                        conn is not self.auth_conn:
+                    break  # dropped by an event before this one (kicked): the rest is moot
                 if isinstance(item, dict):
                     self._event(item)
         now = self.clock()
         if self.token and any(conn is not None and conn.closed
-                              for conn in (self.chat, self.files)):
+                              for conn in (self.chat, self.files)) and \
+                not self._awaiting_last_word(now):
             self._lost(now)
         if self._retry_at is not None:
             if now >= self._retry_at:
@@ -427,6 +650,18 @@ class Session:
             for conn in (self.chat, self.files):
                 if conn is not None:
                     conn.request("ping")
+
+    def _awaiting_last_word(self, now: float) -> bool:
+        """The server says why it ends a session on the chat connection (a teacher's
+        `kicked`, docs/PROTOCOL.md §11) and closes the file connection at the same moment,
+        whose end may arrive first. Reconnecting then would only meet a dead token, so a
+        file connection that closed while the chat is open waits a moment for its word."""
+        if self.chat is None or self.chat.closed or self.files is None or \
+                not self.files.closed:
+            return False
+        if self._files_closed_at is None:
+            self._files_closed_at = now
+        return now - self._files_closed_at < LAST_WORD_WAIT_S
 
     def _lost(self, now: float) -> None:
         """The chat or the file connection is gone: drop both, try again after a pause that
@@ -444,10 +679,12 @@ class Session:
         if op == "logged_out":
             self._ended("logged_out")
             return
-        handler = {"message": self.listener.on_message,
-                   "presence": self.listener.on_presence,
-                   "file_added": self.listener.on_file_added,
-                   "file_removed": self.listener.on_file_removed}.get(op)
+        if op == "kicked":
+            self._kicked(event)
+            return
+        if op == "moderation":
+            self._moderated(event)
+        handler = getattr(self.listener, EVENT_HANDLERS.get(op, ""), None)
         if handler is not None:
             self._emit(handler, event)
 

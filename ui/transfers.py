@@ -175,12 +175,18 @@ class Transfer:
         self.retry_at = now + delay_s
 
 
+# docs/PROTOCOL.md §11: who may see an upload. A hand-in is its owner's and the teachers'.
+SHARED = "all"
+HAND_IN = "admins"
+
+
 class Upload(Transfer):
     kind = "up"
 
-    def __init__(self, path: str, name: str) -> None:
+    def __init__(self, path: str, name: str, visibility: str = SHARED) -> None:
         super().__init__(name, os.path.getsize(path))
         self.path = path
+        self.visibility = visibility  # SHARED, or HAND_IN
         self.sha256: Optional[str] = None
         self._hasher = hashlib.sha256()
         self._file: Any = None
@@ -226,7 +232,10 @@ class Upload(Transfer):
             self._file.seek(reply["offset"])
             self.done_bytes = reply["offset"]
             self._t0, self._bytes0 = time.monotonic(), self.done_bytes
-        conn.request("upload", started, name=self.name, size=self.size, sha256=self.sha256)
+        # "visibility" only for a hand-in: a shared upload is the same request as before §11.
+        extra = {"visibility": self.visibility} if self.visibility != SHARED else {}
+        conn.request("upload", started, name=self.name, size=self.size, sha256=self.sha256,
+                     **extra)
 
     def _send(self, now: float) -> None:
         conn = self.conn
@@ -258,7 +267,11 @@ class Upload(Transfer):
             self._file.close()
             self._file = None
             self.state = "verifying"
-        conn.poll()
+        # This poll sends what was queued; on a fast link the verdict may come back in it.
+        for item in conn.poll():
+            if isinstance(item, dict) and item.get("op") == "upload_done":
+                self._done(item)
+                return
 
     def _await_verdict(self, now: float) -> None:
         for item in self.conn.poll():

@@ -1,6 +1,11 @@
 """The chat window: the public room and private conversations, who is online, unread
 counts, loading older messages, and the alert when a message comes while the window is not
-focused."""
+focused; and the teacher's controls (docs/PROTOCOL.md §11): the role badge, what a
+right-click on a user or a message offers, the quiet-room switch, the notices of moderation,
+deleted messages, and an input that says why it is closed while this user may not speak;
+and rooms (docs/PROTOCOL.md §12): the lobby, the rooms this user is in, each with its own
+messages, unread count and topic, making, browsing, joining, inviting and leaving, and the
+notices of rooms made, closed, joined and left, and of invitations."""
 from __future__ import annotations
 
 import time
@@ -9,6 +14,13 @@ from typing import Any, Dict, List, Optional, Protocol, Tuple
 from net.rules import TEXT_MAX_CHARS, check_text
 from ui.i18n import Catalog
 from ui.presenters.common import Shell, status_text
+from ui.presenters.moderation import (
+    MODERATION_ACTIONS,
+    clock_text,
+    moderation_failure,
+    moderation_notice,
+    speaking_lock,
+)
 from ui.session import Session, refusal_of, retry_after_s
 
 # The chat view keeps at most this many messages per conversation; older ones are reloaded
@@ -17,11 +29,32 @@ MAX_VIEW_MESSAGES = 500
 # Show the character counter once a message gets this close to the limit.
 COUNTER_FROM_CHARS = TEXT_MAX_CHARS - 500
 
-PUBLIC = ""  # the conversation key of the public room
+PUBLIC = ""  # the conversation key of the public room (the lobby, room 1)
+LOBBY = 1
+# A room's conversation key is ROOM_KEY_PREFIX + its id: the space keeps it apart from every
+# username (usernames have no whitespace), which are the keys of private conversations.
+ROOM_KEY_PREFIX = "room "
 
-# An entry is what the view draws for one message: kind ('mine', 'other', 'system'), who,
-# to, text, time (HH:MM), private (bool), msg_id (None for a system notice).
+
+def room_key(room_id: int) -> str:
+    return PUBLIC if room_id == LOBBY else ROOM_KEY_PREFIX + str(room_id)
+
+
+def room_of(key: str) -> Optional[int]:
+    """The room a conversation key names (LOBBY for the public one); None: a private one."""
+    if key == PUBLIC:
+        return LOBBY
+    if key.startswith(ROOM_KEY_PREFIX):
+        return int(key[len(ROOM_KEY_PREFIX):])
+    return None
+
+# An entry is what the view draws for one message: kind ('mine', 'other', 'system', or
+# 'deleted': a message somebody deleted, drawn like a notice in its place), who, to, text,
+# time (HH:MM), private (bool), msg_id (None for a system notice).
 Entry = Dict[str, Any]
+# A menu item the view offers on a right-click: (label, action); the view calls back with
+# the action (ChatPresenter.user_action, message_action).
+Action = Tuple[str, str]
 
 
 class ChatView(Protocol):
@@ -36,6 +69,10 @@ class ChatView(Protocol):
         """Forget the first count entries shown."""
 
     def set_online(self, names: List[str]) -> None: ...
+
+    def mark_teachers(self, names: List[str]) -> None:
+        """Which of the online names are teachers, as far as this client knows: a student
+        sees whom they may still write to."""
 
     def set_conversations(self, items: List[Tuple[str, str, int]], current: str) -> None:
         """items: (key, label, unread count) for each conversation; current is shown."""
@@ -62,6 +99,33 @@ class ChatView(Protocol):
         """The note beside the input about the last message sent ('' hides it): why the
         server did not take it."""
 
+    def set_badge(self, text: str) -> None:
+        """This user's role beside their name ('' hides it: a member has none)."""
+
+    def set_input_lock(self, text: str) -> None:
+        """Why this user cannot write here now: the input and the send button are disabled
+        and the reason is shown in their place. '' opens them again."""
+
+    def set_admin_controls(self, visible: bool, quiet: bool) -> None:
+        """The teacher's switch "quiet room": shown or not, and whether it is on."""
+
+    def set_topic(self, text: str) -> None:
+        """The line above the messages: the room's name and topic ('' hides it)."""
+
+    def set_room_actions(self, in_room: bool) -> None:
+        """Whether "Invite…" and "Leave" apply: a room (not the lobby, not a private
+        conversation) is shown."""
+
+    def show_room_list(self, rooms: List[Dict[str, Any]]) -> None:
+        """The "Browse rooms" dialog: room records (public ones, ours, invitations), each
+        with its member count; joining one calls ChatPresenter.join_room(id)."""
+
+    def show_invitation(self, room_id: int, text: str) -> None:
+        """A notice with a Join button (ChatPresenter.join_room) and a dismiss button
+        (ChatPresenter.dismiss_invitation)."""
+
+    def hide_invitation(self, room_id: int) -> None: ...
+
 
 class ChatPresenter:
     """Session events come in through on_state, on_welcome, on_message, on_presence,
@@ -80,6 +144,9 @@ class ChatPresenter:
         self.online: List[str] = []
         self.focused = True
         self.unseen_while_away = 0
+        self.lock = ""  # why the input is closed ('' when it is open)
+        self.rooms: Dict[int, Dict[str, Any]] = {}  # the rooms we are in (lobby not kept)
+        self.invitations: Dict[int, Dict[str, Any]] = {}  # room records we are invited to
 
     def attach(self, view: ChatView) -> None:
         self.view = view
@@ -103,13 +170,29 @@ class ChatPresenter:
         elif state == "offline":
             self.view.set_status(self.tr("status.offline", why=detail or "-"))
 
+    def _show_online(self) -> None:
+        self.view.set_online(self.online)
+        self.view.mark_teachers([n for n in self.online if self.session.is_known_admin(n)])
+
     def on_welcome(self, reply: Dict[str, Any]) -> None:
         self.online = list(reply.get("online", []))
-        self.view.set_online(self.online)
+        self._show_online()
+        self.rooms = {r["room"]: r for r in reply.get("rooms", []) if r.get("room") != LOBBY}
+        shown = room_of(self.current)
+        if shown not in (None, LOBBY) and shown not in self.rooms:
+            self.current = PUBLIC  # a room closed or left while we were away
         for event in reply.get("history", []):
             self._add_message(event, live=False)
-        self.view.set_title(self.tr("chat.title", user=self.me))
+        self.view.set_title(self._title())
+        self.view.set_badge(self.tr("role.admin") if self.session.is_admin else "")
+        self.view.set_admin_controls(self.session.is_admin, self.session.quiet)
         self._refresh_conversation()
+        self._update_lock()
+
+    def _title(self) -> str:
+        if self.session.is_admin:
+            return self.tr("chat.title_admin", user=self.me, role=self.tr("role.admin"))
+        return self.tr("chat.title", user=self.me)
 
     def on_message(self, event: Dict[str, Any]) -> None:
         self._add_message(event, live=True)
@@ -125,20 +208,57 @@ class ChatPresenter:
             if user in self.online:
                 self.online.remove(user)
             self._system(self.tr("chat.left", user=user))
-        self.view.set_online(self.online)
+        self._show_online()
 
     def on_file_added(self, event: Dict[str, Any]) -> None:
-        f = event["file"]
-        self._system(self.tr("chat.file_shared", user=f["owner"], name=f["name"]))
+        self._system(file_added_text(self.tr, event["file"]))
 
     def on_file_removed(self, event: Dict[str, Any]) -> None:
         self._system(self.tr("chat.file_removed"))
+
+    def on_moderation(self, event: Dict[str, Any]) -> None:
+        """A notice for everyone; the session has already noted what it changes for us."""
+        self._system(moderation_notice(self.tr, event, self.session.wall()))
+        self._show_online()  # its `by` is a teacher
+        if event.get("action") == "quiet":
+            self.view.set_admin_controls(self.session.is_admin, self.session.quiet)
+        self._update_lock()
+
+    def on_message_deleted(self, event: Dict[str, Any]) -> None:
+        """The message stays in its place as a notice: 'message deleted by bob'."""
+        msg_id, by = event.get("msg_id"), event.get("by", "?")
+        for key, entries in self.conversations.items():
+            for i, entry in enumerate(entries):
+                if entry.get("msg_id") == msg_id and entry["kind"] != "system":
+                    entries[i] = dict(entry, kind="deleted",
+                                      text=self.tr("chat.deleted_by", user=by))
+                    if key == self.current:
+                        self.view.show_conversation(list(entries))
+                    return
+
+    def tick(self) -> None:
+        """Called a few times a second by the application: a mute that ran out opens the
+        input again."""
+        if self.lock:
+            self._update_lock()
+
+    def _update_lock(self) -> None:
+        if self.view is None:
+            return
+        room = room_of(self.current)
+        # In a room of ours only a mute closes the input (`quiet` is about the lobby here).
+        lock = speaking_lock(self.tr, self.session, self.current if room is None else PUBLIC,
+                             quiet_applies=room == LOBBY)
+        if lock != self.lock:
+            self.lock = lock
+            self.view.set_input_lock(lock)
 
     # -- conversations --------------------------------------------------------------------
 
     def _key_for(self, event: Dict[str, Any]) -> str:
         if not event.get("to"):
-            return PUBLIC
+            room = event.get("room")
+            return room_key(room) if isinstance(room, int) else PUBLIC
         return event["to"] if event["from"] == self.me else event["from"]
 
     def _entry(self, event: Dict[str, Any]) -> Entry:
@@ -187,31 +307,44 @@ class ChatPresenter:
             if key == self.current:
                 self.view.drop_oldest(extra)
 
-    def _system(self, text: str) -> None:
+    def _system(self, text: str, key: str = PUBLIC) -> None:
         entry = {"kind": "system", "who": "", "to": None, "text": text, "private": False,
                  "time": time.strftime("%H:%M"), "msg_id": None}
-        self.conversations[PUBLIC].append(entry)
-        if self.current == PUBLIC:
+        self.conversations.setdefault(key, []).append(entry)
+        if self.current == key:
             self.view.append_entry(entry)
-        self._trim(PUBLIC)
+        self._trim(key)
 
     def _refresh_conversation(self) -> None:
         self.view.show_conversation(list(self.conversations.get(self.current, [])))
         self._show_conversations()
 
     def _show_conversations(self) -> None:
-        items: List[Tuple[str, str, int]] = []
-        for key in [PUBLIC] + sorted((k for k in self.conversations if k), key=str.casefold):
-            label = self.tr("chat.public") if key == PUBLIC else self.tr("chat.private_with",
-                                                                        user=key)
-            items.append((key, label, self.unread.get(key, 0)))
+        """The lobby first, then our rooms by name, then the private conversations."""
+        rooms = sorted(self.rooms.values(), key=lambda r: str(r.get("name", "")).casefold())
+        items: List[Tuple[str, str, int]] = [(PUBLIC, self.tr("chat.public"),
+                                              self.unread.get(PUBLIC, 0))]
+        for record in rooms:
+            key = room_key(record["room"])
+            items.append((key, room_label(self.tr, record), self.unread.get(key, 0)))
+        for key in sorted((k for k in self.conversations if room_of(k) is None),
+                          key=str.casefold):
+            items.append((key, self.tr("chat.private_with", user=key), self.unread.get(key, 0)))
         self.view.set_conversations(items, self.current)
 
     def switch_to(self, key: str) -> None:
+        room = room_of(key)
+        if room not in (None, LOBBY) and room not in self.rooms:
+            key = PUBLIC  # a room we are no longer in
+            room = LOBBY
         self.current = key
         self.conversations.setdefault(key, [])
         self.unread[key] = 0
         self._refresh_conversation()
+        self._update_lock()
+        record = self.rooms.get(room) if room is not None else None
+        self.view.set_topic(topic_text(self.tr, record) if record else "")
+        self.view.set_room_actions(record is not None)
 
     def open_private(self, user: str) -> None:
         if user and user != self.me:
@@ -229,14 +362,19 @@ class ChatPresenter:
             if text.strip() and len(text) > TEXT_MAX_CHARS:
                 self.view.show_error(self.tr("chat.counter", n=len(text)))
             return
-        to = self.current or None
+        room = room_of(self.current)
+        to = None if room is not None else self.current
+        if self.lock:  # the input is closed; a key binding got through anyway
+            self.view.set_draft_note(self.lock)
+            return
 
         def done(reply: Dict[str, Any]) -> None:
             if reply.get("status") != "ok" and self.view is not None:
                 # Nothing typed is lost: the text goes back into the input, with the reason.
                 self.view.restore_draft(text)
                 self.view.set_draft_note(send_failure_text(self.tr, reply))
-        if self.session.say(text, to, done):
+                self._update_lock()  # a mute or a quiet room we had not been told of
+        if self.session.say(text, to, done, room=room if room != LOBBY else None):
             self.view.clear_input()
             self.view.set_counter("")
             self.view.set_draft_note("")
@@ -258,13 +396,275 @@ class ChatPresenter:
             self.conversations[key][:0] = older
             if key == self.current:
                 self.view.prepend_entries(older)
-        self.session.history(before, key or None, done)
+        room = room_of(key)
+        if room is None:
+            self.session.history(before, key, done)
+        else:
+            self.session.history(before, None, done, room=room if room != LOBBY else None)
 
     def focus_changed(self, focused: bool) -> None:
         self.focused = focused
         if focused and self.unseen_while_away:
             self.unseen_while_away = 0
-            self.view.set_title(self.tr("chat.title", user=self.me))
+            self.view.set_title(self._title())
+
+    # -- rooms (docs/PROTOCOL.md §12) -----------------------------------------------------
+
+    def _room_name(self, room_id: Any) -> str:
+        record = self.rooms.get(room_id) or self.invitations.get(room_id)
+        return str(record["name"]) if record else "#%s" % room_id
+
+    def _add_room(self, record: Dict[str, Any]) -> None:
+        room_id = record["room"]
+        self.rooms[room_id] = dict(record, joined=True)
+        self.conversations.setdefault(room_key(room_id), [])
+        self.unread.setdefault(room_key(room_id), 0)
+        if self.invitations.pop(room_id, None) is not None and self.view is not None:
+            self.view.hide_invitation(room_id)
+
+    def _drop_room(self, room_id: int) -> None:
+        key = room_key(room_id)
+        self.rooms.pop(room_id, None)
+        self.conversations.pop(key, None)
+        self.unread.pop(key, None)
+        if self.current == key:
+            self.switch_to(PUBLIC)
+        else:
+            self._show_conversations()
+
+    def _failed(self, reply: Dict[str, Any]) -> bool:
+        """Shows why a room op failed; True when it did."""
+        if reply.get("status") == "ok":
+            return False
+        if self.view is not None:
+            self.view.show_error(room_failure_text(self.tr, reply))
+        return True
+
+    def on_room_event(self, event: Dict[str, Any]) -> None:
+        """room (made), room_closed, joined, left, invited: notices, and the room list."""
+        op = event.get("op")
+        if op == "room":
+            record = event.get("room") or {}
+            if record.get("joined"):
+                self._add_room(record)
+                self._show_conversations()
+            elif record.get("owner"):  # a public room somebody made: anyone may join
+                self._system(self.tr("room.created", user=record["owner"],
+                                     room=record.get("name", "")))
+        elif op == "room_closed":
+            room_id = event.get("room")
+            name = self._room_name(room_id)
+            self.invitations.pop(room_id, None)
+            if room_id in self.rooms:
+                self._drop_room(room_id)
+                self._system(self.tr("room.closed", room=name))
+        elif op in ("joined", "left"):
+            room_id, user = event.get("room"), event.get("user", "?")
+            if room_id not in self.rooms:
+                return
+            record = self.rooms[room_id]
+            # Our own join or leave is counted in the reply's record already.
+            if isinstance(record.get("members"), int) and user != self.me:
+                record["members"] = max(0, record["members"] + (1 if op == "joined" else -1))
+            if op == "left" and user == self.me:  # from another window of ours
+                self._drop_room(room_id)
+                self._system(self.tr("room.you_left", room=record.get("name", "")))
+                return
+            key = "room.user_joined" if op == "joined" else "room.user_left"
+            self._system(self.tr(key, user=user, room=record.get("name", "")),
+                         room_key(room_id))
+        elif op == "invited":
+            record = event.get("room") or {}
+            room_id = record.get("room")
+            if not isinstance(room_id, int) or room_id in self.rooms:
+                return
+            self.invitations[room_id] = record
+            text = self.tr("room.invited_notice", user=event.get("by", "?"),
+                           room=record.get("name", ""))
+            self._system(text)
+            self.view.show_invitation(room_id, text)
+
+    def create_room(self, name: str, topic: str, private: bool) -> None:
+        """"New room…": made, we are in it and it is shown."""
+        name, topic = name.strip(), topic.strip()
+        if not name:
+            self.view.show_error(self.tr("error.bad_room_name"))
+            return
+
+        def done(reply: Dict[str, Any]) -> None:
+            if not self._failed(reply):
+                self._add_room(reply["room"])
+                self.switch_to(room_key(reply["room"]["room"]))
+        self.session.create_room(name, topic, private, done)
+
+    def browse_rooms(self) -> None:
+        """"Browse rooms": the server's list goes to the view's dialog."""
+        def done(reply: Dict[str, Any]) -> None:
+            if not self._failed(reply):
+                for record in reply.get("rooms", []):
+                    if record.get("joined") and record.get("room") in self.rooms:
+                        self.rooms[record["room"]].update(record)
+                self.view.show_room_list(list(reply.get("rooms", [])))
+        self.session.rooms(done)
+
+    def join_room(self, room_id: int) -> None:
+        """Join a room (from the list, or an invitation), show it and fetch its messages."""
+        if room_id in self.rooms:
+            self.switch_to(room_key(room_id))
+            return
+
+        def done(reply: Dict[str, Any]) -> None:
+            if self._failed(reply):
+                return
+            self._add_room(reply["room"])
+            self.switch_to(room_key(room_id))
+            self.session.history(None, None, self._room_history, room=room_id)
+        self.session.join_room(room_id, done)
+
+    def _room_history(self, reply: Dict[str, Any]) -> None:
+        if reply.get("status") == "ok":
+            for event in reply.get("messages", []):
+                self._add_message(event, live=False)
+
+    def shown_room_name(self) -> str:
+        room_id = room_of(self.current)
+        return self._room_name(room_id) if room_id not in (None, LOBBY) else ""
+
+    def dismiss_invitation(self, room_id: int) -> None:
+        self.invitations.pop(room_id, None)
+        self.view.hide_invitation(room_id)
+
+    def invite(self, user: str) -> None:
+        """"Invite…" into the room shown."""
+        room_id, user = room_of(self.current), user.strip()
+        if room_id in (None, LOBBY) or not user:
+            return
+        name = self._room_name(room_id)
+
+        def done(reply: Dict[str, Any]) -> None:
+            if not self._failed(reply):
+                self._system(self.tr("room.invite_sent", user=user, room=name),
+                             room_key(room_id))
+        self.session.invite(room_id, user, done)
+
+    def leave(self) -> None:
+        """"Leave" the room shown: it goes from the list, the lobby is shown."""
+        room_id = room_of(self.current)
+        if room_id in (None, LOBBY):
+            return
+        name = self._room_name(room_id)
+
+        def done(reply: Dict[str, Any]) -> None:
+            if not self._failed(reply):
+                self._drop_room(room_id)
+                self._system(self.tr("room.you_left", room=name))
+        self.session.leave_room(room_id, done)
+
+    # -- the teacher's controls (docs/PROTOCOL.md §11) ------------------------------------
+
+    def user_actions(self, user: str) -> List[Action]:
+        """What a right-click on a user in the online list offers: a private conversation,
+        and to a teacher, muting and removing (not for themselves or another teacher)."""
+        if not user or user == self.me:
+            return []
+        actions = [(self.tr("chat.private_action"), "private")]
+        if self.session.is_admin and not self.session.is_known_admin(user):
+            actions += [(self.tr(key), action) for key, action in MODERATION_ACTIONS]
+        return actions
+
+    def user_action(self, user: str, action: str) -> None:
+        if action == "private":
+            self.open_private(user)
+            return
+        if not self.session.is_admin:
+            return
+        op, _, minutes = action.partition(":")
+
+        def done(reply: Dict[str, Any]) -> None:
+            if reply.get("status") != "ok" and self.view is not None:
+                self.view.show_error(moderation_failure(self.tr, reply,
+                                                        status_text(self.tr, reply)))
+        if op == "mute":
+            self.session.mute(user, int(minutes), done)
+        elif op == "unmute":
+            self.session.unmute(user, done)
+        elif op == "kick":
+            self.session.kick(user, int(minutes), "", done)
+
+    def _find(self, msg_id: int) -> Optional[Entry]:
+        for entry in self.conversations.get(self.current, []):
+            if entry.get("msg_id") == msg_id:
+                return entry
+        return None
+
+    def message_actions(self, msg_id: int) -> List[Action]:
+        """What a right-click on a message offers: deleting it, to its author and to a
+        teacher (the server has the last word)."""
+        entry = self._find(msg_id)
+        if entry is None or entry["kind"] not in ("mine", "other"):
+            return []
+        if entry["kind"] == "mine" or self.session.is_admin:
+            return [(self.tr("chat.delete_message"), "delete")]
+        return []
+
+    def message_action(self, msg_id: int, action: str) -> None:
+        if action != "delete":
+            return
+
+        def done(reply: Dict[str, Any]) -> None:
+            status = reply.get("status")
+            if status == "ok" or self.view is None:
+                return  # the message_deleted event redraws it
+            if status == "forbidden":
+                self.view.show_error(self.tr("chat.delete_forbidden"))
+            elif status == "not_found":
+                self.view.show_error(self.tr("chat.delete_gone"))
+            else:
+                self.view.show_error(status_text(self.tr, reply))
+        self.session.delete_message(msg_id, done)
+
+    def set_quiet(self, on: bool) -> None:
+        """The teacher's switch: only teachers may speak in the room while it is on."""
+        if not self.session.is_admin:
+            return
+
+        def done(reply: Dict[str, Any]) -> None:
+            if reply.get("status") != "ok" and self.view is not None:
+                self.view.show_error(status_text(self.tr, reply))
+                self.view.set_admin_controls(True, self.session.quiet)  # as it really is
+        self.session.set_quiet(on, done)
+
+
+def file_added_text(tr: Catalog, record: Dict[str, Any]) -> str:
+    """'bob shared notes.txt', or for a hand-in (seen by its owner and the teachers only,
+    docs/PROTOCOL.md §11) 'bob handed in hw1.txt'."""
+    key = "chat.file_handed_in" if record.get("visibility") == "admins" else "chat.file_shared"
+    return tr(key, user=record["owner"], name=record["name"])
+
+
+def room_label(tr: Catalog, record: Dict[str, Any]) -> str:
+    """A room in the conversation list: '# physics', with a lock mark when private."""
+    key = "room.label_private" if record.get("private") else "room.label"
+    return tr(key, name=record.get("name", ""))
+
+
+def topic_text(tr: Catalog, record: Dict[str, Any]) -> str:
+    """The line above a room's messages: its name, member count and topic."""
+    members = tr("room.members", n=record.get("members", 0))
+    if record.get("topic"):
+        return tr("room.topic_line", name=record.get("name", ""), members=members,
+                  topic=record["topic"])
+    return tr("room.topic_none", name=record.get("name", ""), members=members)
+
+
+def room_failure_text(tr: Catalog, reply: Dict[str, Any]) -> str:
+    """Why a room op failed: an unknown room and a private one look the same
+    (docs/PROTOCOL.md §12); the other statuses have their own sentences."""
+    if reply.get("status") == "not_found":
+        return tr("room.not_found")
+    if reply.get("status") == "bad_request" and reply.get("op") == "leave":
+        return tr("room.lobby_stays")
+    return status_text(tr, reply)
 
 
 def send_failure_text(tr: Catalog, reply: Dict[str, Any]) -> str:
@@ -274,6 +674,11 @@ def send_failure_text(tr: Catalog, reply: Dict[str, Any]) -> str:
     status = reply.get("status")
     if status == "rate_limited":
         return tr("chat.too_fast", n=retry_after_s(reply) or 1)
+    if status == "muted":
+        return tr("chat.muted_refused", time=clock_text(time.time() +
+                                                        (retry_after_s(reply) or 1)))
+    if status == "forbidden":  # docs/PROTOCOL.md §11: the only say a member may not send
+        return tr("chat.quiet_refused")
     if status == "bad_request":
         return tr("chat.refused", why=reply.get("message") or status)
     if status == "disconnected" and refusal_of(reply) is None:

@@ -1,12 +1,29 @@
-"""What every presenter shares: the Shell (the application the presenters live in) and the
-wording of a failed reply."""
+"""What every presenter shares: the Shell (the application the presenters live in), the
+wording of a failed reply, and the words of the trust-on-first-use question."""
 from __future__ import annotations
 
-from typing import Any, Dict, Protocol, Tuple
+from typing import Any, Dict, List, Optional, Protocol, Tuple
 
+from net.discovery import Found
+from net.tls import normalize_fingerprint
 from ui.i18n import Catalog
+from ui.presenters.moderation import banned_text
 from ui.session import Session, refusal_of, retry_after_s
 from ui.settings import ClientSettings
+
+
+class Search(Protocol):
+    """One round of LAN discovery (net/datagrams.Prober): poll() never waits."""
+
+    done: bool          # the time is up (or no probe could be sent)
+    sent: int           # probes sent
+    errors: List[str]   # why the others could not be
+    found: List[Found]  # every server that answered so far, in order
+
+    def poll(self) -> List[Found]:
+        """The servers that answered since the last poll."""
+
+    def close(self) -> None: ...
 
 
 class Shell(Protocol):
@@ -34,6 +51,9 @@ class Shell(Protocol):
     def open_chat(self) -> None:
         """Logged in: replace the login window with the chat window."""
 
+    def discover(self) -> Search:
+        """Start a round of LAN discovery (raises OSError when no UDP socket can be had)."""
+
 
 def status_text(tr: Catalog, reply: Dict[str, Any]) -> str:
     """What to tell the user about a reply that is not ok: a refused connection and a
@@ -47,4 +67,24 @@ def status_text(tr: Catalog, reply: Dict[str, Any]) -> str:
     if status == "rate_limited":
         wait_s = retry_after_s(reply)
         return tr("error.rate_limited", n=wait_s) if wait_s else tr("error.rate_limited_later")
+    if status == "banned":  # docs/PROTOCOL.md §11: a teacher removed us; say until when
+        return banned_text(tr, retry_after_s(reply))
     return tr.error(status)
+
+
+def trust_question(tr: Catalog, server: str, fingerprint: str,
+                   announced: Optional[str] = None) -> str:
+    """The words of the trust dialog. `announced`: the fingerprint LAN discovery announced
+    for this server, shown beside the real one; it decides nothing, the user does."""
+
+    def lines(text: str) -> str:
+        pairs = text.split(":")
+        # Four lines of eight pairs: easy to compare by eye, never wrapped inside a pair.
+        return "\n".join(":".join(pairs[i:i + 8]) for i in range(0, len(pairs), 8))
+    text = tr("tls.ask", server=server, fingerprint=lines(fingerprint))
+    if announced:
+        announced = normalize_fingerprint(announced)
+        note = (tr("tls.announced_same") if announced == normalize_fingerprint(fingerprint)
+                else tr("tls.announced_differs", fingerprint=lines(announced)))
+        text = note + "\n\n" + text
+    return text

@@ -1,7 +1,9 @@
 """The shared-files window and the transfer queue behind it: the file tree (loose files, then
 each owner's folders), paged (docs/PROTOCOL.md §6: the newest page first, older pages on
-"Load more"), uploads, downloads, deletes, and the progress rows. The queue outlives the
-window: closing the window does not stop a transfer."""
+"Load more"), uploads, downloads, deletes, and the progress rows; and hand-ins (§11): files
+only their owner and the teachers see, handed in with "Hand in…" and shown apart from the
+shared files, grouped by student, with "Download all" for the teacher. The queue outlives
+the window: closing the window does not stop a transfer."""
 from __future__ import annotations
 
 import os
@@ -12,6 +14,7 @@ from ui.i18n import Catalog
 from ui.presenters.common import Shell, status_text
 from ui.session import FILES_PAGE, Session
 from ui.transfers import (
+    HAND_IN,
     Download,
     Folder,
     Transfer,
@@ -32,6 +35,10 @@ class FilesView(Protocol):
     def show_files(self, tree: List[Tuple[Optional[Folder], List[Record]]]) -> None:
         """tree: (None, loose files) first, then (folder, its files) for each folder; the
         files of each group newest first."""
+
+    def show_hand_ins(self, groups: List[Tuple[str, List[Record]]]) -> None:
+        """The hand-ins this user may see, (student, their hand-ins newest first) for each
+        student in name order: every student's for a teacher, one's own for a student."""
 
     def show_more(self, note: str, loading: bool) -> None:
         """The "Load more" control at the end of the list: note says how many files are
@@ -68,6 +75,10 @@ class FilesPresenter:
         # Bumped by each fresh first page, so a page asked for before it is not merged in.
         self._generation = 0
         self.queue = TransferQueue(session.open_file_connection)
+
+    @property
+    def is_admin(self) -> bool:
+        return bool(self.session.is_admin)
 
     def attach(self, view: FilesView) -> None:
         """The files window opened: draw the list we have and ask for a fresh one."""
@@ -113,7 +124,11 @@ class FilesPresenter:
         if self.view is None:  # the files window is closed; it redraws when opened
             return
         folders: Dict[Optional[Folder], List[Record]] = {}
+        hand_ins: Dict[str, List[Record]] = {}
         for record in sorted(self.files.values(), key=lambda f: -f["uploaded_at"]):
+            if record.get("visibility") == HAND_IN:
+                hand_ins.setdefault(record["owner"], []).append(record)
+                continue
             name = record["name"]
             top = Folder(record["owner"], name.split("/")[0]) if "/" in name else None
             folders.setdefault(top, []).append(record)
@@ -121,6 +136,8 @@ class FilesPresenter:
         tree: List[Tuple[Optional[Folder], List[Record]]] = [(None, loose)]
         tree += sorted(folders.items(), key=lambda item: (item[0].name, item[0].owner))
         self.view.show_files(tree)
+        self.view.show_hand_ins(sorted(hand_ins.items(), key=lambda item: (
+            item[0].casefold(), item[0])))
         self._show_more()
 
     def _show_more(self) -> None:
@@ -165,6 +182,52 @@ class FilesPresenter:
                     self.queue.add(Upload(local, name))
             elif os.path.isfile(path):
                 self.queue.add(Upload(path, os.path.basename(path)))
+
+    def hand_in_paths(self, paths: List[str]) -> None:
+        """Hand work in: files (or a folder's files) only the teachers and I will see."""
+        for path in paths:
+            if os.path.isdir(path):
+                for local, name in folder_entries(path):
+                    self.queue.add(Upload(local, name, HAND_IN))
+            elif os.path.isfile(path):
+                self.queue.add(Upload(path, os.path.basename(path), HAND_IN))
+
+    def download_hand_ins(self, student: Optional[str], target: str) -> None:
+        """Download every hand-in (of one student, or of all) into target/STUDENT/NAME, so
+        two students' files of the same name stay apart. Hand-ins on pages not loaded yet
+        are fetched first, as for a folder."""
+        def wanted(records: List[Record]) -> List[Record]:
+            return [r for r in records if r.get("visibility") == HAND_IN and
+                    (student is None or r["owner"] == student)]
+        if not self.more:
+            self._queue_hand_ins(wanted(list(self.files.values())), target)
+            return
+        if self.view is not None:
+            self.view.show_info(self.tr("files.searching_hand_ins"))
+
+        def got(reply: Dict[str, Any]) -> None:
+            if reply.get("status") != "ok":
+                if self.view is not None:
+                    self.view.show_error(status_text(self.tr, reply))
+                return
+            records = {r["file_id"]: r for r in reply["files"]}
+            records.update(self.files)
+            if self.view is not None:
+                self.view.show_info(self.tr("files.search_bound", n=len(records))
+                                    if reply["more"] else "")
+            self._queue_hand_ins(wanted(list(records.values())), target)
+        self.session.list_all_files(got, before=None)
+
+    def _queue_hand_ins(self, records: List[Record], target: str) -> None:
+        if not records and self.view is not None:
+            self.view.show_info(self.tr("files.no_hand_ins"))
+        for record in sorted(records, key=lambda r: (r["owner"].casefold(), r["name"])):
+            local = safe_local_path(target, record["owner"] + "/" + record["name"])
+            if local is None:
+                if self.view is not None:
+                    self.view.show_error(self.tr("error.unsafe_name", name=record["name"]))
+                continue
+            self.queue.add(Download(record, local))
 
     def download(self, file_ids: List[int], folder: Optional[Folder], target: str) -> None:
         """Download some files, or every file of one owner's folder, into target (keeping
@@ -212,7 +275,9 @@ class FilesPresenter:
 
     def delete(self, file_id: int) -> None:
         def done(reply: Dict[str, Any]) -> None:
-            if reply.get("status") != "ok" and self.view is not None:
+            if reply.get("status") == "forbidden" and self.view is not None:
+                self.view.show_error(self.tr("files.delete_forbidden"))
+            elif reply.get("status") != "ok" and self.view is not None:
                 self.view.show_error(status_text(self.tr, reply))
         self.session.delete_file(file_id, done)
 
@@ -267,6 +332,8 @@ def failure_text(tr: Catalog, t: Transfer) -> str:
     """Why a transfer failed, for people: the server's answer in our words (quota_exceeded,
     a refused connection, ...), else the server's own message, else what went wrong here."""
     reply = t.error_reply
+    if reply is not None and reply.get("status") == "forbidden" and t.kind == "up":
+        return tr("files.upload_admins_only")  # docs/PROTOCOL.md §11: --uploads admins
     if reply is not None and (reply.get("status") in ("rate_limited", "disconnected") or
                               tr.has_error(reply.get("status", ""))):
         return status_text(tr, reply)

@@ -1,10 +1,16 @@
-"""The login form: check the fields, connect, log in, then hand over to the chat window."""
+"""The login form: check the fields, connect, log in, then hand over to the chat window; and
+"Find servers", which lists the servers that answer LAN discovery (docs/PROTOCOL.md §14)."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Protocol, Tuple
+from typing import Any, Dict, List, Optional, Protocol, Tuple
 
-from ui.presenters.common import Shell, status_text
+from net.discovery import Found
+from ui.presenters.common import Search, Shell, status_text
+from ui.presenters.moderation import kicked_text
 from ui.session import parse_address
+
+# One row of the list of servers found: (name, host:port, users online, speaks TLS).
+ServerRow = Tuple[str, str, str, bool]
 
 
 class LoginView(Protocol):
@@ -20,12 +26,23 @@ class LoginView(Protocol):
 
     def show_info(self, text: str) -> None: ...
 
+    def set_server(self, text: str) -> None:
+        """Put text in the server field."""
+
+    def set_searching(self, searching: bool) -> None:
+        """A round of discovery is under way (True) or over (False)."""
+
+    def show_servers(self, rows: List[ServerRow]) -> None:
+        """The servers found so far, in this order; [] empties the list."""
+
 
 class LoginPresenter:
     def __init__(self, app: Shell, view: Optional[LoginView] = None) -> None:
         self.app = app
         self.view = view
         self.tr = app.tr
+        self.search: Optional[Search] = None  # the round of discovery under way
+        self.found: List[Found] = []          # the servers it found, as listed
 
     def attach(self, view: LoginView) -> None:
         self.view = view
@@ -69,7 +86,72 @@ class LoginPresenter:
         self.view.show_error(self.tr("login.logged_out" if status == "logged_out"
                                      else "login.expired"))
 
+    def kicked(self, event: Dict[str, Any]) -> None:
+        """Back from a session a teacher ended (docs/PROTOCOL.md §11): who, why, until when."""
+        self.view.show_error(kicked_text(self.tr, event))
+
     def registered(self, username: str) -> None:
         """Back from a successful registration: the new name is ready to log in with."""
         self.view.prefill(username)
         self.view.show_info(self.tr("register.done"))
+
+    # -- Find servers -----------------------------------------------------------------------
+
+    def find_servers(self) -> None:
+        """Probe the LAN; the answers come in through poll(). Ignored while a round runs."""
+        if self.search is not None:
+            return
+        try:
+            self.search = self.app.discover()
+        except OSError as exc:
+            self.view.show_error(self.tr("discover.failed", why=exc))
+            return
+        self.found = []
+        self.view.show_servers([])
+        self.view.set_searching(True)
+        self.view.show_info(self.tr("discover.searching"))
+        self.poll()  # a round whose every probe was refused is over already
+
+    def poll(self) -> None:
+        """Called by the application's tick: show the servers that answered, and say how the
+        round ended when it has."""
+        search = self.search
+        if search is None:
+            return
+        if search.poll():
+            self.found = search.found
+            self.view.show_servers([(f.label, f.server, str(f.users_online), f.tls)
+                                    for f in self.found])
+        if not search.done:
+            return
+        self.search = None
+        self.view.set_searching(False)
+        if self.found:
+            self.view.show_info(self.tr("discover.found", n=len(self.found)))
+        elif not search.sent and search.errors:
+            self.view.show_error(self.tr("discover.failed", why=search.errors[0]))
+        else:
+            self.view.show_error(self.tr("discover.none"))
+
+    def pick(self, index: int) -> None:
+        """A server in the list was chosen: its address goes into the server field. Its
+        announced fingerprint is not trusted here: the trust dialog shows it and asks."""
+        if not 0 <= index < len(self.found):
+            return
+        found = self.found[index]
+        self.view.set_server(found.server)
+        self.view.show_info(self.tr("discover.picked_tls", name=found.label)
+                            if found.tls else "")
+
+    def discovered(self, address: Tuple[str, int]) -> Optional[Found]:
+        """What discovery said about the server at address; None when it did not find it."""
+        for found in self.found:
+            if (found.host, found.auth_port) == address:
+                return found
+        return None
+
+    def close(self) -> None:
+        """The login window goes away: stop a round of discovery under way."""
+        if self.search is not None:
+            self.search.close()
+            self.search = None

@@ -24,18 +24,25 @@ import time
 import tkinter as tk
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from net.client import TlsOptions
+from net.chaos import Chaos
+from net.client import ClientConnection, TlsOptions, chaotic
+from net.datagrams import Prober, Target, probe_targets
 from ui.i18n import Catalog
+from ui.pins import KnownServers, tls_options
+from ui.presenters.audit import AuditPresenter
 from ui.presenters.chat import ChatPresenter
 from ui.presenters.files import FilesPresenter
+from ui.presenters.inspector import InspectorPresenter
 from ui.presenters.login import LoginPresenter
 from ui.presenters.preferences import PreferencesPresenter
 from ui.presenters.register import RegisterPresenter
 from ui.session import Session
 from ui.settings import ClientSettings
+from ui.tk.audit import AuditWindow, add_teacher_menu
 from ui.tk.chat import ChatWindow
 from ui.tk.common import apply_language, apply_style, ask_files, ask_folder, ask_trust
 from ui.tk.files import FilesWindow
+from ui.tk.inspector import InspectorWindow
 from ui.tk.login import LoginWindow
 from ui.tk.preferences import PreferencesWindow
 from ui.tk.register import RegisterWindow
@@ -51,6 +58,8 @@ REDRAW_S = 0.2
 
 # tls_for(host, port, decide) -> TlsOptions or None; decide(server, fingerprint) -> trust?
 TlsFor = Callable[[str, int, Callable[[str, str], bool]], Optional[TlsOptions]]
+# discover_to() -> where a round of LAN discovery sends its probes (options.discover_targets)
+DiscoverTo = Callable[[], List[Target]]
 
 
 class NoDisplay(Exception):
@@ -62,12 +71,19 @@ class App:
     remember(**settings), open_register(), close_register(), registered(name), open_chat().
     The session's listener (ui.session.SessionListener): on_state, on_welcome, ... .
     The menu's actions: open_files(), upload_file(), upload_folder(), open_settings(),
-    logout(), quit()."""
+    logout(), quit(), open_inspector() (Network → Inspector); for teachers open_hand_ins(),
+    open_audit()."""
 
     def __init__(self, root: tk.Tk, settings: ClientSettings, language: str,
-                 settings_path: Optional[str] = None, tls_for: Optional[TlsFor] = None) -> None:
+                 settings_path: Optional[str] = None, tls_for: Optional[TlsFor] = None,
+                 discover_to: Optional[DiscoverTo] = None,
+                 chaos: Optional[Chaos] = None) -> None:
         self.root = root
         self.tls_for = tls_for
+        self.discover_to = discover_to or probe_targets
+        # server -> the certificate fingerprint discovery announced for it: shown in the
+        # trust dialog, never trusted without the user's yes
+        self.announced: Dict[str, str] = {}
         self.settings = settings
         self.settings_path = settings_path
         self.tr = Catalog(language)
@@ -80,7 +96,14 @@ class App:
         self.chat_view: Optional[ChatWindow] = None
         self.files: Optional[FilesPresenter] = None
         self.files_view: Optional[FilesWindow] = None
+        self.audit: Optional[AuditPresenter] = None  # the moderation log (teachers)
+        self.audit_view: Optional[AuditWindow] = None
         self.menubar: Optional[tk.Menu] = None
+        # Network → Inspector: open while these are set (the session shows it every frame)
+        self.inspector: Optional[InspectorPresenter] = None
+        self.inspector_view: Optional[InspectorWindow] = None
+        # --chaos: every connection's reads and writes cut at random (net/chaos.py)
+        self._open_connection = chaotic(chaos) if chaos is not None else ClientConnection
         self.closed = False
         self._after_id: Optional[str] = None
         self._redrawn = 0.0
@@ -99,8 +122,15 @@ class App:
         try:
             if self.session is not None:
                 self.session.poll()
+            if self.login_presenter is not None:
+                self.login_presenter.poll()  # answers to "Find servers"
             if self.files is not None:
                 self.files.tick(TRANSFER_BUDGET_S)
+            if self.inspector is not None:
+                if self.inspector.closed:
+                    self.close_inspector()
+                else:
+                    self.inspector.flush()
             now = time.monotonic()
             if now - self._redrawn > REDRAW_S:
                 self._redrawn = now
@@ -108,6 +138,8 @@ class App:
                     self.register_presenter.tick()
                 if self.files is not None:
                     self.files.redraw(now)
+                if self.chat is not None:
+                    self.chat.tick()  # a mute that ran out opens the input
         except Exception:  # a bug must not stop the pump: log it, keep the window alive
             log.exception("error in the GUI tick")
         self.longest_tick_s = max(self.longest_tick_s, time.perf_counter() - started)
@@ -148,6 +180,28 @@ class App:
         if self.files is not None:
             self.files.on_files(files, more)
 
+    def on_moderation(self, event: Dict[str, Any]) -> None:
+        if self.chat is not None:
+            self.chat.on_moderation(event)
+
+    def on_message_deleted(self, event: Dict[str, Any]) -> None:
+        if self.chat is not None:
+            self.chat.on_message_deleted(event)
+
+    def on_room_event(self, event: Dict[str, Any]) -> None:
+        if self.chat is not None:
+            self.chat.on_room_event(event)
+
+    def on_kicked(self, event: Dict[str, Any]) -> None:
+        """A teacher removed us: back to the login window, saying who, why and until when;
+        the session does not reconnect (its token is dead)."""
+        if self.chat is None:
+            return
+        self._close_chat()
+        self.show_login()
+        if self.login_presenter is not None:
+            self.login_presenter.kicked(event)
+
     def on_logged_out(self, status: str) -> None:
         """The session ended on its own (a logout in another window, an expired login):
         back to the login window, saying why."""
@@ -161,15 +215,34 @@ class App:
     # -- for the presenters ---------------------------------------------------------------
 
     def connect(self, address: Tuple[str, int]) -> Session:
-        if self.session is None or (self.session.host, self.session.port) != address:
+        found = (self.login_presenter.discovered(address)
+                 if self.login_presenter is not None else None)
+        stale = self.session is not None and (
+            (self.session.host, self.session.port) != address
+            or (found is not None and found.tls and self.session.tls is None))
+        if self.session is None or stale:
             if self.session is not None:
                 self.session.close()
             tls = self.tls_for(address[0], address[1], self._ask_trust) if self.tls_for else None
-            self.session = Session(address[0], address[1], self, tls=tls)
+            if found is not None and found.tls:
+                # Discovery says this server speaks TLS: so does the client, asking the user
+                # about a certificate it has not pinned (the dialog shows what was announced).
+                server = "%s:%d" % address
+                self.announced[server] = found.fingerprint or ""
+                if tls is None:
+                    tls = tls_options(server, KnownServers(), self._ask_trust)
+            self.session = Session(address[0], address[1], self, tls=tls,
+                                   connect=self._open_connection)
+            if self.inspector is not None:
+                self.session.observe(self.inspector.on_frame)
         return self.session
 
     def _ask_trust(self, server: str, fingerprint: str) -> bool:
-        return ask_trust(self.root, self.tr, server, fingerprint)
+        return ask_trust(self.root, self.tr, server, fingerprint,
+                         self.announced.get(server))
+
+    def discover(self) -> Prober:
+        return Prober(self.discover_to())
 
     def remember(self, **changes: Any) -> None:
         for key, value in changes.items():
@@ -224,6 +297,8 @@ class App:
         self.login_presenter.attach(self.login_view)
 
     def _close_login(self) -> None:
+        if self.login_presenter is not None:
+            self.login_presenter.close()
         if self.login_view is not None:
             self.login_view.close()
         self.login_presenter = self.login_view = None
@@ -242,6 +317,11 @@ class App:
         settings_menu = tk.Menu(menubar, tearoff=False)
         settings_menu.add_command(label=tr("menu.preferences"), command=self.open_settings)
         menubar.add_cascade(label=tr("menu.settings"), menu=settings_menu)
+        network_menu = tk.Menu(menubar, tearoff=False)
+        network_menu.add_command(label=tr("menu.inspector"), command=self.open_inspector)
+        menubar.add_cascade(label=tr("menu.network"), menu=network_menu)
+        if self.session is not None and self.session.is_admin:
+            add_teacher_menu(menubar, tr, self.open_hand_ins, self.open_audit)
         self.root.configure(menu=menubar)
         return menubar
 
@@ -260,6 +340,22 @@ class App:
             self.files.upload_paths(paths)
             self.open_files()
 
+    def open_hand_ins(self) -> None:
+        self.open_files()
+        if self.files_view is not None:
+            self.files_view.show_hand_ins_tab()
+
+    def open_audit(self) -> None:
+        """The moderation log (docs/PROTOCOL.md §11), a window of its own."""
+        if self.session is None:
+            return
+        if self.audit_view is not None and self.audit_view.exists():
+            self.audit_view.lift()
+            return
+        self.audit = AuditPresenter(self, self.session)
+        self.audit_view = AuditWindow(self.root, self.tr, self.audit)
+        self.audit.attach(self.audit_view)
+
     def upload_folder(self) -> None:
         folder = ask_folder(self.root)
         if folder and self.files is not None:
@@ -277,6 +373,9 @@ class App:
             self.files_view.close()
         if self.chat_view is not None:
             self.chat_view.close()
+        if self.audit_view is not None and self.audit_view.exists():
+            self.audit_view.close()
+        self.audit = self.audit_view = None
         if self.menubar is not None:
             self.root.configure(menu="")
             self.menubar.destroy()
@@ -287,6 +386,26 @@ class App:
             self.session.logout()
         self._close_chat()
         self.show_login()
+
+    def open_inspector(self) -> None:
+        """Network → Inspector: the frames of every connection of the session, from now on
+        (ui/presenters/inspector.py)."""
+        if self.inspector_view is not None and self.inspector_view.exists():
+            self.inspector_view.lift()
+            return
+        self.inspector = InspectorPresenter(self.tr)
+        self.inspector_view = InspectorWindow(self.root, self.tr, self.inspector)
+        self.inspector.attach(self.inspector_view)
+        if self.session is not None:
+            self.session.observe(self.inspector.on_frame)
+
+    def close_inspector(self) -> None:
+        """Unhook the inspector (a closed one costs the connections nothing) and close it."""
+        if self.session is not None:
+            self.session.observe(None)
+        if self.inspector_view is not None:
+            self.inspector_view.close()
+        self.inspector = self.inspector_view = None
 
     def quit(self) -> None:
         """Close the session and every window, and destroy the root. Safe to call again."""
@@ -299,6 +418,7 @@ class App:
         if self.session is not None:
             self.session.close()  # pending replies are answered while the windows still exist
         self.close_register()
+        self.close_inspector()
         self._close_chat()
         self._close_login()
         self.session = None
@@ -306,14 +426,16 @@ class App:
 
 
 def run(settings: ClientSettings, language: str, settings_path: Optional[str] = None,
-        tls_for: Optional[TlsFor] = None) -> None:
+        tls_for: Optional[TlsFor] = None, discover_to: Optional[DiscoverTo] = None,
+        chaos: Optional[Chaos] = None) -> None:
     """Open the GUI and return once the user has quit. Raises NoDisplay when Tk cannot open
     a window. Everything Tk is freed before this returns, on this thread."""
     try:
         root = tk.Tk()
     except tk.TclError as exc:
         raise NoDisplay(str(exc)) from None
-    app = App(root, settings, language, settings_path, tls_for)
+    app = App(root, settings, language, settings_path, tls_for, discover_to=discover_to,
+              chaos=chaos)
     try:
         root.mainloop()
     finally:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import tkinter as tk
 from tkinter import filedialog, messagebox, ttk
-from typing import List
+from typing import List, Optional
 
 from ui.i18n import Catalog
+from ui.presenters.common import trust_question
 
 ACCENT = "#4169E1"
 MINE_BG = "#E3F2FD"
 ERROR_FG = "#B22222"
 INFO_FG = "#2F4F4F"
 MUTED_FG = "#777777"
+BADGE_BG = "#2E7D32"  # the teacher's role badge
 
 
 def apply_language(root: tk.Tk, language: str) -> None:
@@ -45,10 +47,10 @@ def ask_folder(parent: tk.Misc, title: str = "", initial: str = "") -> str:
     return filedialog.askdirectory(parent=parent, **options) or ""
 
 
-def ask_trust(parent: tk.Misc, tr: Catalog, server: str, fingerprint: str) -> bool:
-    """Trust on first use: show the certificate's fingerprint and ask."""
-    pairs = fingerprint.split(":")
-    # Four lines of eight pairs: easy to compare by eye, never wrapped inside a pair.
-    shown = "\n".join(":".join(pairs[i:i + 8]) for i in range(0, len(pairs), 8))
-    return messagebox.askyesno(tr("tls.title"), tr("tls.ask", server=server,
-                                                   fingerprint=shown), parent=parent)
+def ask_trust(parent: tk.Misc, tr: Catalog, server: str, fingerprint: str,
+              announced: Optional[str] = None) -> bool:
+    """Trust on first use: show the certificate's fingerprint (and the one discovery
+    announced, if any) and ask."""
+    return messagebox.askyesno(tr("tls.title"),
+                               trust_question(tr, server, fingerprint, announced),
+                               parent=parent)

@@ -1,4 +1,5 @@
-"""The shared-files window: the tree of files and folders, the toolbar, the transfer rows."""
+"""The shared-files window: the toolbar, two tabs (the tree of shared files and folders, and
+the hand-ins grouped by student), the transfer rows."""
 from __future__ import annotations
 
 import time
@@ -42,6 +43,9 @@ class FilesWindow:
                    command=self._upload_file).pack(side="left")
         ttk.Button(toolbar, text=tr("menu.upload_folder"), width=-6,
                    command=self._upload_folder).pack(side="left", padx=4)
+        self.hand_in_button = ttk.Button(toolbar, text=tr("files.hand_in"), width=-6,
+                                         command=self._hand_in)
+        self.hand_in_button.pack(side="left")
         ttk.Button(toolbar, text=tr("files.download"), style="Accent.TButton", width=-6,
                    command=self._download).pack(side="left", padx=4)
         ttk.Button(toolbar, text=tr("files.delete"), width=-6,
@@ -56,13 +60,43 @@ class FilesWindow:
         self.queue_label.pack(side="bottom", anchor="w", pady=(6, 0))
         body.bind("<Configure>", lambda e: self.error.configure(
             wraplength=max(120, e.width - 20)))
-        self.tree = ttk.Treeview(body, columns=self.COLUMNS, height=12)
+        # Shared files in one tab, hand-ins (docs/PROTOCOL.md §11) in the other: a class's
+        # homework never crowds the shared list, and is seen only by whom it is for.
+        self.notebook = ttk.Notebook(body)
+        self.notebook.pack(fill="both", expand=True, pady=(6, 0))
+        shared = ttk.Frame(self.notebook)
+        self.notebook.add(shared, text=tr("files.tab_shared"))
+        self.hand_ins_tab = ttk.Frame(self.notebook, padding=(0, 4, 0, 0))
+        admin = presenter.is_admin
+        self.notebook.add(self.hand_ins_tab, text=tr("files.tab_hand_ins" if admin
+                                                     else "files.tab_my_hand_ins"))
+        hand_ins_bar = ttk.Frame(self.hand_ins_tab)
+        hand_ins_bar.pack(fill="x")
+        self.download_all_button = ttk.Button(hand_ins_bar, text=tr("files.download_all"),
+                                              width=-6, command=self._download_all)
+        if admin:
+            self.download_all_button.pack(side="right")
+        self.hand_ins_note = ttk.Label(hand_ins_bar, foreground=MUTED_FG, text=tr(
+            "files.hand_ins_admin_note" if admin else "files.hand_ins_note"))
+        self.hand_ins_note.pack(side="left", fill="x")
+        hand_ins_bar.bind("<Configure>", lambda e: self.hand_ins_note.configure(
+            wraplength=max(120, e.width - self.download_all_button.winfo_reqwidth() - 16)))
+        self.hand_ins = ttk.Treeview(self.hand_ins_tab, columns=self.COLUMNS[1:], height=10)
+        self.hand_ins.heading("#0", text=tr("files.name"))
+        self.hand_ins.column("#0", width=300)
+        for col, width in zip(self.COLUMNS[1:], (90, 150, 130)):
+            self.hand_ins.heading(col, text=tr("files." + col))
+            self.hand_ins.column(col, width=width, anchor="w")
+        self.hand_ins.pack(fill="both", expand=True, pady=(4, 0))
+        self.hand_ins.bind("<Double-Button-1>", lambda e: self._download())
+        self.students: Dict[str, str] = {}  # hand-ins tree item id -> the student it shows
+        self.tree = ttk.Treeview(shared, columns=self.COLUMNS, height=12)
         self.tree.heading("#0", text=tr("files.name"))
         self.tree.column("#0", width=300)
         for col, width in zip(self.COLUMNS, (110, 90, 150, 130)):
             self.tree.heading(col, text=tr("files." + col))
             self.tree.column(col, width=width, anchor="w")
-        self.tree.pack(fill="both", expand=True, pady=(6, 0))
+        self.tree.pack(fill="both", expand=True)
         self.tree.bind("<Double-Button-1>", lambda e: self._download())
         # The end of the list while older files remain on the server (docs/PROTOCOL.md §6).
         self.more = ttk.Frame(body)
@@ -89,7 +123,24 @@ class FilesWindow:
         """The tree item of a folder. A folder's name has no '/', so name/owner is unique."""
         return "d:%s/%s" % (folder.name, folder.owner)
 
+    def hand_ins_shown(self) -> bool:
+        return self.notebook.select() == str(self.hand_ins_tab)
+
+    def show_hand_ins_tab(self) -> None:
+        self.notebook.select(self.hand_ins_tab)
+
+    def _selected_hand_ins(self) -> Tuple[List[int], List[str]]:
+        ids, students = [], []
+        for item in self.hand_ins.selection():
+            if item.startswith("f:"):
+                ids.append(int(item[2:]))
+            elif item in self.students:
+                students.append(self.students[item])
+        return ids, students
+
     def _selected(self) -> Tuple[List[int], Optional[Folder]]:
+        if self.hand_ins_shown():
+            return self._selected_hand_ins()[0], None
         ids, folder = [], None
         for item in self.tree.selection():
             if item.startswith("f:"):
@@ -108,8 +159,27 @@ class FilesWindow:
         if folder:
             self.presenter.upload_paths([folder])
 
+    def _hand_in(self) -> None:
+        paths = ask_files(self.window)
+        if paths:
+            self.presenter.hand_in_paths(paths)
+            self.show_hand_ins_tab()
+
+    def _download_all(self) -> None:
+        """Every student's hand-ins (or those of the students selected), one folder each."""
+        _, students = self._selected_hand_ins()
+        target = ask_folder(self.window, self.tr("files.choose_target"),
+                            self.presenter.download_folder())
+        if not target:
+            return
+        for student in students or [None]:
+            self.presenter.download_hand_ins(student, target)
+
     def _download(self) -> None:
         ids, folder = self._selected()
+        if self.hand_ins_shown() and not ids and self._selected_hand_ins()[1]:
+            self._download_all()  # a student's row: all of that student's hand-ins
+            return
         if not ids and folder is None:
             return
         target = ask_folder(self.window, self.tr("files.choose_target"),
@@ -143,6 +213,27 @@ class FilesWindow:
                 self.tree.insert(parent, "end", "f:%d" % r["file_id"], text=name, values=(
                     r["owner"], human_size(r["size"]), r["type"],
                     time.strftime("%Y-%m-%d %H:%M", time.localtime(r["uploaded_at"]))))
+
+    def show_hand_ins(self, groups: List[Tuple[str, List[Record]]]) -> None:
+        opened = {self.students[item] for item in self.hand_ins.get_children()
+                  if item in self.students and self.hand_ins.item(item, "open")}
+        self.hand_ins.delete(*self.hand_ins.get_children())
+        self.students = {}
+        for i, (student, records) in enumerate(groups):
+            parent = "s:%d" % i
+            self.students[parent] = student
+            self.hand_ins.insert("", "end", parent, text=student, open=student in opened or
+                                 len(groups) == 1, values=(
+                                     human_size(sum(r["size"] for r in records)),
+                                     self.tr("files.student_file" if len(records) == 1
+                                             else "files.student_files", n=len(records)),
+                                     ""))
+            for r in records:
+                self.hand_ins.insert(parent, "end", "f:%d" % r["file_id"], text=r["name"],
+                                     values=(human_size(r["size"]), r["type"], time.strftime(
+                                         "%Y-%m-%d %H:%M", time.localtime(r["uploaded_at"]))))
+        if not groups:
+            self.hand_ins.insert("", "end", "none", text=self.tr("files.no_hand_ins"))
 
     def show_transfers(self, rows: List[TransferRow]) -> None:
         for index, label, fraction, text, finished in rows[-SHOWN_TRANSFERS:]:

@@ -9,7 +9,7 @@ from tkinter import ttk
 from typing import Dict, List, Tuple
 
 from ui.i18n import Catalog
-from ui.presenters.login import LoginPresenter
+from ui.presenters.login import LoginPresenter, ServerRow
 from ui.tk.common import ERROR_FG, INFO_FG
 
 # The banner colours of the original design (its login window cycled through these).
@@ -30,6 +30,12 @@ BANNER_COLOURS = [
     "#8B0000", "#800000", "#DCDCDC", "#D3D3D3", "#C0C0C0", "#A9A9A9", "#808080", "#696969"]
 BANNER_INTERVAL_MS = 300  # as in the original
 BUBBLE_INTERVAL_MS = 50
+CANVAS_WIDTH = 520
+CANVAS_HEIGHT = 420
+FORM_TOP = 110  # the form hangs below the banner and grows downwards (the list of servers)
+FORM_MARGIN = 24  # canvas around the form, when the form decides the window's size
+BANNER_Y = 62
+SERVER_ROWS = 4  # rows of the list of servers found; a classroom has one or two
 
 
 def _dark(colour: str) -> bool:
@@ -47,26 +53,28 @@ class LoginWindow:
         self.presenter = weakref.proxy(presenter)
         self._after_ids: Dict[str, str] = {}  # one pending timer per animation
         self.frame = frame = ttk.Frame(master)
-        self.canvas = tk.Canvas(frame, width=520, height=420, highlightthickness=0,
-                                bg="#F8F8FF")
+        self.canvas = tk.Canvas(frame, width=CANVAS_WIDTH, height=CANVAS_HEIGHT,
+                                highlightthickness=0, bg="#F8F8FF")
         self.canvas.pack(fill="both", expand=True)
         self.bubbles: List[list] = []  # [canvas item, dx, dy]
         rnd = random.Random(7)
         for _ in range(14):
             r = rnd.randint(12, 46)
-            x, y = rnd.randint(0, 520), rnd.randint(0, 420)
+            x, y = rnd.randint(0, CANVAS_WIDTH), rnd.randint(0, CANVAS_HEIGHT)
             colour = rnd.choice(BANNER_COLOURS[24:60])
             item = self.canvas.create_oval(x - r, y - r, x + r, y + r, fill=colour, outline="")
             self.bubbles.append([item, rnd.uniform(-1.2, 1.2), rnd.uniform(-0.8, -0.2)])
         self.banner = tk.Label(frame, text=tr("login.banner"),
                                font=("TkDefaultFont", 20, "bold"), padx=18, pady=10)
-        self.canvas.create_window(260, 62, window=self.banner)
-        form = ttk.Frame(frame, padding=16, style="Card.TFrame")
+        self.banner_item = self.canvas.create_window(CANVAS_WIDTH // 2, BANNER_Y,
+                                                     window=self.banner)
+        self.form = form = ttk.Frame(frame, padding=16, style="Card.TFrame")
         self.server = tk.StringVar(frame, value=server)
         self.login = tk.StringVar(frame, value=last_login)
         self.password = tk.StringVar(frame)
         entries = []
-        for row, (label, var, show) in enumerate([
+        # Row 1 is the list of servers found, shown from the first "Find servers".
+        for row, (label, var, show) in zip((0, 2, 3), [
                 (tr("login.server"), self.server, ""), (tr("login.login"), self.login, ""),
                 (tr("login.password"), self.password, "•")]):
             ttk.Label(form, text=label, style="Card.TLabel").grid(row=row, column=0, sticky="w",
@@ -76,22 +84,59 @@ class LoginWindow:
             entry.bind("<Return>", lambda e: self.presenter.submit())
             entries.append(entry)
         self.login_entry, self.password_entry = entries[1], entries[2]
+        self.find_button = ttk.Button(form, text=tr("discover.find"),
+                                      command=lambda: self.presenter.find_servers())
+        self.find_button.grid(row=0, column=2, padx=(6, 0), pady=4)
+        self.servers = self._server_list(form, tr)
         buttons = ttk.Frame(form, style="Card.TFrame")
-        buttons.grid(row=3, column=0, columnspan=2, pady=(10, 0))
+        buttons.grid(row=4, column=0, columnspan=3, pady=(10, 0))
         self.submit_button = ttk.Button(buttons, text=tr("login.submit"), style="Accent.TButton",
                                         command=lambda: self.presenter.submit())
         self.submit_button.pack(side="left", padx=4)
         self.register_button = ttk.Button(buttons, text=tr("login.register"),
                                           command=lambda: self.presenter.open_register())
         self.register_button.pack(side="left", padx=4)
-        self.message = ttk.Label(form, text="", style="Card.TLabel", wraplength=330,
+        self.message = ttk.Label(form, text="", style="Card.TLabel", wraplength=400,
                                  foreground=ERROR_FG)
-        self.message.grid(row=4, column=0, columnspan=2, pady=(8, 0))
-        self.canvas.create_window(260, 250, window=form)
+        self.message.grid(row=5, column=0, columnspan=3, pady=(8, 0))
+        self.form_item = self.canvas.create_window(CANVAS_WIDTH // 2, FORM_TOP, window=form,
+                                                   anchor="n")
+        self._fit()
         (self.login_entry if not last_login else self.password_entry).focus_set()
         frame.pack(fill="both", expand=True)
         self._animate_banner()
         self._animate_bubbles()
+
+    def _server_list(self, form: ttk.Frame, tr: Catalog) -> ttk.Treeview:
+        """The servers found: a lock for TLS, name, address, users online. Hidden until the
+        first search; choosing a row puts its address in the server field."""
+        self.lock = lock_image(form)
+        tree = ttk.Treeview(form, columns=("name", "address", "users"), height=SERVER_ROWS,
+                            show="tree headings", selectmode="browse")
+        tree.heading("#0", text=tr("discover.tls"))
+        tree.column("#0", width=52, minwidth=52, stretch=False, anchor="center")
+        for column, title, width, anchor in (("name", "discover.name", 150, "w"),
+                                             ("address", "discover.address", 150, "w"),
+                                             ("users", "discover.users", 60, "e")):
+            tree.heading(column, text=tr(title), anchor=anchor)
+            tree.column(column, width=width, anchor=anchor)
+        tree.bind("<<TreeviewSelect>>", lambda e: self._picked())
+        return tree
+
+    def _picked(self) -> None:
+        selected = self.servers.selection()
+        if selected:
+            self.presenter.pick(self.servers.index(selected[0]))
+
+    def _fit(self) -> None:
+        """Make the canvas large enough for the form (wider in some languages, taller with
+        the list of servers), the banner and the form centred on it."""
+        self.form.update_idletasks()
+        width = max(CANVAS_WIDTH, self.form.winfo_reqwidth() + 2 * FORM_MARGIN)
+        height = max(CANVAS_HEIGHT, FORM_TOP + self.form.winfo_reqheight() + FORM_MARGIN)
+        self.canvas.configure(width=width, height=height)
+        self.canvas.coords(self.banner_item, width // 2, BANNER_Y)
+        self.canvas.coords(self.form_item, width // 2, FORM_TOP)
 
     def _animate_banner(self) -> None:
         colour = random.choice(BANNER_COLOURS)
@@ -99,8 +144,8 @@ class LoginWindow:
         self._after_ids["banner"] = self.frame.after(BANNER_INTERVAL_MS, self._animate_banner)
 
     def _animate_bubbles(self) -> None:
-        width = self.canvas.winfo_width() or 520
-        height = self.canvas.winfo_height() or 420
+        width = self.canvas.winfo_width() or CANVAS_WIDTH
+        height = self.canvas.winfo_height() or CANVAS_HEIGHT
         for bubble in self.bubbles:
             item, dx, dy = bubble
             self.canvas.move(item, dx, dy)
@@ -138,3 +183,32 @@ class LoginWindow:
 
     def show_info(self, text: str) -> None:
         self.message.configure(text=text, foreground=INFO_FG)
+
+    def set_server(self, text: str) -> None:
+        self.server.set(text)
+
+    def set_searching(self, searching: bool) -> None:
+        self.find_button.configure(state="disabled" if searching else "normal")
+
+    def show_servers(self, rows: List[ServerRow]) -> None:
+        tree = self.servers
+        if not tree.winfo_manager():
+            tree.grid(row=1, column=0, columnspan=3, sticky="ew", pady=(2, 6))
+            self._fit()
+        tree.delete(*tree.get_children())
+        for name, address, users, tls in rows:
+            tree.insert("", "end", text="", image=self.lock if tls else "",
+                        values=(name, address, users))
+
+
+def lock_image(master: tk.Misc) -> tk.PhotoImage:
+    """A 14x14 padlock, drawn pixel by pixel: no image file to ship, and no emoji (Tk 8.6
+    cannot draw characters beyond U+FFFF everywhere)."""
+    image = tk.PhotoImage(master=master, width=14, height=14)
+    shackle, body, hole = "#555555", "#C9A227", "#FFFFFF"
+    image.put(shackle, to=(4, 0, 10, 2))    # the arch
+    image.put(shackle, to=(3, 1, 5, 7))     # its two legs
+    image.put(shackle, to=(9, 1, 11, 7))
+    image.put(body, to=(1, 6, 13, 14))      # the body
+    image.put(hole, to=(6, 8, 8, 12))       # the keyhole
+    return image
