@@ -21,6 +21,11 @@ from net.rules import username_key
 from net.service import PeerAPI
 
 LOBBY = 1
+# Open rooms one user may own: a class needs a handful; a student scripting create_room in a
+# loop must not fill the server's memory and every room list (docs/PROTOCOL.md §12).
+MAX_OWNED_ROOMS = 50
+# What a refusal at that limit says to wait: the limit lifts only when a room is closed.
+ROOM_LIMIT_RETRY_S = 60
 ROOM_NAME_MAX_CHARS = 40
 TOPIC_MAX_CHARS = 200
 
@@ -165,6 +170,11 @@ class RoomOps:
                        "spaces, without control characters")
             return
         name = unicodedata.normalize("NFC", name)
+        owned = sum(1 for room in self.rooms.values() if room.owner_id == state.user_id)
+        if owned >= MAX_OWNED_ROOMS:
+            peer.reply(request, "rate_limited", "you own %d rooms; close one before you make "
+                       "another" % owned, retry_after=ROOM_LIMIT_RETRY_S)
+            return
 
         def created(room_id: Optional[int]) -> None:
             if room_id is None:

@@ -136,3 +136,15 @@ def test_a_room_owner_may_quiet_and_moderate_their_room(group):
     assert c["bob"].request("say", text="lobby is fine")["status"] == "ok"
     assert c["ann"].request("delete_message", msg_id=said["msg_id"])["status"] == "ok"
     assert c["cat"].request("quiet", on=True)["status"] == "forbidden"
+
+
+def test_one_user_owns_at_most_fifty_open_rooms(group):
+    _, _, c = group
+    for i in range(50):
+        assert c["cat"].request("create_room", name="r%d" % i)["status"] == "ok"
+    refused = c["cat"].request("create_room", name="one too many")
+    assert refused["status"] == "rate_limited" and refused["retry_after"] > 0
+    first = names(c["cat"])["r0"]["room"]
+    assert c["cat"].request("close_room", room=first)["status"] == "ok"
+    assert c["cat"].request("create_room", name="one too many")["status"] == "ok"
+    assert c["ann"].request("create_room", name="ann's own")["status"] == "ok"
