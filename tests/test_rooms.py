@@ -67,6 +67,10 @@ def test_create_join_say_and_history_stay_inside_the_room(group):
     assert c["bob"].request("leave", room=rid)["status"] == "ok"
     assert c["ann"].next_event("left")["user"] == p["bob"]["username"]
     assert c["bob"].request("leave", room=rid)["status"] == "not_member"
+    assert c["bob"].request("say", text="still here?", room=rid)["status"] == "not_member"
+    for bad in (2 ** 63, -1, "1", True):
+        assert c["bob"].request("say", text="x", room=bad)["status"] == "bad_request"
+        assert c["bob"].request("join", room=bad)["status"] == "bad_request"
 
 
 def test_private_rooms_are_invisible_to_non_members(group):
@@ -104,6 +108,7 @@ def test_close_room_and_who_may(group):
     assert c["bob"].next_event("room_closed") == {"op": "room_closed", "room": rid}
     assert "Group A" not in names(c["bob"])
     assert c["bob"].request("say", text="x", room=rid)["status"] == "not_found"
+    assert c["bob"].request("history", room=rid)["status"] == "not_found"
     other = c["bob"].request("create_room", name="Group A")  # the name is free again
     assert other["status"] == "ok"
     assert c["teacher"].request("close_room", room=other["room"]["room"])["status"] == "ok"
