@@ -107,9 +107,26 @@ class Ours:
         s.setblocking(False)
         return s
 
-    def say(self, text: str, to: Optional[str] = None) -> bytes:
-        return jframe({"op": "say", "text": text} if to is None else
-                      {"op": "say", "text": text, "to": to})
+    def say(self, text: str, to: Optional[str] = None, room: Optional[int] = None) -> bytes:
+        frame: Dict[str, Any] = {"op": "say", "text": text}
+        if to is not None:
+            frame["to"] = to
+        if room is not None:
+            frame["room"] = room
+        return jframe(frame)
+
+    @staticmethod
+    def enter_room(sock: socket.socket, name: str, room: Optional[int] = None) -> int:
+        """Over the wire: `create_room` `name` (room None) or `join` `room`; its id."""
+        sock.setblocking(True)
+        buf = bytearray()
+        if room is None:
+            reply = request(sock, buf, "create_room", name=name)
+        else:
+            reply = request(sock, buf, "join", room=room)
+        assert reply["status"] == "ok", reply
+        sock.setblocking(False)
+        return int(reply["room"]["room"])
 
     @staticmethod
     def texts(buf: bytearray) -> List[str]:
@@ -195,18 +212,34 @@ def percentile(sorted_values: List[float], p: float) -> float:
 
 
 def fanout(driver: Any, server: Any, clients: int, senders: int, per_sender: int,
-           window: int, timeout_s: float = 120.0, tag: str = "") -> Dict[str, Any]:
+           window: int, timeout_s: float = 120.0, tag: str = "",
+           rooms: int = 1) -> Dict[str, Any]:
     """N members in one room, S of them sending M messages each with at most `window` not
-    yet seen by the observer. Returns deliveries/s, losses, latency and server CPU."""
+    yet seen by the observer. Returns deliveries/s, losses, latency and server CPU.
+
+    rooms > 1 (ours only): the members are split into `rooms` rooms, member i in room
+    i % rooms (so sender i in room i % rooms); each room's first sender makes it with
+    `create_room`, every other member `join`s it over the wire, the senders say into their
+    room, and each room has its own observer (its last member) for the window and latency."""
     raise_fd_limit()
+    assert rooms == 1 or (isinstance(driver, Ours) and senders >= rooms), "rooms: ours only"
     names = ["s%s%d" % (tag, i) for i in range(senders)] + \
         ["r%s%d" % (tag, i) for i in range(clients - senders)]
-    if isinstance(driver, Ours):  # receivers share one account: registration is not measured
-        members = [Member(driver.open(n if i < senders else "audience" + tag))
+    room_of = [i % rooms for i in range(clients)]
+    if isinstance(driver, Ours):  # receivers share one account (per room): registration is
+        # not measured; with rooms each room needs its own, as membership is per user
+        members = [Member(driver.open(n if i < senders else "audience" + tag +
+                                      ("" if rooms == 1 else "r%d" % room_of[i])))
                    for i, n in enumerate(names)]
     else:
         members = [Member(driver.open(n)) for n in names]
-    observer = members[-1]
+    room_ids: List[Optional[int]] = [None] * rooms
+    if rooms > 1:
+        for i, m in enumerate(members):  # senders come first: room k is made by sender k
+            k = room_of[i]
+            room_ids[k] = Ours.enter_room(m.sock, "fan%s-%d" % (tag, k), room_ids[k])
+    observers = {max(i for i in range(clients) if room_of[i] == k): k for k in range(rooms)}
+    observer_members = {id(members[i]) for i in observers}
     sel = selectors.DefaultSelector()
     for m in members:
         sel.register(m.sock, selectors.EVENT_READ, m)
@@ -221,8 +254,10 @@ def fanout(driver: Any, server: Any, clients: int, senders: int, per_sender: int
     marker = driver.marker
     carry_len = len(marker) - 1
     total = senders * per_sender
-    per_member = [total if (driver.echoes_to_sender or i >= senders) else total - per_sender
-                  for i in range(clients)]
+    room_messages = [per_sender * sum(1 for i in range(senders) if room_of[i] == k)
+                     for k in range(rooms)]
+    per_member = [room_messages[room_of[i]] if (driver.echoes_to_sender or i >= senders)
+                  else room_messages[room_of[i]] - per_sender for i in range(clients)]
     expected = sum(per_member)
     sent = [0] * senders
     seen = [0] * senders
@@ -238,7 +273,8 @@ def fanout(driver: Any, server: Any, clients: int, senders: int, per_sender: int
             m = members[i]
             while sent[i] < per_sender and sent[i] - seen[i] < window:
                 send_times[(i, sent[i])] = now
-                m.out += driver.say("%d:%d:x" % (i, sent[i]))
+                m.out += (driver.say("%d:%d:x" % (i, sent[i])) if rooms == 1 else
+                          driver.say("%d:%d:x" % (i, sent[i]), room=room_ids[room_of[i]]))
                 sent[i] += 1
             if m.out:
                 try:
@@ -261,7 +297,7 @@ def fanout(driver: Any, server: Any, clients: int, senders: int, per_sender: int
             m.count += n
             delivered += n
             m.carry = joined[-carry_len:]
-            if m is observer:
+            if id(m) in observer_members:
                 m.buf += data
                 now = time.perf_counter()
                 for text in driver.texts(m.buf):
@@ -276,7 +312,7 @@ def fanout(driver: Any, server: Any, clients: int, senders: int, per_sender: int
     for m in members:
         m.sock.close()
     latencies.sort()
-    return {"server": driver.name, "clients": clients, "senders": senders,
+    return {"server": driver.name, "clients": clients, "senders": senders, "rooms": rooms,
             "messages": total, "deliveries": delivered, "expected": expected,
             "lost": expected - delivered, "seconds": elapsed,
             "deliveries_per_s": delivered / elapsed if elapsed else 0.0,

@@ -59,6 +59,33 @@ def write_report(data: Dict[str, Any], path: str) -> None:
             "clients cannot turn it off in 26.1), which paces both the registration of 100 "
             "clients and the senders; a trial run reached 20 % of the deliveries before its "
             "time bound. That measures its flood control, not its relay.\n")
+    rooms = r.get("fanout_rooms_10x10", {})
+    if rooms:
+        add("## Chat fan-out in rooms: 10 rooms of 10 clients\n")
+        add("The same 100 clients and 10 senders as above, split into 10 rooms (issue #17): "
+            "each room's sender makes it with `create_room`, its other 9 members `join` it over "
+            "the wire, and each sender says into its own room with the same window of 50 "
+            "(each room has its own observer). Every message has 10 deliveries, not 100.\n")
+        add("| server | deliveries/s | lost | server CPU µs/delivery | latency p50 ms | p99 ms "
+            "| max ms |")
+        add("|---|---:|---:|---:|---:|---:|---:|")
+        for name, v in rooms.items():
+            add("| %s | %s | %s | %s | %s | %s | %s |" % (
+                name, _f(v["deliveries_per_s"]), _f(v["lost"]), _f(v["cpu_us_per_delivery"], 2),
+                _f(v["p50_ms"], 1), _f(v["p99_ms"], 1), _f(v["max_ms"], 1)))
+        one, ten = fan.get("chatroom"), rooms.get("chatroom")
+        if one and ten and one["cpu_us_per_delivery"] > 0:
+            add("\nServer CPU per delivery: %s µs in 10 rooms against %s µs in one room "
+                "(%.1f ×); per message (%s and %s deliveries each) that is %s µs against %s µs "
+                "(%.1f ×).\n" % (
+                    _f(ten["cpu_us_per_delivery"], 2), _f(one["cpu_us_per_delivery"], 2),
+                    ten["cpu_us_per_delivery"] / one["cpu_us_per_delivery"],
+                    _f(ten["deliveries"] / max(1, ten["messages"]), 0),
+                    _f(one["deliveries"] / max(1, one["messages"]), 0),
+                    _f(1e6 * ten["cpu_s"] / max(1, ten["messages"]), 0),
+                    _f(1e6 * one["cpu_s"] / max(1, one["messages"]), 0),
+                    (ten["cpu_s"] / max(1, ten["messages"])) /
+                    max(1e-12, one["cpu_s"] / max(1, one["messages"]))))
     big = r.get("fanout_1000_10", {}).get("chatroom")
     if big:
         add("With **1,000 clients** and 10 senders: %s deliveries in %.1f s (%s/s), "

@@ -76,6 +76,18 @@ class Bench:
             return loadgen.fanout(d, s, 1000, 10, 50 if self.quick else 300, 50, timeout_s=120)
         self.results["fanout_1000_10"] = {"chatroom": self.with_server(self.ours, big)}
 
+    def fanout_rooms(self) -> None:
+        """Issue #17: the same 100 clients and 10 senders (window 50), as 10 rooms of 10
+        (one sender per room); also run by `--only fanout`."""
+        per_sender = 300 if self.quick else 3000
+
+        def ours(s: OurServer) -> List[Dict[str, Any]]:
+            d = loadgen.Ours(s.ports["auth"], s.ports["chat"])
+            return [loadgen.fanout(d, s, 100, 10, per_sender, 50, tag="rm%d" % i, rooms=10)
+                    for i in range(self.reps)]
+        self.results["fanout_rooms_10x10"] = {
+            "chatroom": median_run(self.with_server(self.ours, ours), "deliveries_per_s")}
+
     def pingpong(self) -> None:
         count = 300 if self.quick else 2000
         out = {"chatroom": median_run(self.with_server(self.ours, lambda s: [
@@ -272,7 +284,8 @@ class Bench:
         self.results["soak"] = runs
 
 
-SECTIONS = ["fanout", "pingpong", "idle", "handshakes", "pings", "stall", "files", "storage",
+SECTIONS = ["fanout", "fanout_rooms", "pingpong", "idle", "handshakes", "pings", "stall", "files",
+            "storage",
             "gui", "tls", "soak"]
 
 
@@ -296,7 +309,10 @@ def main() -> int:
     p.add_argument("--output", default=os.path.join(ROOT, "docs", "BENCHMARKS.md"))
     args = p.parse_args()
     bench = Bench(args.quick)
-    chosen = [s for s in SECTIONS if not args.only or s in args.only.split(",")]
+    wanted = set(args.only.split(","))
+    if "fanout" in wanted:
+        wanted.add("fanout_rooms")
+    chosen = [s for s in SECTIONS if not args.only or s in wanted]
     results_path = os.path.join(ROOT, "bench", "results.json")
     previous = {}
     if args.only and os.path.exists(results_path):

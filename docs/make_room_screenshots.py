@@ -1,6 +1,8 @@
 """Regenerate docs/screenshots/rooms-{en,zh}.png: the chat window with its room list
 (docs/PROTOCOL.md §12): the lobby, two rooms and a private conversation with their unread
-counts, a room's topic above its messages, and an invitation with its Join button.
+counts, a room's topic above its messages, and an invitation with its Join button. Then
+rooms-new-{en,zh}.png: the "New room…" dialog filled in, and rooms-browse-{en,zh}.png: the
+"Browse rooms" dialog with a joined, an invited and an open room.
 
     python docs/make_room_screenshots.py
 
@@ -34,6 +36,8 @@ SCENE = {
     "en": {"names": ("ming", "hong", "gang"),
            "physics": ("physics club", "optics this week: bring a torch"),
            "project": "project A", "study": "study circle",
+           "chess": ("chess club", "Tuesdays after class"),
+           "new": ("astronomy", "star party on Saturday night"),
            "lines": [("hong", "physics", "Who has the prism from the lab?"),
                      ("ming", "physics", "I do, I'll bring it on Friday."),
                      ("hong", "physics", "Great: we meet in room 204 at 4."),
@@ -44,6 +48,8 @@ SCENE = {
     "zh": {"names": ("小明", "小红", "小刚"),
            "physics": ("物理兴趣小组", "本周主题：光学，记得带手电筒"),
            "project": "项目组 A", "study": "学习小组",
+           "chess": ("象棋社", "每周二放学后"),
+           "new": ("天文小组", "周六晚上观星"),
            "lines": [("hong", "physics", "实验室的三棱镜在谁那里？"),
                      ("ming", "physics", "在我这儿，周五带过来。"),
                      ("hong", "physics", "好，下午四点在 204 教室见。"),
@@ -116,12 +122,39 @@ def shoot_rooms(lang: str, tmp: str) -> None:
         pump([app], seconds=0.5)
         bring_to_front(app.root)
         shoot_screen_area(app.root, "rooms-%s.png" % lang)
+        shoot_room_dialogs(app, scene, gang_chat, lang)
         app.quit()
     finally:
         for chat, files in wires:
             chat.close()
             files.close()
         srv.stop()
+
+
+def shoot_room_dialogs(app, scene, gang_chat, lang: str) -> None:
+    """"New room…" filled in (not created), then "Browse rooms" with an open room too."""
+    from ui.tk.rooms import RoomListDialog
+    view = app.chat_view
+    dialog = view.open_new_room()
+    name, topic = scene["new"]
+    dialog.name.insert(0, name)
+    dialog.topic.insert(0, topic)
+    dialog.private_var.set(True)
+    pump([app], seconds=0.3)
+    bring_to_front(dialog.window)
+    shoot_screen_area(dialog.window, "rooms-new-%s.png" % lang)
+    dialog.close()
+
+    name, topic = scene["chess"]
+    reply = gang_chat.request("create_room", name=name, topic=topic)
+    assert reply["status"] == "ok", reply
+    app.chat.browse_rooms()
+    pump([app], until=lambda: isinstance(view.dialog, RoomListDialog) and
+         view.dialog.exists() and len(view.dialog.ids) >= 4)
+    pump([app], seconds=0.3)
+    bring_to_front(view.dialog.window)
+    shoot_screen_area(view.dialog.window, "rooms-browse-%s.png" % lang)
+    view.dialog.close()
 
 
 def main() -> int:

@@ -183,23 +183,12 @@ class Loop:
     def _admit(self, sock: socket.socket, address: Any, service: Service, refused: bool) -> None:
         """A new connection from the listeners. ``refused``: a TLS connection over the
         per-address cap, told why once its handshake is done, then closed."""
-        host = address[0]
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:
-            pass
-        if self.tls is not None:
-            # The handshake is driven by the loop (_handshake), never waited for here.
-            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
-        peer = Peer(self, sock, address, service, self.now_s)
-        peer.refused = refused
-        if self.chaos is not None:
-            peer.chaos = self.chaos.for_connection()
+        peer = Peer.accepted(self, sock, address, service, self.tls, self.chaos, refused)
         if not refused:
-            self._listeners.opened(host)
+            self._listeners.opened(peer.host)
         self.peers[peer.fd] = peer
         peer.mask = selectors.EVENT_READ
-        self.selector.register(sock, selectors.EVENT_READ, peer)
+        self.selector.register(peer.sock, selectors.EVENT_READ, peer)
         log.debug("%s %s connected", service.name, peer.peer)
         if not refused:
             self.guard(peer, service.on_open, peer)
@@ -401,7 +390,7 @@ class Loop:
         except OSError:
             pass
         log.debug("%s %s closed", peer.service.name, peer.peer)
-        if peer.chaos is not None:
+        if peer.chaos is not None:  # what TCP would have done to it (docs/LABS.md, lab 2)
             log.info("%s %s: chaos: %s", peer.service.name, peer.peer, peer.chaos.summary())
         try:
             peer.service.on_close(peer)

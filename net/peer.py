@@ -50,6 +50,24 @@ class Peer(Connection):
         self.refused = False  # over the per-address cap: only told so, then closed
         self.chaos: Optional[Chaos] = None  # --chaos: this connection's cuts, else None
 
+    @classmethod
+    def accepted(cls, loop: Any, sock: socket.socket, address: Any, service: Service,
+                 tls: Optional[ssl.SSLContext], chaos: Any, refused: bool) -> "Peer":
+        """A peer for a socket the loop just accepted: no Nagle delay (replies are small and
+        ordered), TLS wrapped without waiting for the handshake (the loop drives it), and
+        its own chaos stream under --chaos."""
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+        if tls is not None:
+            sock = tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        peer = cls(loop, sock, address, service, loop.now_s)
+        peer.refused = refused
+        if chaos is not None:
+            peer.chaos = chaos.for_connection()
+        return peer
+
     def trace_in(self, message: Any) -> None:
         """--trace: log what arrived (secrets masked)."""
         if message.__class__ is dict:

@@ -104,8 +104,12 @@ class ChatService(RoomOps, ModerationOps, AuthenticatedService):
         text, to = request.get("text"), request.get("to")
         if state.in_flight >= MAX_PIPELINED_SAYS or not isinstance(text, str) or check_text(text):
             return False
-        if request.get("room") not in (None, LOBBY):
-            return False
+        room = request.get("room")
+        if room is None:
+            room = LOBBY
+        elif (room.__class__ is not int or to is not None
+              or (room != LOBBY and self.room_access(state.user_id, room) is not None)):
+            return False  # op_say gives the reason (a room's say pipelines only for members)
         if not self.may_pipeline(state):
             return False
         if "id" in request and not valid_id(request["id"]):
@@ -119,7 +123,7 @@ class ChatService(RoomOps, ModerationOps, AuthenticatedService):
             return False
         if not self._take_token(state):
             return False
-        self._store(peer, request, state, to_id, to_name, text, None if to_id else LOBBY)
+        self._store(peer, request, state, to_id, to_name, text, None if to_id else room)
         return True
 
     def on_close(self, peer: PeerAPI) -> None:

@@ -336,3 +336,50 @@ def test_rooms_from_the_terminal_create_join_say_invite_leave_and_close(make_ser
     assert rc == 1, out
     assert "* The room physics (#%d) was closed" % physics in out
     assert "! There is no such room (or it is private)." in out
+
+
+def test_rooms_by_name_and_the_current_room_issue_17(make_server):
+    """/join, /leave, /invite, /switch and /closeroom take a room's name (any case) as well
+    as its id; /leave and /invite without a room mean the current one; each switch says
+    where plain lines go now."""
+    srv = make_server("--flood-limit", "0")
+    ann, bob = register(srv), register(srv)
+    a, b = ann["username"], bob["username"]
+    rc, out = as_user(srv, ann, ["/create Physics Lab", "/create Secret private",
+                                 "/switch secret", "/invite " + b, "/invite physics lab " + b,
+                                 "/room PHYSICS LAB", "in the lab", "/lobby"])
+    assert rc == 0, out
+    physics, secret = created_room(out, "Physics Lab"), created_room(out, "Secret")
+    assert "* plain lines go to Secret (#%d)" % secret in out
+    assert "* You invited %s to Secret (#%d)" % (b, secret) in out
+    assert "* You invited %s to Physics Lab (#%d)" % (b, physics) in out
+    assert "* plain lines go to Physics Lab (#%d)" % physics in out
+    assert "] (Physics Lab) %s: in the lab" % a in out
+    assert "* plain lines go to the lobby" in out
+
+    # bob knows no room yet: the names are looked up in a fresh `rooms` list.
+    rc, out = as_user(srv, bob, ["/join physics LAB", "/join #%d" % secret, "/switch secret",
+                                 "bob in secret", "/leave", "bob in the lobby",
+                                 "/switch Physics Lab", "/leave physics lab", "/join nowhere",
+                                 "/switch nowhere"])
+    assert rc == 1, out  # the room called nowhere does not exist
+    assert "* joined Physics Lab (#%d)" % physics in out
+    assert "* joined Secret (#%d)" % secret in out
+    assert "] (Secret) %s: bob in secret" % b in out
+    assert "* You left Secret (#%d)" % secret in out
+    assert "] %s: bob in the lobby" % b in out and "(Secret) %s: bob in the lobby" % b not in out
+    assert "* You left Physics Lab (#%d)" % physics in out
+    assert out.count("* plain lines go to the lobby") == 2, out  # after each /leave
+    assert out.count("! There is no such room (or it is private). (nowhere)") == 2, out
+
+    rc, out = as_user(srv, ann, ["/switch physics lab", "/closeroom PHYSICS LAB"])
+    assert rc == 0, out
+    assert "* The room Physics Lab (#%d) was closed" % physics in out
+    assert out.count("* plain lines go to the lobby") == 1, out  # the room we were in closed
+
+
+def test_help_names_the_room_commands():
+    out = io.StringIO()
+    Cli("127.0.0.1", 1, "en", stdin=io.StringIO(""), out=out).cmd_help("")
+    for usage in ("/join ROOM", "/leave [ROOM]", "/invite [ROOM] USER", "/switch ROOM"):
+        assert usage in out.getvalue()

@@ -4,7 +4,7 @@
     > /login alice              (asks for the password)
     > hello everyone            (plain text goes to the room)
     > /msg bob see you at 3     (private)
-    > /create physics           (a room; /rooms, /join 42, /room 42, /lobby)
+    > /create physics           (a room; /rooms, /join physics, /room 42, /lobby)
     > /upload ~/homework        (a file or a whole folder)
     > /files                    (the newest files; /files more: the next page)
     > /download 7 ~/Downloads
@@ -25,6 +25,7 @@ import select
 import sys
 import threading
 import time
+import unicodedata
 from collections import deque
 from typing import Any, Callable, Deque, Dict, List, Optional, TextIO, Tuple
 
@@ -70,12 +71,15 @@ HELP = """commands:
 rooms:
   /rooms                    the public rooms, yours, and those you are invited to
   /create NAME [private]    make a room (private: members join by invitation only)
-  /join ROOM_ID             join a room (the number after # in /rooms)
-  /room ROOM_ID             where plain lines go from now on; /room 1 or /lobby: the lobby
+  /join ROOM                join a room: its name (any case) or its number (after # in
+                            /rooms)
+  /room ROOM                where plain lines go from now on (a line says so after each
+                            switch); /room 1 or /lobby: the lobby
+  /switch ROOM              the same as /room
   /lobby                    plain lines go to everyone again
-  /leave ROOM_ID            leave a room
-  /invite ROOM_ID USER      invite USER into a room you are in
-  /closeroom ROOM_ID        close a room (its owner, or a teacher)
+  /leave [ROOM]             leave a room (no ROOM: the room you are in)
+  /invite [ROOM] USER       invite USER into a room you are in (no ROOM: the current one)
+  /closeroom ROOM           close a room (its owner, or a teacher)
   /users                    who is online
   /history [N]              the last N messages (default 20) of the room you are in
   /files                    the newest shared files
@@ -205,7 +209,7 @@ class Cli:
         for record in reply.get("rooms", []):
             self._know(record)
         if self.room not in self.joined:
-            self.room = LOBBY
+            self._switch_to(LOBBY)
         for event in reply.get("history", [])[-10:]:
             self.on_message(event)
         self.say("* online: " + ", ".join(reply.get("online", [])))
@@ -253,9 +257,7 @@ class Cli:
         elif op == "room_closed":
             room = event.get("room")
             self.say("* " + self.tr("room.closed", room=self._name(room)))
-            self.joined.discard(room)
-            if self.room == room:
-                self.room = LOBBY
+            self._left_room(room)
         elif op in ("joined", "left"):
             room, user = event.get("room"), event.get("user", "?")
             if room not in self.joined:
@@ -263,9 +265,7 @@ class Cli:
             key = "room.user_joined" if op == "joined" else "room.user_left"
             self.say("* " + self.tr(key, user=user, room=self._name(room)))
             if op == "left" and user == self.session.username:
-                self.joined.discard(room)
-                if self.room == room:
-                    self.room = LOBBY
+                self._left_room(room)
         elif op == "invited":
             record = event.get("room") or {}
             self._know(record)
@@ -320,59 +320,111 @@ class Cli:
                                                               reply["room"]["room"]))
         self._room_op(lambda then: self.session.create_room(name, "", private, then), made)
 
-    def cmd_join(self, rest: str) -> None:
-        room = self._room_id(rest)
-        if room is None:
-            self.error("usage: /join ROOM_ID")
+    def _find_room(self, text: str) -> Optional[int]:
+        """A room's id from an id (42, #42) or a name the client knows, matched ignoring
+        case (server names are unique that way: docs/PROTOCOL.md §12)."""
+        room = self._room_id(text)
+        if room is not None:
+            return room
+        key = unicodedata.normalize("NFC", text.strip()).casefold()
+        for room, name in self.room_names.items():
+            if unicodedata.normalize("NFC", name).casefold() == key:
+                return room
+        return None
+
+    def _with_room(self, text: str, then: Callable[[int], None]) -> None:
+        """then(the room `text` names): by id, or by name; a name the client does not know
+        yet is looked up in a fresh `rooms` list first."""
+        room = self._find_room(text)
+        if room is not None:
+            then(room)
             return
 
-        def joined(reply: Dict[str, Any]) -> None:
-            self._know(reply["room"])
-            self.say("* joined %s; /room %s sends there" % (self._name(room), room))
-        self._room_op(lambda then: self.session.join_room(room, then), joined)
+        def listed(reply: Dict[str, Any]) -> None:
+            for record in reply.get("rooms", []):
+                self._know(record)
+            found = self._find_room(text)
+            if found is None:
+                self.error("%s (%s)" % (self.tr("room.not_found"), text.strip()))
+            else:
+                then(found)
+        self._room_op(self.session.rooms, listed)
 
-    def cmd_leave(self, rest: str) -> None:
-        room = self._room_id(rest)
-        if room is None:
-            self.error("usage: /leave ROOM_ID")
-            return
-
-        def left(reply: Dict[str, Any]) -> None:
-            self.joined.discard(room)
-            if self.room == room:
-                self.room = LOBBY
-            self.say("* " + self.tr("room.you_left", room=self._name(room)))
-        self._room_op(lambda then: self.session.leave_room(room, then), left)
-
-    def cmd_invite(self, rest: str) -> None:
-        words = rest.split()
-        room = self._room_id(words[0]) if len(words) == 2 else None
-        if room is None:
-            self.error("usage: /invite ROOM_ID USER")
-            return
-        self._room_op(lambda then: self.session.invite(room, words[1], then),
-                      lambda r: self.say("* " + self.tr("room.invite_sent", user=words[1],
-                                                        room=self._name(room))))
-
-    def cmd_closeroom(self, rest: str) -> None:
-        room = self._room_id(rest)
-        if room is None:
-            self.error("usage: /closeroom ROOM_ID")
-            return
-        self._room_op(lambda then: self.session.close_room(room, then),
-                      lambda r: None)  # the room_closed event says so
-
-    def cmd_room(self, rest: str) -> None:
-        room = self._room_id(rest)
-        if room is None:
-            self.error("usage: /room ROOM_ID (/room 1: the lobby)")
-            return
-        if room not in self.joined:
-            self.error(self.tr("error.not_member") + " (/join %s)" % room)
-            return
+    def _switch_to(self, room: int) -> None:
+        """Plain lines go to `room` from now on; say so (the CLI has no prompt to show it)."""
         self.room = room
         self.say("* plain lines go to %s" % ("the lobby" if room == LOBBY else
                                              self._name(room)))
+
+    def _left_room(self, room: Any) -> None:
+        self.joined.discard(room)
+        if self.room == room:
+            self._switch_to(LOBBY)
+
+    def cmd_join(self, rest: str) -> None:
+        if not rest.strip():
+            self.error("usage: /join ROOM_ID|NAME")
+            return
+
+        def join(room: int) -> None:
+            def joined(reply: Dict[str, Any]) -> None:
+                self._know(reply["room"])
+                self.say("* joined %s; /room %s sends there" % (self._name(room), room))
+            self._room_op(lambda then: self.session.join_room(room, then), joined)
+        self._with_room(rest, join)
+
+    def cmd_leave(self, rest: str) -> None:
+        def leave(room: int) -> None:
+            def left(reply: Dict[str, Any]) -> None:
+                self.say("* " + self.tr("room.you_left", room=self._name(room)))
+                self._left_room(room)
+            self._room_op(lambda then: self.session.leave_room(room, then), left)
+        if rest.strip():
+            self._with_room(rest, leave)
+        else:
+            leave(self.room)
+
+    def cmd_invite(self, rest: str) -> None:
+        """/invite USER: into the room you are in; /invite ROOM_ID|NAME USER: into that one."""
+        words = rest.split()
+        if not words or (len(words) == 1 and self.room == LOBBY):
+            self.error("usage: /invite [ROOM_ID|NAME] USER (no room: the room you are in)")
+            return
+        user = words[-1]
+
+        def invite(room: int) -> None:
+            self._room_op(lambda then: self.session.invite(room, user, then),
+                          lambda r: self.say("* " + self.tr("room.invite_sent", user=user,
+                                                            room=self._name(room))))
+        if len(words) == 1:
+            invite(self.room)
+        else:
+            self._with_room(" ".join(words[:-1]), invite)
+
+    def cmd_closeroom(self, rest: str) -> None:
+        if not rest.strip():
+            self.error("usage: /closeroom ROOM_ID|NAME")
+            return
+
+        def close(room: int) -> None:
+            self._room_op(lambda then: self.session.close_room(room, then),
+                          lambda r: None)  # the room_closed event says so
+        self._with_room(rest, close)
+
+    def cmd_room(self, rest: str) -> None:
+        if not rest.strip():
+            self.error("usage: /room ROOM_ID|NAME (/room 1 or /lobby: the lobby)")
+            return
+
+        def switch(room: int) -> None:
+            if room not in self.joined:
+                self.error(self.tr("error.not_member") + " (/join %s)" % room)
+                return
+            self._switch_to(room)
+        self._with_room(rest, switch)
+
+    def cmd_switch(self, rest: str) -> None:
+        self.cmd_room(rest)
 
     def cmd_lobby(self, rest: str) -> None:
         self.cmd_room(str(LOBBY))
