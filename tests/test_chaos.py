@@ -242,7 +242,7 @@ def test_a_held_write_waits_on_a_timer_not_a_busy_loop():
             assert time.monotonic() - t0 >= 0.3
             # a busy loop would take tens of thousands of turns; a few dozen is timers and noise
             assert len(turns) - before < 100, len(turns) - before
-            assert held.holds == 0 and held.pieces_out >= 1  # the hold was ours, not drawn
+            assert held.holds == 0  # the hold was ours (the stub), not one drawn at random
     finally:
         loop.stop()
         thread.join(10)

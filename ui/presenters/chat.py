@@ -504,7 +504,9 @@ class ChatPresenter:
                 for record in reply.get("rooms", []):
                     if record.get("joined") and record.get("room") in self.rooms:
                         self.rooms[record["room"]].update(record)
-                self.view.show_room_list(list(reply.get("rooms", [])))
+                # the lobby is always there and everyone's: nothing to browse or join
+                self.view.show_room_list([r for r in reply.get("rooms", [])
+                                          if r.get("room") != LOBBY])
         self.session.rooms(done)
 
     def join_room(self, room_id: int) -> None:

@@ -77,8 +77,8 @@ class RoomListDialog(_Dialog):
         self.ids: List[int] = []
         self.tree = ttk.Treeview(self.body, columns=self.COLUMNS, show="headings", height=10,
                                  selectmode="browse")
-        for column, width, title in (("name", 160, tr("room.name")), ("members", 70, ""),
-                                     ("state", 70, ""), ("topic", 240, tr("room.topic"))):
+        for column, width, title in (("name", 160, tr("room.name")), ("members", 100, ""),
+                                     ("state", 80, ""), ("topic", 220, tr("room.topic"))):
             self.tree.heading(column, text=title)
             self.tree.column(column, width=width, stretch=column == "topic")
         self.tree.pack(fill="both", expand=True)
