@@ -6,7 +6,7 @@ import os
 import re
 
 from net.messages import STATUSES
-from ui.i18n import LANGUAGES, STRINGS
+from ui.i18n import LANGUAGES, STRINGS, Catalog
 from ui.presenters.register import RegisterPresenter
 from ui.transfers import STATES
 
@@ -75,3 +75,9 @@ def test_every_key_ui_uses_exists_in_both_languages():
     for key in used:
         for language in LANGUAGES:
             assert STRINGS[key].get(language), (key, language)
+
+
+def test_one_of_something_is_singular_in_english():
+    assert Catalog("en")("room.members", n=1) == "1 member"
+    assert Catalog("en")("room.members", n=2) == "2 members"
+    assert Catalog("zh")("room.members", n=1) == "1 人"

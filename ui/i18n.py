@@ -329,7 +329,7 @@ STRINGS: Dict[str, Dict[str, str]] = {
     "room.label_private": {"en": "# {name} (private)", "zh": "# {name}（私密）"},
     "room.topic_line": {"en": "{name} · {members} — {topic}", "zh": "{name} · {members} — {topic}"},
     "room.topic_none": {"en": "{name} · {members}", "zh": "{name} · {members}"},
-    "room.members": {"en": "{n} members", "zh": "{n} 人"},
+    "room.members": {"en": "{n} members", "en_one": "{n} member", "zh": "{n} 人"},
     "room.new": {"en": "New room…", "zh": "新建群聊…"},
     "room.browse": {"en": "Browse rooms", "zh": "浏览群聊"},
     "room.invite": {"en": "Invite…", "zh": "邀请…"},
@@ -448,6 +448,8 @@ class Catalog:
         if entry is None:
             return key
         text = entry.get(self.language) or entry["en"]
+        if values.get("n") == 1:  # English says "1 member", not "1 members"
+            text = entry.get(self.language + "_one", text)
         return text.format(**values) if values else text
 
     def has_error(self, status: str) -> bool:
