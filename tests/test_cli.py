@@ -314,7 +314,7 @@ def test_rooms_from_the_terminal_create_join_say_invite_leave_and_close(make_ser
     assert "] (physics) %s: hello physics" % a in out
     assert "] %s: hello lobby" % a in out and "(physics) %s: hello lobby" % a not in out
     assert "* You invited %s to secret (#%d)" % (b, secret) in out
-    assert "#%-5s %-20s 1 members private joined" % (secret, "secret") in out
+    assert "#%-5s %-20s 1 member private joined" % (secret, "secret") in out
 
     rc, out = as_user(srv, bob, ["hello physics from the lobby?", "/room %d" % physics,
                                  "/rooms", "/join %d" % physics, "/room %d" % physics,
@@ -322,7 +322,7 @@ def test_rooms_from_the_terminal_create_join_say_invite_leave_and_close(make_ser
                                  "/leave %d" % physics, "/room %d" % physics, "/leave 1"])
     assert rc == 1, out  # /room of a room not joined, and leaving the lobby
     assert "] %s: hello physics from the lobby?" % b in out  # not joined: the lobby's
-    assert "#%-5s %-20s 1 members private invited" % (secret, "secret") in out
+    assert "#%-5s %-20s 1 member private invited" % (secret, "secret") in out
     assert out.count("! You are not in that room; join it first. (/join %d)" % physics) == 2
     # Not in the auth reply's history (bob was not a member then): /history of the room.
     assert out.count("] (physics) %s: hello physics" % a) == 1

@@ -658,7 +658,7 @@ def test_rooms_made_browsed_joined_and_a_message_arrives_only_in_its_room(tk_env
     pump(apps, lambda: a_app.chat.current.startswith("room "), what="the new room shown")
     physics = a_app.chat.current
     assert av.topic.winfo_ismapped()
-    assert av.topic.cget("text") == "physics · 1 members — optics, week 3"
+    assert av.topic.cget("text") == "physics · 1 member — optics, week 3"
     assert str(av.leave_button.cget("state")) == "normal"
     assert av.conversations.get(1) == "# physics"
 
