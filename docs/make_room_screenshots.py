@@ -14,19 +14,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "docs"))
 
 from make_screenshots import (  # noqa: E402  (after the path is set)
-    OUT,
     bring_to_front,
     pump,
+    screen,
     shoot_screen_area,
     wire_user,
 )
@@ -161,26 +158,9 @@ def main() -> int:
     if not shutil.which("import"):
         print("needs ImageMagick's `import` (apt install imagemagick)")
         return 2
-    started = []
-    if not os.environ.get("DISPLAY"):
-        xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1280x800x24",
-                                 "-nolisten", "tcp"], stdout=subprocess.PIPE)
-        started.append(xvfb)
-        os.environ["DISPLAY"] = ":" + xvfb.stdout.readline().decode().strip()
-    if shutil.which("openbox"):
-        started.append(subprocess.Popen(["openbox"], stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL))
-        time.sleep(0.5)  # openbox takes over the screen; nothing to poll for
-    tmp = tempfile.mkdtemp()
-    os.environ["CHATROOM_CONFIG_DIR"] = os.path.join(tmp, "config")
-    os.makedirs(OUT, exist_ok=True)
-    try:
+    with screen("1280x800") as tmp:
         for lang in ("en", "zh"):
             shoot_rooms(lang, tmp)
-    finally:
-        for proc in reversed(started):
-            proc.terminate()
-            proc.wait(10)
     return 0
 
 

@@ -11,12 +11,14 @@ imagemagick (apt install xvfb imagemagick fonts-noto-cjk).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from typing import Iterator
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -196,13 +198,14 @@ def shoot_trust(srv, lang, tmp):
     app.quit()
 
 
-def shoot_discovery_all() -> int:
-    """The login window after Find servers, in both languages: Xvfb, a window manager
-    (openbox) for the frame, and `import -window root`. Discovery probes go to 127.0.0.1
-    only (--discover-to), never to this machine's real networks."""
+@contextlib.contextmanager
+def screen(size: str) -> Iterator[str]:
+    """A screen to shoot on: Xvfb of that size (unless DISPLAY is set), openbox for the
+    window frames when it is installed, and a throw-away folder for the clients' settings.
+    Yields the folder; everything started here is stopped afterwards, by its process."""
     started = []
     if not os.environ.get("DISPLAY"):
-        xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1024x768x24",
+        xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", size + "x24",
                                  "-nolisten", "tcp"], stdout=subprocess.PIPE)
         started.append(xvfb)
         os.environ["DISPLAY"] = ":" + xvfb.stdout.readline().decode().strip()
@@ -213,24 +216,34 @@ def shoot_discovery_all() -> int:
     tmp = tempfile.mkdtemp()
     os.environ["CHATROOM_CONFIG_DIR"] = os.path.join(tmp, "config")
     os.makedirs(OUT, exist_ok=True)
-    from net.tls import make_self_signed
-    from tests.procs import ServerProc
-    cert, key = make_self_signed(os.path.join(tmp, "tls"), "localhost")
-    servers = []
     try:
-        for lang, names in (("en", ("Room 204 — Python", "Lab B")),
-                            ("zh", ("李老师的课堂", "计算机实验室 B"))):
-            plain = ServerProc(os.path.join(tmp, lang, "plain"), "--name", names[0])
-            secure = ServerProc(os.path.join(tmp, lang, "tls"), "--name", names[1],
-                                "--tls-cert", cert, "--tls-key", key)
-            servers += [plain, secure]
-            shoot_discovery(lang, tmp, plain, secure)
+        yield tmp
     finally:
-        for srv in servers:
-            srv.stop()
         for proc in reversed(started):
             proc.terminate()
             proc.wait(10)
+
+
+def shoot_discovery_all() -> int:
+    """The login window after Find servers, in both languages: Xvfb, a window manager
+    (openbox) for the frame, and `import -window root`. Discovery probes go to 127.0.0.1
+    only (--discover-to), never to this machine's real networks."""
+    from net.tls import make_self_signed
+    from tests.procs import ServerProc
+    with screen("1024x768") as tmp:
+        cert, key = make_self_signed(os.path.join(tmp, "tls"), "localhost")
+        servers = []
+        try:
+            for lang, names in (("en", ("Room 204 — Python", "Lab B")),
+                                ("zh", ("李老师的课堂", "计算机实验室 B"))):
+                plain = ServerProc(os.path.join(tmp, lang, "plain"), "--name", names[0])
+                secure = ServerProc(os.path.join(tmp, lang, "tls"), "--name", names[1],
+                                    "--tls-cert", cert, "--tls-key", key)
+                servers += [plain, secure]
+                shoot_discovery(lang, tmp, plain, secure)
+        finally:
+            for srv in servers:
+                srv.stop()
     return 0
 
 
@@ -433,26 +446,9 @@ def shoot_class(lang, tmp):
 def shoot_class_all() -> int:
     """The teacher's and a muted student's views in both languages, under Xvfb and a window
     manager (openbox) for the title bars, captured from the screen (a posted menu too)."""
-    started = []
-    if not os.environ.get("DISPLAY"):
-        xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1280x900x24",
-                                 "-nolisten", "tcp"], stdout=subprocess.PIPE)
-        started.append(xvfb)
-        os.environ["DISPLAY"] = ":" + xvfb.stdout.readline().decode().strip()
-    if shutil.which("openbox"):
-        started.append(subprocess.Popen(["openbox"], stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL))
-        time.sleep(0.5)  # openbox takes over the screen; nothing to poll for
-    tmp = tempfile.mkdtemp()
-    os.environ["CHATROOM_CONFIG_DIR"] = os.path.join(tmp, "config")
-    os.makedirs(OUT, exist_ok=True)
-    try:
+    with screen("1280x900") as tmp:
         for lang in ("zh", "en"):
             shoot_class(lang, tmp)
-    finally:
-        for proc in reversed(started):
-            proc.terminate()
-            proc.wait()
     return 0
 
 
@@ -460,21 +456,8 @@ def shoot_inspector_all() -> int:
     """The frame inspector (Network → Inspector) over a chat and an upload, in both
     languages, with --chaos on both ends so the Reads column has something to say
     (docs/LABS.md, lab 2): Xvfb, openbox for the window frames, `import -window root`."""
-    started = []
-    if not os.environ.get("DISPLAY"):
-        xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1280x800x24",
-                                 "-nolisten", "tcp"], stdout=subprocess.PIPE)
-        started.append(xvfb)
-        os.environ["DISPLAY"] = ":" + xvfb.stdout.readline().decode().strip()
-    if shutil.which("openbox"):
-        started.append(subprocess.Popen(["openbox"], stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL))
-        time.sleep(0.5)  # openbox takes over the screen; nothing to poll for
-    tmp = tempfile.mkdtemp()
-    os.environ["CHATROOM_CONFIG_DIR"] = os.path.join(tmp, "config")
-    os.makedirs(OUT, exist_ok=True)
     from tests.procs import ServerProc
-    try:
+    with screen("1280x800") as tmp:
         for lang in ("en", "zh"):
             srv = ServerProc(os.path.join(tmp, lang, "server"), "--flood-limit", "0",
                              "--chaos", "7")
@@ -482,10 +465,6 @@ def shoot_inspector_all() -> int:
                 shoot_inspector(srv, lang, tmp)
             finally:
                 srv.stop()
-    finally:
-        for proc in reversed(started):
-            proc.terminate()
-            proc.wait(10)
     return 0
 
 
