@@ -97,6 +97,43 @@ def tls_for(args: argparse.Namespace, host: str, port: int, decide):
 
 
 
+def lan_addresses() -> List[str]:
+    """This machine's IPv4 addresses on its networks (not loopback), best first."""
+    from net.datagrams import ipv4_interfaces
+    found = [i.address for i in ipv4_interfaces() if i.broadcast]
+    if not found:  # the interfaces cannot be read here: the address of the default route
+        import socket
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                sock.connect(("192.0.2.1", 9))  # TEST-NET-1; connect() on UDP sends nothing
+                address = sock.getsockname()[0]
+            if not address.startswith(("127.", "0.")):
+                found.append(address)
+        except OSError:
+            pass
+    return found
+
+
+def connect_hint(host: str, auth_port: int, tls: bool,
+                 addresses: Optional[List[str]] = None) -> str:
+    """The server's line saying how students reach it (issue 20: it printed only the
+    address it listens on, 0.0.0.0, which no client can use). addresses: this machine's LAN
+    addresses (default: lan_addresses())."""
+    flags = ("" if auth_port == 9999 else " --port %d" % auth_port) + (" --tls" if tls else "")
+    if host in ("127.0.0.1", "localhost", "::1"):
+        return ("only this machine can connect (python chatroom.py client%s); add --host "
+                "0.0.0.0 to serve the LAN" % flags)
+    if host not in ("0.0.0.0", "", "::"):
+        return "students connect with: python chatroom.py client --host %s%s" % (host, flags)
+    if addresses is None:
+        addresses = lan_addresses()
+    if not addresses:
+        return ("students connect with: python chatroom.py client --host THIS_MACHINE%s "
+                "(no LAN address found here)" % flags)
+    return "students connect with: %s" % " or ".join(
+        "python chatroom.py client --host %s%s" % (address, flags) for address in addresses)
+
+
 def server_name(text: str) -> str:
     """argparse type: a server name for discovery answers (docs/PROTOCOL.md §14)."""
     from net.discovery import check_server_name
@@ -117,21 +154,31 @@ def count(text: str) -> int:
     return value
 
 
+def positive(text: str) -> int:
+    """argparse type: a whole number from 1 (how many processes)."""
+    value = count(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("%s must be 1 or more" % text)
+    return value
+
+
+# issue 20: the help names the command people run (python chatroom.py server), not the
+# module behind it
 EXAMPLES = """examples:
-  python server_main.py                          local test server, SQLite in ./chatroom-data
-  python server_main.py --host 0.0.0.0           serve the classroom LAN
-  python server_main.py --auth-port 0 --chat-port 0 --file-port 0   pick free ports
-  python server_main.py --max-conns-per-ip 64 --quota 2147483648
+  python chatroom.py server                      local test server, SQLite in ./chatroom-data
+  python chatroom.py server --host 0.0.0.0       serve the classroom LAN
+  python chatroom.py server --auth-port 0 --chat-port 0 --file-port 0   pick free ports
+  python chatroom.py server --max-conns-per-ip 64 --quota 2147483648
                                                  a stricter lab: 64 connections per address,
                                                  2 GiB of files per student
-  python server_main.py --db mysql://chat:pw@db.lab:3306/chatroom --sms netease \\
+  python chatroom.py server --db mysql://chat:pw@db.lab:3306/chatroom --sms netease \\
       --sms-app-key KEY --sms-template 123       (secret in CHATROOM_SMS_APP_SECRET)
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="server_main.py", description="chatroom server: auth, chat and file services "
+        prog="chatroom.py server", description="chatroom server: auth, chat and file services "
         "in one event loop.", epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     d = ServerConfig()
@@ -189,6 +236,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the server's name in LAN discovery answers (default: the host name)")
     p.add_argument("--no-discovery", action="store_true",
                    help="do not answer LAN discovery probes (UDP on the auth port)")
+    p.add_argument("--workers", type=positive, default=d.workers, metavar="N",
+                   help="serving processes on this host, sharing the ports (default "
+                   "%(default)s); each uses one core. POSIX only. Several hosts: start one "
+                   "server per host on the same --db (docs/PROTOCOL.md §13)")
     p.add_argument("--log-level", default=d.log_level,
                    choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper)
     p.add_argument("--trace", action="store_true",
@@ -215,7 +266,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         max_conns_per_ip=args.max_conns_per_ip, max_conns_per_user=args.max_conns_per_user,
         logins_per_ip=args.logins_per_ip, codes_per_ip=args.codes_per_ip,
         sms_hourly=args.sms_hourly, admins=list(args.admin), uploads=args.uploads,
-        name=args.name or "", discovery=not args.no_discovery)
+        name=args.name or "", discovery=not args.no_discovery, workers=args.workers)
 
 
 def add_chaos_options(p: argparse.ArgumentParser) -> None:

@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS messages (
   created_at DOUBLE NOT NULL,
   deleted INT NOT NULL DEFAULT 0,
   room_id INT UNSIGNED NULL,
+  node INT UNSIGNED NULL,
   KEY messages_room (room_id, id),
   KEY messages_sender (sender_id, id),
   KEY messages_recipient (recipient_id, id)
@@ -113,4 +114,56 @@ CREATE TABLE IF NOT EXISTS room_invites (
   by_id INT UNSIGNED NOT NULL,
   invited_at DOUBLE NOT NULL,
   PRIMARY KEY (room_id, user_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- Many processes, one database (docs/PROTOCOL.md §13). The database is the only meeting point
+-- of the server processes: an ordered log that every process appends to and tails.
+-- cluster_seq holds one row, 'log': the last number given to a message or an event. A writer
+-- takes the next numbers by updating that row first thing in its transaction, which locks it
+-- until the commit: numbers become visible in the order they were given, with no gaps, so
+-- "everything up to the row's value" is always complete. Messages take their id from it.
+CREATE TABLE IF NOT EXISTS cluster_seq (
+  name VARCHAR(16) NOT NULL PRIMARY KEY,
+  value BIGINT UNSIGNED NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- Every event other processes must hear (presence, files, moderation, rooms, logout), as JSON.
+-- origin: the process that wrote it (its cluster_nodes id; 0: every process applies it).
+-- Pruned after a few minutes; messages stay in their own table (they are the history).
+CREATE TABLE IF NOT EXISTS cluster_events (
+  seq BIGINT UNSIGNED NOT NULL PRIMARY KEY,
+  origin INT UNSIGNED NOT NULL,
+  body TEXT NOT NULL,
+  created_at DOUBLE NOT NULL,
+  KEY cluster_events_created (created_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- One row per server process that ever started: beats grows every second while it lives.
+CREATE TABLE IF NOT EXISTS cluster_nodes (
+  id INT UNSIGNED AUTO_INCREMENT PRIMARY KEY,
+  host VARCHAR(255) NOT NULL,
+  pid INT NOT NULL,
+  started_at DOUBLE NOT NULL,
+  heartbeat_at DOUBLE NOT NULL,
+  beats BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  dead INT NOT NULL DEFAULT 0
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- Who is online on which live process.
+CREATE TABLE IF NOT EXISTS cluster_presence (
+  node INT UNSIGNED NOT NULL,
+  user_id INT UNSIGNED NOT NULL,
+  username VARCHAR(20) NOT NULL,
+  PRIMARY KEY (node, user_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- What each user has read (docs/PROTOCOL.md §5, conversations and mark_read): the newest
+-- msg_id seen of one conversation: a room (peer_id 0) or a private one with peer_id
+-- (room_id 0). Unread counts are the messages of others after it.
+CREATE TABLE IF NOT EXISTS read_marks (
+  user_id INT UNSIGNED NOT NULL,
+  peer_id INT UNSIGNED NOT NULL,
+  room_id INT UNSIGNED NOT NULL,
+  msg_id BIGINT UNSIGNED NOT NULL,
+  PRIMARY KEY (user_id, peer_id, room_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -12,13 +12,15 @@ import platform
 import ssl
 import sys
 import time
-from typing import Callable, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from db import StoreError, open_store
 from db.writer import MessageWriter
+from net import prefork
 from net.chaos import Chaos
 from net.datagrams import DiscoveryServer
 from net.discovery import Responder, display_name
+from net.listeners import bind
 from net.loop import Loop
 from net.rules import username_key
 from net.tls import cert_fingerprint_file, server_context
@@ -95,6 +97,64 @@ def start_discovery(config: ServerConfig, loop: Loop,
 def serve(config: ServerConfig, ready: Optional[callable] = None,
           chaos: Optional[Chaos] = None) -> int:
     """Run the server until SIGINT/SIGTERM. Returns the process exit code."""
+    if config.workers > 1:
+        return serve_workers(config, chaos)
+    return serve_one(config, ready, chaos)
+
+
+def serve_workers(config: ServerConfig, chaos: Optional[Chaos]) -> int:
+    """--workers N (docs/PROTOCOL.md §13): bind here, serve in N forked processes."""
+    if not prefork.SUPPORTED:
+        log.error("--workers %d needs fork(), which this system (%s) does not have: run "
+                  "--workers 1, or start several servers on different ports with the same "
+                  "--db", config.workers, platform.system() or sys.platform)
+        return 2
+    raise_open_files_limit()
+    os.umask(0o077)
+    try:
+        sms = make_provider(config.sms, config.sms_url, config.sms_app_key,
+                            config.sms_app_secret, config.sms_template)
+        os.makedirs(config.data_dir, mode=0o700, exist_ok=True)
+        store = open_store(config.db_url)  # create or migrate the schema once, here
+        where = store.describe()
+        store.make_private()
+        store.close()  # no connection may cross the fork
+    except (RuntimeError, ValueError, StoreError, OSError) as exc:
+        log.error("cannot start: %s", exc)
+        return 2
+    sockets = {}
+    try:
+        for name, port in (("auth", config.auth_port), ("chat", config.chat_port),
+                           ("file", config.file_port)):
+            sockets[name] = bind(config.host, port)
+            config.ports[name] = sockets[name].getsockname()[1]
+    except OSError as exc:
+        log.error("cannot listen on %s: %s", config.host, exc)
+        for sock in sockets.values():
+            sock.close()
+        return 2
+
+    def run_worker(index: int, ready: Callable[[], None]) -> int:
+        return serve_one(config, lambda loop, cfg: ready(), chaos, sockets, index)
+
+    def all_ready() -> None:
+        log.info("chatroom %s listening auth=%s:%d chat=%s:%d file=%s:%d (database %s, sms "
+                 "%s, %d workers%s)", VERSION, config.host, config.ports["auth"], config.host,
+                 config.ports["chat"], config.host, config.ports["file"], where, sms.name,
+                 config.workers, ", TLS certificate %s" % cert_fingerprint_file(
+                     config.tls_cert) if config.tls_cert else "")
+    code = prefork.Supervisor(config.workers, run_worker).run(all_ready)
+    for sock in sockets.values():
+        sock.close()
+    log.info("stopped")
+    return code
+
+
+def serve_one(config: ServerConfig, ready: Optional[callable] = None,
+              chaos: Optional[Chaos] = None, sockets: Optional[Dict[str, Any]] = None,
+              worker: Optional[int] = None) -> int:
+    """One serving process: on its own ports, or (a worker) on ``sockets`` bound by the
+    parent, where it logs no "listening" line of its own."""
     raise_open_files_limit()
     # docs/PROTOCOL.md §10: the database and the stored files are the server user's alone
     # (other accounts on a lab machine must not read private messages).
@@ -138,13 +198,19 @@ def serve(config: ServerConfig, ready: Optional[callable] = None,
         log.info("admins: %s", ", ".join(granted))
     sessions = Sessions(config.max_conns_per_user)
     writer = MessageWriter(store, workers.post)
+    sessions.publish = writer.publish
     chat = ChatService(config, accounts, sessions, writer, sms.name)
     files = FileService(config, accounts, sessions, storage, chat, sms.name)
     auth = AuthService(config, accounts, sms, sessions)
+    auth.publish = writer.publish  # its throttles count across processes (§13)
+    chat.appliers["throttle"] = auth.apply_throttle
     try:
         for name, service, port in (("auth", auth, config.auth_port),
                                     ("chat", chat, config.chat_port),
                                     ("file", files, config.file_port)):
+            if sockets is not None:
+                loop.adopt(sockets[name], service)
+                continue
             host, real_port = loop.listen(config.host, port, service)
             config.ports[name] = real_port
     except OSError as exc:
@@ -153,12 +219,21 @@ def serve(config: ServerConfig, ready: Optional[callable] = None,
     auth.start()
     chat.start()
     files.start_expiry()
-    discovery = start_discovery(config, loop, lambda: len(chat.online()))
+    # One answer per host to a discovery probe: the first worker gives it.
+    discovery = start_discovery(config, loop, chat.online_count) if not worker else None
     loop.handle_signals()
+    if worker is not None:
+        log.info("worker %d serving (pid %d)", worker, os.getpid())
+        ready(loop, config)
+        loop.run()
+        store.close()
+        return 0
     log.info("chatroom %s listening auth=%s:%d chat=%s:%d file=%s:%d (database %s, sms %s%s)",
              VERSION, config.host, config.ports["auth"], config.host, config.ports["chat"],
              config.host, config.ports["file"], store.describe(), sms.name,
              ", TLS certificate %s" % cert_fingerprint_file(config.tls_cert) if tls else "")
+    from options import connect_hint  # issue 20: say where students connect, not 0.0.0.0
+    log.info("%s", connect_hint(config.host, config.ports["auth"], tls is not None))
     if ready is not None:
         ready(loop, config)
     loop.run()

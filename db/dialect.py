@@ -116,6 +116,11 @@ class Dialect:
     def is_disconnect(self, exc: BaseException) -> bool:
         return False
 
+    def is_conflict(self, exc: BaseException) -> bool:
+        """True when the database aborted the transaction for a clash with a concurrent one
+        (it may simply be run again)."""
+        return False
+
     @staticmethod
     def _duplicate(message: str) -> Optional[Exception]:
         if "username_key" in message:
@@ -153,6 +158,10 @@ class SQLiteDialect(Dialect):
 
     def schema(self) -> List[str]:
         return sqlite_schema(schema_statements())
+
+    def is_conflict(self, exc: BaseException) -> bool:
+        # Another process held the write lock past the busy timeout.
+        return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
 
     def translate(self, exc: BaseException) -> Optional[Exception]:
         if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc):
@@ -224,6 +233,13 @@ class MySQLDialect(Dialect):
             return True
         except Exception:  # any failure means: replace it
             return False
+
+    def is_conflict(self, exc: BaseException) -> bool:
+        # 1213: a deadlock, or on Galera a certification failure (another node committed a
+        # clashing write first); 1205: a lock wait timeout.
+        import pymysql
+        return (isinstance(exc, pymysql.err.OperationalError) and bool(exc.args)
+                and exc.args[0] in (1213, 1205))
 
     def is_disconnect(self, exc: BaseException) -> bool:
         import pymysql

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Bump when schema.sql changes, and add the steps that bring an older database forward.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # {new_version: [statements]}, applied in order. Tables new in a version come from schema.sql
 # itself (CREATE TABLE IF NOT EXISTS); columns added to old tables come from here. The same
 # statements work on SQLite and MySQL.
@@ -37,6 +37,9 @@ MIGRATIONS: dict = {
         "ALTER TABLE messages ADD COLUMN room_id INT NULL",
         "UPDATE messages SET room_id = 1 WHERE recipient_id IS NULL",
         "CREATE INDEX messages_room ON messages (room_id, id)",
+    ],
+    4: [  # many processes (docs/PROTOCOL.md §13): which process stored a message
+        "ALTER TABLE messages ADD COLUMN node INT NULL",
     ],
 }
 LOBBY = 1
@@ -123,6 +126,16 @@ _FILE_SELECT = ("SELECT f.id, f.name, f.owner_id, u.username, f.size, f.sha256, 
 _MESSAGE_SELECT = ("SELECT m.id, s.username, r.username, m.text, m.created_at, m.sender_id, "
                    "m.recipient_id, m.room_id FROM messages m JOIN users s ON s.id = m.sender_id "
                    "LEFT JOIN users r ON r.id = m.recipient_id ")
+
+
+class _Conflict(Exception):
+    """The database aborted a transaction for a clash with another: run it again."""
+
+
+# A write aborted for a clash is tried this many times in all, pausing a little longer each
+# time (a clash lasts as long as the other transaction: milliseconds).
+CONFLICT_RETRIES = 5
+CONFLICT_PAUSE_S = 0.005
 
 
 class Store:
@@ -218,7 +231,20 @@ class Store:
         raise AssertionError("unreachable: the second attempt returns or raises")
 
     def _write(self, fn: Callable[[Any], T]) -> T:
-        """fn(cursor) inside one transaction: all of it is committed, or none of it."""
+        """fn(cursor) inside one transaction: all of it is committed, or none of it. A
+        transaction the database aborted for a clash with another (another process, or on
+        Galera another node, docs/PROTOCOL.md §13) is run again, a few times."""
+        for attempt in range(1, CONFLICT_RETRIES + 1):
+            try:
+                return self._write_once(fn)
+            except _Conflict as conflict:
+                if attempt == CONFLICT_RETRIES:
+                    raise StoreUnavailable("the database kept refusing a write for clashes "
+                                           "with others: %s" % conflict.args[0]) from None
+                time.sleep(CONFLICT_PAUSE_S * attempt)
+        raise AssertionError("unreachable")
+
+    def _write_once(self, fn: Callable[[Any], T]) -> T:
         try:
             cur = self._begin()
             try:
@@ -237,6 +263,8 @@ class Store:
         except StoreError:
             raise
         except Exception as exc:
+            if self.dialect.is_conflict(exc):
+                raise _Conflict(str(exc)) from None
             self._fail(exc)
             raise
 
@@ -292,6 +320,12 @@ class Store:
                 log.info("database schema migrated to version %d", target)
             for statement in deferred:
                 cur.execute(statement)
+            if self._q(cur, "SELECT value FROM cluster_seq WHERE name = 'log'").fetchone() is None:
+                # The numbering of messages and events (docs/PROTOCOL.md §13) goes on from the
+                # newest message an older version stored.
+                row = self._q(cur, "SELECT MAX(id) FROM messages").fetchone()
+                self._q(cur, "INSERT INTO cluster_seq (name, value) VALUES ('log', ?)",
+                        (int(row[0] or 0),))
             if self._q(cur, "SELECT id FROM rooms WHERE id = ?", (LOBBY,)).fetchone() is None:
                 self._q(cur, "INSERT INTO rooms (id, name, name_key, topic, private, owner_id, "
                              "created_at) VALUES (?, 'lobby', 'lobby', '', 0, NULL, 0)", (LOBBY,))
@@ -383,21 +417,36 @@ class Store:
 
     # -- messages -------------------------------------------------------------------------
 
-    def insert_messages(self, rows: Iterable[Tuple[Any, ...]]) -> List[int]:
+    def insert_messages(self, rows: Iterable[Tuple[Any, ...]], node: Optional[int] = None
+                        ) -> List[int]:
         """Store (sender_id, recipient_id, text, created_at[, room_id]) rows in one
         transaction; their ids, increasing, in the same order. One commit for the batch is
-        the point. room_id defaults to the lobby for a public message, None for a private one."""
-        def run(cur: Any) -> List[int]:
-            sql = self.dialect.sql("INSERT INTO messages (sender_id, recipient_id, text, "
-                                   "created_at, room_id) VALUES (?, ?, ?, ?, ?)")
-            ids = []
-            for row in rows:
-                if len(row) == 4:
-                    row = tuple(row) + ((LOBBY if row[1] is None else None),)
-                cur.execute(sql, row)
-                ids.append(int(cur.lastrowid))
-            return ids
-        return self._write(run)
+        the point. room_id defaults to the lobby for a public message, None for a private one.
+        The ids come from the cluster's numbering (db/cluster.py), shared with its events."""
+        rows = list(rows)
+        return self._write(lambda cur: self.insert_messages_in(cur, rows, node))
+
+    def insert_messages_in(self, cur: Any, rows: Sequence[Tuple[Any, ...]],
+                           node: Optional[int]) -> List[int]:
+        """insert_messages inside the caller's transaction (db/cluster.py)."""
+        first = self.take_numbers(cur, len(rows))
+        sql = self.dialect.sql("INSERT INTO messages (id, sender_id, recipient_id, text, "
+                               "created_at, room_id, node) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        ids = []
+        for msg_id, row in enumerate(rows, first):
+            if len(row) == 4:
+                row = tuple(row) + ((LOBBY if row[1] is None else None),)
+            cur.execute(sql, (msg_id,) + tuple(row) + (node,))
+            ids.append(msg_id)
+        return ids
+
+    def take_numbers(self, cur: Any, count: int) -> int:
+        """The first of ``count`` new numbers of the cluster log (docs/PROTOCOL.md §13).
+        Updating the one row locks it until this transaction ends, so the numbers of
+        concurrent writers (threads or processes) become visible in order, without gaps."""
+        self._q(cur, "UPDATE cluster_seq SET value = value + ? WHERE name = 'log'", (count,))
+        (top,) = self._q(cur, "SELECT value FROM cluster_seq WHERE name = 'log'").fetchone()
+        return int(top) - count + 1
 
     def history(self, user_id: int, before: Optional[int], limit: int,
                 with_user_id: Optional[int] = None, room_id: Optional[int] = None,
@@ -643,6 +692,136 @@ class Store:
         rows = self._read(lambda cur: self._q(cur, sql, params).fetchall())
         return [FileRecord(int(r[0]), r[1], int(r[2]), r[3], int(r[4]), r[5], r[6], float(r[7]),
                            r[8], r[9], r[10]) for r in rows]
+
+    # -- directory, search, read marks, passwords (server/directory.py) -------------------
+
+    def user_by_id(self, user_id: int) -> Optional[User]:
+        return self._one_user("SELECT %s FROM users u WHERE u.id = ?" % _USER_COLUMNS,
+                              (user_id,))
+
+    def members(self, name_pattern: str, limit: int) -> List[Tuple[int, str, str]]:
+        """(id, username, role) of up to ``limit`` users whose username key matches the LIKE
+        pattern (``!`` escapes), ordered by username key: by name, ignoring case."""
+        rows = self._read(lambda cur: self._q(
+            cur, "SELECT id, username, role FROM users WHERE username_key LIKE ? ESCAPE '!' "
+                 "ORDER BY username_key LIMIT ?", (name_pattern, limit)).fetchall())
+        return [(int(r[0]), r[1], r[2]) for r in rows]
+
+    def search_messages(self, user_id: int, text_pattern: str, before: Optional[int],
+                        limit: int, rooms: Sequence[int] = (LOBBY,),
+                        with_user_id: Optional[int] = None, room_id: Optional[int] = None
+                        ) -> List[Message]:
+        """Up to ``limit`` messages older than ``before`` whose lower-cased text matches the
+        LIKE pattern (``!`` escapes), newest first, among those the user may read: the
+        private conversation with ``with_user_id``; or ``room_id``'s; or else the messages of
+        ``rooms`` and the user's private messages. Deleted messages never match."""
+        if with_user_id is not None:
+            where = ("((m.sender_id = ? AND m.recipient_id = ?) OR "
+                     "(m.sender_id = ? AND m.recipient_id = ?))")
+            params: Tuple[Any, ...] = (user_id, with_user_id, with_user_id, user_id)
+        elif room_id is not None:
+            where, params = "m.room_id = ?", (room_id,)
+        else:
+            marks = ", ".join("?" for _ in rooms)
+            where = ("(m.room_id IN (%s) OR (m.recipient_id IS NOT NULL AND "
+                     "(m.sender_id = ? OR m.recipient_id = ?)))" % marks)
+            params = tuple(rooms) + (user_id, user_id)
+        sql = (_MESSAGE_SELECT + "WHERE " + where + " AND m.id < ? AND m.deleted = 0 "
+               "AND LOWER(m.text) LIKE ? ESCAPE '!' ORDER BY m.id DESC LIMIT ?")
+        before_id = NO_MSG_LIMIT if before is None else before
+        rows = self._read(lambda cur: self._q(
+            cur, sql, params + (before_id, text_pattern, limit)).fetchall())
+        return [_message(r) for r in rows]
+
+    def mark_read(self, user_id: int, peer_id: int, room_id: int, msg_id: int) -> None:
+        """The user has read up to msg_id of a conversation (a room: peer_id 0; a private
+        one: room_id 0). A mark only moves forward."""
+        def run(cur: Any) -> None:
+            # The user's row is locked first (an update that changes nothing still locks):
+            # two connections of one user, in any process, marking a conversation for the
+            # first time at once take turns instead of both inserting.
+            self._q(cur, "UPDATE users SET role = role WHERE id = ?", (user_id,))
+            row = self._q(cur, "SELECT msg_id FROM read_marks WHERE user_id = ? AND "
+                               "peer_id = ? AND room_id = ?",
+                          (user_id, peer_id, room_id)).fetchone()
+            if row is None:
+                self._q(cur, "INSERT INTO read_marks (user_id, peer_id, room_id, msg_id) "
+                             "VALUES (?, ?, ?, ?)", (user_id, peer_id, room_id, msg_id))
+            elif int(row[0]) < msg_id:
+                self._q(cur, "UPDATE read_marks SET msg_id = ? WHERE user_id = ? AND "
+                             "peer_id = ? AND room_id = ?", (msg_id, user_id, peer_id, room_id))
+        self._write(run)
+
+    def private_conversations(self, user_id: int, limit: int
+                              ) -> List[Tuple[str, int, float, int]]:
+        """(peer username, newest msg_id, its time, unread) of the user's private
+        conversations, the most recent first, at most ``limit``. Unread: the peer's messages
+        after the user's read mark (all of them without one)."""
+        sql = ("SELECT u.username, c.last_id, m.created_at, c.unread FROM ("
+               "SELECT x.peer AS peer, MAX(x.id) AS last_id, "
+               "SUM(CASE WHEN x.incoming = 1 AND x.id > COALESCE(r.msg_id, 0) THEN 1 ELSE 0 "
+               "END) AS unread FROM ("
+               "SELECT recipient_id AS peer, id, 0 AS incoming FROM messages "
+               "WHERE sender_id = ? AND recipient_id IS NOT NULL AND deleted = 0 "
+               "UNION ALL "
+               "SELECT sender_id AS peer, id, 1 AS incoming FROM messages "
+               "WHERE recipient_id = ? AND sender_id <> ? AND deleted = 0) x "
+               "LEFT JOIN read_marks r ON r.user_id = ? AND r.peer_id = x.peer "
+               "AND r.room_id = 0 GROUP BY x.peer) c "
+               "JOIN users u ON u.id = c.peer JOIN messages m ON m.id = c.last_id "
+               "ORDER BY c.last_id DESC LIMIT ?")
+        rows = self._read(lambda cur: self._q(
+            cur, sql, (user_id, user_id, user_id, user_id, limit)).fetchall())
+        return [(r[0], int(r[1]), float(r[2]), int(r[3] or 0)) for r in rows]
+
+    def room_unread(self, user_id: int, rooms: Sequence[int], scan: int
+                    ) -> List[Tuple[int, int, float, int]]:
+        """(room, newest msg_id or 0, its time or 0, unread) for each of ``rooms``. Unread:
+        messages of others after the user's read mark; without a mark, those since the user
+        joined the room (the lobby: registered). Counted among the newest ``scan`` messages
+        after the mark at most, so a count costs the same however long the room's past."""
+        def run(cur: Any) -> List[Tuple[int, int, float, int]]:
+            marks = {int(r[0]): int(r[1]) for r in self._q(
+                cur, "SELECT room_id, msg_id FROM read_marks WHERE user_id = ? AND "
+                     "peer_id = 0", (user_id,)).fetchall()}
+            joined = {int(r[0]): float(r[1]) for r in self._q(
+                cur, "SELECT room_id, joined_at FROM room_members WHERE user_id = ?",
+                (user_id,)).fetchall()}
+            row = self._q(cur, "SELECT created_at FROM users WHERE id = ?",
+                          (user_id,)).fetchone()
+            joined[LOBBY] = float(row[0]) if row else 0.0
+            out = []
+            for room in rooms:
+                newest = self._q(cur, "SELECT id, created_at FROM messages WHERE room_id = ? "
+                                      "AND deleted = 0 ORDER BY id DESC LIMIT 1",
+                                 (room,)).fetchone()
+                if newest is None:
+                    out.append((room, 0, 0.0, 0))
+                    continue
+                since_ts = 0.0 if room in marks else joined.get(room, 0.0)
+                (unread,) = self._q(
+                    cur, "SELECT COUNT(*) FROM (SELECT sender_id, created_at FROM messages "
+                         "WHERE room_id = ? AND id > ? AND deleted = 0 "
+                         "ORDER BY id DESC LIMIT ?) t WHERE t.sender_id <> ? "
+                         "AND t.created_at > ?",
+                    (room, marks.get(room, 0), scan, user_id, since_ts)).fetchone()
+                out.append((room, int(newest[0]), float(newest[1]), int(unread)))
+            return out
+        return self._read(run)
+
+    def set_password(self, user_id: int, password_hash: str,
+                     keep_token_hash: Optional[str] = None) -> None:
+        """A new password, and the end of every session of the user but the one whose token
+        hashes to ``keep_token_hash`` (None: all of them), together."""
+        def run(cur: Any) -> None:
+            self._q(cur, "UPDATE users SET password_hash = ? WHERE id = ?",
+                    (password_hash, user_id))
+            if keep_token_hash is None:
+                self._q(cur, "DELETE FROM sessions WHERE user_id = ?", (user_id,))
+            else:
+                self._q(cur, "DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?",
+                        (user_id, keep_token_hash))
+        self._write(run)
 
 
 def _message(r: Sequence[Any]) -> Message:

@@ -41,9 +41,28 @@ TOO_MANY_FRAME = encode_message({"op": "error", "status": "rate_limited",
 Admit = Callable[[socket.socket, Any, Service, bool], None]
 
 
+def bind(host: str, port: int) -> socket.socket:
+    """A non-blocking listening TCP socket on host:port (0 picks a free port)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        if hasattr(socket, "SO_EXCLUSIVEADDRUSE"):  # Windows: refuse port stealing
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
+        else:  # POSIX: rebind at once after a restart (TIME_WAIT)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(LISTEN_BACKLOG)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 class Listeners:
     """Methods for the loop:
         listen(host, port, service) -> (host, port)   bind; port 0 picks a free one
+        adopt(sock, service) -> (host, port)          serve a socket bound elsewhere
         over_cap(host) -> bool       would one more connection from host pass the cap?
         opened(host) / closed(host, refused)   count a connection of host in and out
         close()                      stop listening (shutdown)
@@ -70,19 +89,11 @@ class Listeners:
         return list(unique.values())
 
     def listen(self, host: str, port: int, service: Service) -> tuple:
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            if hasattr(socket, "SO_EXCLUSIVEADDRUSE"):  # Windows: refuse port stealing
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
-            else:  # POSIX: rebind at once after a restart (TIME_WAIT)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((host, port))
-            sock.listen(LISTEN_BACKLOG)
-            sock.setblocking(False)
-        except OSError:
-            sock.close()
-            raise
+        return self.adopt(bind(host, port), service)
+
+    def adopt(self, sock: socket.socket, service: Service) -> tuple:
+        """Serve a socket that is already listening (a worker process inherits its parent's,
+        docs/PROTOCOL.md §13)."""
         self._sockets.append((sock, service))
         self._register(sock, service)
         return sock.getsockname()[:2]

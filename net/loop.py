@@ -79,6 +79,10 @@ class Loop:
         service.loop = self
         return self._listeners.listen(host, port, service)
 
+    def adopt(self, sock: socket.socket, service: Service) -> tuple:
+        service.loop = self
+        return self._listeners.adopt(sock, service)
+
     def add_reader(self, sock: socket.socket, fn: Callable[[], None]) -> None:
         self.selector.register(sock, selectors.EVENT_READ, fn)
 

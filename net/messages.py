@@ -194,7 +194,7 @@ def check_id(request: Dict[str, Any]) -> None:
 
 
 # Secrets that --trace must never print (docs/PROTOCOL.md §8).
-SECRET_FIELDS = frozenset({"password", "code", "token"})
+SECRET_FIELDS = frozenset({"password", "code", "token", "old_password", "new_password"})
 
 
 def masked(message: Dict[str, Any]) -> Dict[str, Any]:
@@ -229,3 +229,30 @@ def upload_done(request: Dict[str, Any], status: str,
     if record is not None:
         done["file"] = record
     return done
+
+
+def member_record(username: str, online: bool, role: str) -> Dict[str, Any]:
+    """docs/PROTOCOL.md §5 (members): one registered user in the member directory."""
+    return {"user": username, "online": online, "role": role}
+
+
+def conversation_record(peer: str, last_msg_id: int, last_ts: float,
+                        unread: int) -> Dict[str, Any]:
+    """docs/PROTOCOL.md §5 (conversations): a private conversation and its unread count."""
+    return {"with": peer, "last_msg_id": last_msg_id, "last_ts": last_ts, "unread": unread}
+
+
+def room_unread_record(room: int, last_msg_id: int, last_ts: float,
+                       unread: int) -> Dict[str, Any]:
+    """docs/PROTOCOL.md §5 (conversations): a room the caller is in and its unread count
+    (last_msg_id 0: no message yet)."""
+    return {"room": room, "last_msg_id": last_msg_id, "last_ts": last_ts, "unread": unread}
+
+
+def logged_out_event(reason: str, by: Optional[str] = None) -> Dict[str, Any]:
+    """docs/PROTOCOL.md §5: the session ended; ``reason`` says why (password_changed,
+    password_reset), ``by`` who reset the password."""
+    event: Dict[str, Any] = {"op": "logged_out", "reason": reason}
+    if by is not None:
+        event["by"] = by
+    return event

@@ -129,3 +129,22 @@ class Accounts:
 
     def logout(self, token: str) -> bool:
         return self.store.delete_session(token_hash(token), self.clock())
+
+    # -- passwords (docs/PROTOCOL.md §5: change_password, reset_password) -----------------
+
+    def change_password(self, user_id: int, old: str, new: str,
+                        keep_token_hash: str) -> bool:
+        """Runs on the hash lane: False when ``old`` is not the user's password; else the
+        new one is stored and every other session of the user ends (the one of
+        ``keep_token_hash`` stays)."""
+        user = self.store.user_by_id(user_id)
+        if not verify_password(old, user.password_hash if user else DUMMY_HASH) or user is None:
+            return False
+        self.store.set_password(user_id, hash_password(new), keep_token_hash)
+        return True
+
+    def reset_password(self, user_id: int, new: str, by_id: int) -> None:
+        """Runs on the hash lane: an admin set the user's password; every session of the
+        user ends, and the audit log says who did it."""
+        self.store.set_password(user_id, hash_password(new), None)
+        self.store.add_audit(self.clock(), by_id, "reset_password", user_id, "")

@@ -46,6 +46,12 @@ MAX_QUEUED_CODE_CHECKS = 16
 BUSY = "The server is busy checking passwords; try again in a moment."
 
 
+# The throttle operations other processes may ask this one to count.
+_SHARED_OPS = {("codes_per_ip", "take"), ("codes_per_ip", "give_back"),
+               ("codes_in_all", "take"), ("codes_in_all", "give_back"),
+               ("logins_per_ip", "take"), ("throttle", "attempt"), ("throttle", "succeeded")}
+
+
 class AuthService(BaseService):
     name = "auth"
 
@@ -60,8 +66,31 @@ class AuthService(BaseService):
         self.codes_per_ip = SlidingWindow(config.codes_per_ip, CODES_WINDOW_S)
         self.codes_in_all = SlidingWindow(config.sms_hourly, SMS_WINDOW_S)
         self.hashing: Any = None  # FairQueue; needs the loop: made in start()
+        # Tells the other server processes (db/writer.py); set by the composition root.
+        self.publish: Callable[[Dict[str, Any]], None] = lambda event: None
         self._sending: Set[str] = set()  # phones with a send_code under way
         self._code_checks: Dict[str, Deque[Any]] = {}  # phone -> checks waiting their turn
+
+    # -- throttles, counted across processes (docs/PROTOCOL.md §13) -----------------------
+
+    def _count(self, name: str, op: str, key: Any = None) -> int:
+        """One operation on a throttle here; when it counted, the other processes count it
+        too (through the cluster log), so N processes do not give N times the attempts."""
+        wait_s = getattr(getattr(self, name), op)(key)
+        if not wait_s:
+            self.publish({"kind": "throttle", "name": name, "op": op,
+                          "key": key.hex() if isinstance(key, bytes) else key})
+        return wait_s or 0
+
+    def apply_throttle(self, event: Dict[str, Any]) -> None:
+        """Another process counted: count it here as well (its answer does not matter)."""
+        name, op, key = event.get("name"), event.get("op"), event.get("key")
+        if (name, op) not in _SHARED_OPS:
+            return
+        try:
+            getattr(getattr(self, name), op)(bytes.fromhex(key) if name == "throttle" else key)
+        except (TypeError, ValueError):  # not what this version writes: not counted
+            log.debug("ignoring a throttle event %r", event)
 
     def start(self) -> None:
         self.hashing = FairQueue(self.loop.submit, "hash", HASH_LANE_DEPTH, MAX_QUEUED_HASHES)
@@ -88,11 +117,11 @@ class AuthService(BaseService):
         if phone in self._sending:  # two clicks at once: one SMS, not two
             peer.reply(request, "rate_limited", retry_after=CODE_RESEND_S)
             return
-        wait_s = self.codes_per_ip.take(peer.host)
+        wait_s = self._count("codes_per_ip", "take", peer.host)
         if not wait_s:
-            wait_s = self.codes_in_all.take()
+            wait_s = self._count("codes_in_all", "take")
             if wait_s:
-                self.codes_per_ip.give_back(peer.host)
+                self._count("codes_per_ip", "give_back", peer.host)
         if wait_s:
             peer.reply(request, "rate_limited", "Too many verification codes were asked for; "
                        "try again later.", retry_after=wait_s)
@@ -101,8 +130,8 @@ class AuthService(BaseService):
 
         def not_sent() -> None:  # the slots taken above go back: no SMS left
             self._sending.discard(phone)
-            self.codes_per_ip.give_back(peer.host)
-            self.codes_in_all.give_back()
+            self._count("codes_per_ip", "give_back", peer.host)
+            self._count("codes_in_all", "give_back")
 
         def checked(result: Any) -> None:
             status, retry_after = result
@@ -220,7 +249,7 @@ class AuthService(BaseService):
     def op_login(self, peer: PeerAPI, request: Dict[str, Any]) -> None:
         login = req_str(request, "login", invalid="bad_credentials")
         password = req_str(request, "password", invalid="bad_credentials")
-        wait_s = self.logins_per_ip.take(peer.host)
+        wait_s = self._count("logins_per_ip", "take", peer.host)
         if wait_s:
             peer.reply(request, "rate_limited", "Too many logins from your address; wait a "
                        "little.", retry_after=wait_s)
@@ -234,7 +263,7 @@ class AuthService(BaseService):
             # no account is throttled by itself, the same way.
             account = "#%d" % user.id if user is not None else username_key(login)
             key = self.throttle.key(account, peer.host)
-            wait_s = self.throttle.attempt(key)
+            wait_s = self._count("throttle", "attempt", key)
             if wait_s:
                 peer.reply(request, "rate_limited", retry_after=wait_s)
                 return
@@ -244,7 +273,7 @@ class AuthService(BaseService):
                 if user is None:
                     peer.reply(request, "bad_credentials")
                     return
-                self.throttle.succeeded(key)
+                self._count("throttle", "succeeded", key)
                 if token is None:
                     peer.reply(request, "banned", "you were removed from this chat for a while",
                                retry_after=banned_s)

@@ -19,7 +19,9 @@ from net.rules import check_text, username_key
 from net.service import PeerAPI
 from server.accounts import Accounts
 from server.base import AuthenticatedService
+from server.cluster import ClusterOps
 from server.config import ServerConfig
+from server.directory import DirectoryOps
 from server.fanout import Fanout
 from server.moderation import LOBBY, ModerationOps
 from server.rooms import RoomOps
@@ -63,7 +65,7 @@ class ChatState:
         self.deferred: Optional[Dict[str, Any]] = None  # a request waiting for them
 
 
-class ChatService(RoomOps, ModerationOps, AuthenticatedService):
+class ChatService(RoomOps, ModerationOps, DirectoryOps, ClusterOps, AuthenticatedService):
     name = "chat"
 
     def __init__(self, config: ServerConfig, accounts: Accounts, sessions: Sessions,
@@ -75,11 +77,15 @@ class ChatService(RoomOps, ModerationOps, AuthenticatedService):
         self.fanout: Any = None  # needs the loop: made in start()
         self.init_moderation()
         self.init_rooms()
+        self.init_cluster()
 
     def start(self) -> None:
         """Called once the service is listening (the loop is known), before it serves: the
-        one read of the database this thread ever makes."""
+        one read of the database this thread ever makes. Joining the cluster comes first, so
+        that a change other processes make while the rooms are read is read again, not lost
+        (docs/PROTOCOL.md §13)."""
         self.fanout = Fanout(self.loop.call_soon, lambda: self.loop.trace)
+        self.join_cluster()
         self.quiet = set(self.load_moderation())
         self.load_rooms()
 
@@ -139,7 +145,7 @@ class ChatService(RoomOps, ModerationOps, AuthenticatedService):
         if not peers:
             self.by_user.pop(state.user_id, None)
             self.names.pop(username_key(state.username), None)
-            self.fanout.to_everyone({"op": "presence", "user": state.username, "online": False})
+            self.here_last(state.user_id, state.username)
 
     def on_shutdown(self) -> None:
         self.writer.stop()
@@ -157,18 +163,35 @@ class ChatService(RoomOps, ModerationOps, AuthenticatedService):
 
     def welcome(self, peer: PeerAPI, request: Dict[str, Any], user: User,
                 messages: List[Message]) -> None:
+        if not self.writer.clustered:
+            self._welcome(peer, request, user, messages)
+            return
+        # docs/PROTOCOL.md §13: the reply says who is online anywhere. So the other processes
+        # learn of this user (when this is their first connection here) before the reply
+        # goes out, and this process hears everything the others stored before it does.
+        if user.id not in self.by_user:
+            self.writer.presence(user.id, user.username, True)
+
+        def abandoned() -> None:  # closed while waiting: take the presence back if need be
+            if user.id not in self.by_user:
+                self.writer.presence(user.id, user.username, False)
+        self.writer.sync(peer.pending(
+            request, lambda _: self._welcome(peer, request, user, messages, written=True),
+            on_error=abandoned))
+
+    def _welcome(self, peer: PeerAPI, request: Dict[str, Any], user: User,
+                 messages: List[Message], written: bool = False) -> None:
         burst = self.config.flood_limit * FLOOD_BURST_FACTOR
         state = peer.state = ChatState(user, burst, time.monotonic())
         if user.muted_until > time.time():
             self.muted[user.id] = user.muted_until
         if user.id not in self.by_user:  # everyone else; the newcomer gets the online list
-            self.fanout.to(list(self.fanout.members),
-                           {"op": "presence", "user": user.username, "online": True})
+            self.here_first(user.id, user.username, written)
         self.by_user.setdefault(user.id, []).append(peer)
         self.names[username_key(user.username)] = user.id
         self.fanout.members.add(peer)
         self.room_joined(peer)
-        online = len(self.by_user)
+        online = self.online_count()
         muted_s = self.muted_for(user.id)
         peer.reply(request, user_id=state.user_id, username=state.username, role=state.role,
                    quiet=LOBBY in self.quiet,
@@ -179,8 +202,8 @@ class ChatService(RoomOps, ModerationOps, AuthenticatedService):
                             self.may_see_room)
 
     def online(self) -> List[str]:
-        names = [peers[0].state.username for peers in self.by_user.values() if peers]
-        return sorted(names, key=str.casefold)
+        """Users online on any process (docs/PROTOCOL.md §13)."""
+        return self.online_names()
 
     # -- say ------------------------------------------------------------------------------
 

@@ -45,6 +45,8 @@ class ServerConfig:
     # whether the server answers discovery probes at all.
     name: str = ""
     discovery: bool = True
+    # docs/PROTOCOL.md §13: serving processes on this host, sharing the three ports.
+    workers: int = 1
     # The real ports after binding (port 0 picks a free one); filled in by server_main.
     ports: Dict[str, int] = field(default_factory=dict)
 

@@ -197,8 +197,8 @@ class FileService(AuthenticatedService):
         peer.send(upload_done(upload.request, status, record))
         if status == "ok":
             log.info("%s shared %r (%d bytes)", record["owner"], record["name"], record["size"])
-            self.chat.announce_file({"op": "file_added", "file": record},
-                                    record["visibility"], upload.record.owner_id)
+            self.chat.share("file", event={"op": "file_added", "file": record},
+                            visibility=record["visibility"], owner_id=upload.record.owner_id)
 
     def _upload_parked(self, upload: Upload, hasher: Any, kept: int) -> None:
         self.active_keys.pop(upload.storage_key, None)
@@ -280,8 +280,8 @@ class FileService(AuthenticatedService):
                 peer.reply(request, status)
                 return
             peer.reply(request)
-            self.chat.announce_file({"op": "file_removed", "file_id": file_id},
-                                    record.visibility, record.owner_id)
+            self.chat.share("file", event={"op": "file_removed", "file_id": file_id},
+                            visibility=record.visibility, owner_id=record.owner_id)
 
         peer.call(request, "disk", self.library.delete, state.user_id, file_id,
                   state.is_admin, then=deleted)

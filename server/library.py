@@ -14,7 +14,7 @@ from typing import Any, BinaryIO, Dict, FrozenSet, List, Optional, Set, Tuple
 
 from db.store import FileRecord
 from net.messages import file_record
-from server.storage import FileStorage, is_disk_full
+from server.storage import FileStorage, PartialBusy, is_disk_full
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,10 @@ class Library:
             if record.storage_key in busy_keys:
                 return "busy", None
             known = hashed.get(record.storage_key)
-            resumed = self.storage.resume_partial(record.storage_key, size, known)
+            try:
+                resumed = self.storage.resume_partial(record.storage_key, size, known)
+            except PartialBusy:  # a connection on another server process feeds it
+                return "busy", None
             if resumed is not None:
                 f, hasher, kept = resumed
                 return "ok", Opened(record, f, hasher, kept)

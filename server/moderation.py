@@ -86,6 +86,45 @@ class ModerationOps:
         """A say may skip the full checks only when nothing could refuse it."""
         return state.role == ADMIN or not (self.quiet or state.user_id in self.muted)
 
+    # -- the changes, as every process applies them (server/cluster.py) -----------------
+
+    def apply_mute(self, change: Dict[str, Any]) -> None:
+        self.muted[change["user_id"]] = change["until"]
+        self.fanout.to_everyone(change["event"])
+
+    def apply_unmute(self, change: Dict[str, Any]) -> None:
+        self.muted.pop(change["user_id"], None)
+        self.fanout.to_everyone(change["event"])
+
+    def apply_kick(self, change: Dict[str, Any]) -> None:
+        self.sessions.end_user(change["user_id"], change["kicked"], service="chat")
+        self.fanout.to_everyone(change["event"])
+
+    def apply_quiet(self, change: Dict[str, Any]) -> None:
+        room = change["room"]
+        if room not in self.rooms:
+            return
+        if change["on"]:
+            self.quiet.add(room)
+        else:
+            self.quiet.discard(room)
+        self.to_room(room, {"op": "moderation", "action": "quiet", "on": change["on"],
+                            "room": room, "by": change["by"]})
+
+    def apply_message_deleted(self, change: Dict[str, Any]) -> None:
+        msg_id = change["msg_id"]
+        self.fanout.forget(msg_id)
+        event = {"op": "message_deleted", "msg_id": msg_id, "by": change["by"]}
+        sender_id, recipient_id = change["sender_id"], change["recipient_id"]
+        if recipient_id is None:
+            if change["room"] in self.rooms:
+                self.to_room(change["room"], event)
+        else:
+            targets = list(self.by_user.get(sender_id, ()))
+            if recipient_id != sender_id:
+                targets.extend(self.by_user.get(recipient_id, ()))
+            self.fanout.to(targets, event)
+
     # -- admin ops ------------------------------------------------------------------------
 
     def _admin(self, peer: PeerAPI, request: Dict[str, Any]) -> bool:
@@ -122,11 +161,10 @@ class ModerationOps:
             until = round(time.time() + minutes * 60, 3)
 
             def stored(_: Any) -> None:
-                self.muted[user.id] = until
                 peer.reply(request, until=until)
-                self.fanout.to_everyone({"op": "moderation", "action": "mute",
-                                         "user": user.username, "by": by.username,
-                                         "until": until})
+                self.share("mute", user_id=user.id, until=until,
+                           event={"op": "moderation", "action": "mute", "user": user.username,
+                                  "by": by.username, "until": until})
             peer.call(request, "db", self._mute_stored, by.user_id, user.id, until, minutes,
                       then=stored)
         self._target(peer, request, mute)
@@ -143,10 +181,10 @@ class ModerationOps:
 
         def unmute(user: User) -> None:
             def stored(_: Any) -> None:
-                self.muted.pop(user.id, None)
                 peer.reply(request)
-                self.fanout.to_everyone({"op": "moderation", "action": "unmute",
-                                         "user": user.username, "by": by.username})
+                self.share("unmute", user_id=user.id,
+                           event={"op": "moderation", "action": "unmute",
+                                  "user": user.username, "by": by.username})
             peer.call(request, "db", self._unmute_stored, by.user_id, user.id, then=stored)
         self._target(peer, request, unmute)
 
@@ -169,12 +207,11 @@ class ModerationOps:
 
             def stored(_: Any) -> None:
                 peer.reply(request)
-                kicked = {"op": "kicked", "by": by.username, "reason": reason,
-                          "until": until}
-                self.sessions.end_user(user.id, kicked, service="chat")
-                self.fanout.to_everyone({"op": "moderation", "action": "kick",
-                                         "user": user.username, "by": by.username,
-                                         "until": until})
+                self.share("kick", user_id=user.id,
+                           kicked={"op": "kicked", "by": by.username, "reason": reason,
+                                   "until": until},
+                           event={"op": "moderation", "action": "kick", "user": user.username,
+                                  "by": by.username, "until": until})
             peer.call(request, "db", self._kick_stored, by.user_id, user.id, until, minutes,
                       reason, then=stored)
         self._target(peer, request, kick)
@@ -202,13 +239,8 @@ class ModerationOps:
             return
 
         def stored(_: Any) -> None:
-            if on:
-                self.quiet.add(room)
-            else:
-                self.quiet.discard(room)
             peer.reply(request)
-            self.to_room(room, {"op": "moderation", "action": "quiet", "on": on,
-                                "room": room, "by": by.username})
+            self.share("quiet", room=room, on=on, by=by.username)
         peer.call(request, "db", self._quiet_stored, by.user_id, room, on, then=stored)
 
     def _quiet_stored(self, by_id: int, room: int, on: bool) -> None:
@@ -237,16 +269,9 @@ class ModerationOps:
                 peer.reply(request, status)
                 return
             peer.reply(request)
-            self.fanout.forget(message.id)
-            event = {"op": "message_deleted", "msg_id": message.id, "by": state.username}
-            if message.recipient_id is None:
-                if message.room_id in self.rooms:
-                    self.to_room(message.room_id, event)
-            else:
-                targets = list(self.by_user.get(message.sender_id, ()))
-                if message.recipient_id != message.sender_id:
-                    targets.extend(self.by_user.get(message.recipient_id, ()))
-                self.fanout.to(targets, event)
+            self.share("message_deleted", msg_id=message.id, by=state.username,
+                       room=message.room_id, sender_id=message.sender_id,
+                       recipient_id=message.recipient_id)
         owned = frozenset(room.id for room in self.rooms.values()
                           if room.owner_id == state.user_id)
         visible = frozenset(self.rooms_of(state.user_id)) | frozenset(

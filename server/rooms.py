@@ -145,11 +145,59 @@ class RoomOps:
     def _room_arg(self, request: Dict[str, Any]) -> int:
         return req_int(request, "room")
 
+    # -- the changes, as every process applies them (server/cluster.py) -----------------
+    # Each is safe to apply twice (a process joining reads again what changed while it
+    # loaded the rooms) and to apply for a room this process does not know.
+
+    def apply_room_created(self, change: Dict[str, Any]) -> None:
+        room_id = change["room"]
+        if room_id in self.rooms:
+            return
+        room = self.rooms[room_id] = RoomState(Room(
+            room_id, change["name"], change["topic"], change["private"], change["owner_id"],
+            change["owner"], (change["owner_id"],), ()))
+        room.peers.update(self.by_user.get(change["owner_id"], ()))
+        self._about_room(room, {"op": "room", "room": None}, record=True)
+
+    def apply_joined(self, change: Dict[str, Any]) -> None:
+        room, user_id = self.rooms.get(change["room"]), change["user_id"]
+        if room is None or user_id in room.members:
+            return
+        room.members.add(user_id)
+        room.invited.discard(user_id)
+        room.peers.update(self.by_user.get(user_id, ()))
+        self._about_room(room, {"op": "joined", "room": room.id, "user": change["user"]})
+
+    def apply_left(self, change: Dict[str, Any]) -> None:
+        room, user_id = self.rooms.get(change["room"]), change["user_id"]
+        if room is None or user_id not in room.members:
+            return
+        self._about_room(room, {"op": "left", "room": room.id, "user": change["user"]})
+        room.members.discard(user_id)
+        for p in self.by_user.get(user_id, ()):
+            room.peers.discard(p)
+
+    def apply_invited(self, change: Dict[str, Any]) -> None:
+        room, user_id = self.rooms.get(change["room"]), change["user_id"]
+        if room is None:
+            return
+        room.invited.add(user_id)
+        self.fanout.to(list(self.by_user.get(user_id, ())),
+                       {"op": "invited", "room": room.record(user_id), "by": change["by"]})
+
+    def apply_room_closed(self, change: Dict[str, Any]) -> None:
+        room = self.rooms.get(change["room"])
+        if room is None:
+            return
+        self._about_room(room, {"op": "room_closed", "room": room.id})
+        del self.rooms[room.id]
+        self.quiet.discard(room.id)
+
     # -- ops ------------------------------------------------------------------------------
 
     def op_rooms(self, peer: PeerAPI, request: Dict[str, Any]) -> None:
         user_id = peer.state.user_id
-        online = len(self.by_user)
+        online = self.online_count()
         records = [room.record(user_id, online) for room in self.rooms.values()
                    if not room.private or user_id in room.members or user_id in room.invited]
         peer.reply(request, rooms=records)
@@ -180,12 +228,9 @@ class RoomOps:
             if room_id is None:
                 peer.reply(request, "room_taken", "a room with that name exists")
                 return
-            room = self.rooms[room_id] = RoomState(Room(room_id, name, topic, private,
-                                                        state.user_id, state.username,
-                                                        (state.user_id,), ()))
-            room.peers.update(self.by_user.get(state.user_id, ()))
-            peer.reply(request, room=room.record(state.user_id))
-            self._about_room(room, {"op": "room", "room": None}, record=True)
+            self.share("room_created", room=room_id, name=name, topic=topic, private=private,
+                       owner_id=state.user_id, owner=state.username)
+            peer.reply(request, room=self.rooms[room_id].record(state.user_id))
         peer.call(request, "db", self.store.create_room, name, name.casefold(), topic, private,
                   state.user_id, time.time(), then=created)
 
@@ -198,15 +243,12 @@ class RoomOps:
             peer.reply(request, "not_found", "there is no such room")
             return
         if room_id == LOBBY or state.user_id in room.members:
-            peer.reply(request, room=room.record(state.user_id, len(self.by_user)))
+            peer.reply(request, room=room.record(state.user_id, self.online_count()))
             return
 
         def joined(_: Any) -> None:
-            room.members.add(state.user_id)
-            room.invited.discard(state.user_id)
-            room.peers.update(self.by_user.get(state.user_id, ()))
+            self.share("joined", room=room_id, user_id=state.user_id, user=state.username)
             peer.reply(request, room=room.record(state.user_id))
-            self._about_room(room, {"op": "joined", "room": room_id, "user": state.username})
         peer.call(request, "db", self.store.join_room, room_id, state.user_id, time.time(),
                   then=joined)
 
@@ -221,10 +263,7 @@ class RoomOps:
             return
 
         def left(_: Any) -> None:
-            self._about_room(room, {"op": "left", "room": room_id, "user": state.username})
-            room.members.discard(state.user_id)
-            for p in self.by_user.get(state.user_id, ()):
-                room.peers.discard(p)
+            self.share("left", room=room_id, user_id=state.user_id, user=state.username)
             peer.reply(request)
         peer.call(request, "db", self.store.leave_room, room_id, state.user_id, then=left)
 
@@ -246,11 +285,8 @@ class RoomOps:
                 return
 
             def invited(_: Any) -> None:
-                room.invited.add(user.id)
                 peer.reply(request)
-                record = room.record(user.id)
-                self.fanout.to(list(self.by_user.get(user.id, ())),
-                               {"op": "invited", "room": record, "by": state.username})
+                self.share("invited", room=room_id, user_id=user.id, by=state.username)
             peer.call(request, "db", self.store.invite, room_id, user.id, state.user_id,
                       time.time(), then=invited)
         peer.call(request, "db", self.store.user_by_key, username_key(name), then=found)
@@ -270,8 +306,6 @@ class RoomOps:
             return
 
         def closed(_: Any) -> None:
-            self._about_room(room, {"op": "room_closed", "room": room_id})
-            del self.rooms[room_id]
-            self.quiet.discard(room_id)
+            self.share("room_closed", room=room_id)
             peer.reply(request)
         peer.call(request, "db", self.store.close_room, room_id, then=closed)

@@ -6,7 +6,7 @@ connection its token opened (docs/PROTOCOL.md §5).
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Dict, List, Set
+from typing import Any, Callable, Dict, List, Optional, Set
 
 from net.service import PeerAPI
 
@@ -26,10 +26,16 @@ class Sessions:
         end_token(token)             logout: every connection of that token gets logged_out
                                      and is closed
         end_user(user_id, event, service)   kick: every connection of that user is closed
+        token_of(peer)               the hashed token a connection authenticated with
+        end_user_but(user_id, keep_token_hash, event)   a password change: the user's
+                                     connections of every other token get event and close
     """
 
     def __init__(self, max_per_user: int) -> None:
         self.max_per_user = max_per_user  # 0 = no cap
+        # Tells the other server processes (db/writer.py MessageWriter.publish); set by the
+        # composition root. Alone on a database, nobody listens.
+        self.publish: Callable[[Dict[str, Any]], None] = lambda event: None
         self._by_user: Dict[int, Set[PeerAPI]] = {}
         self._by_token: Dict[str, Set[PeerAPI]] = {}
         self._keys: Dict[PeerAPI, tuple] = {}
@@ -66,8 +72,31 @@ class Sessions:
             peer.close()
             self.remove(peer)
 
+    def token_of(self, peer: PeerAPI) -> Optional[str]:
+        """The hash of the token peer authenticated with (None: it has not)."""
+        keys = self._keys.get(peer)
+        return keys[1] if keys is not None else None
+
+    def end_user_but(self, user_id: int, keep_token_hash: str, event: Dict[str, Any]) -> int:
+        """A password change: every connection of the user opened with another token gets
+        ``event`` and is closed; those of ``keep_token_hash`` stay. How many were closed."""
+        peers = [peer for peer in self._by_user.get(user_id, ())
+                 if self._keys[peer][1] != keep_token_hash]
+        for peer in peers:
+            peer.send(event)
+            peer.close()
+            self.remove(peer)
+        return len(peers)
+
     def end_token(self, token: str) -> int:
-        peers: List[PeerAPI] = list(self._by_token.get(token_hash(token), ()))
+        """Logout here; the other processes hear of it through the cluster log
+        (docs/PROTOCOL.md §13) and end their connections of that token too."""
+        key = token_hash(token)
+        self.publish({"kind": "logout", "token_hash": key})
+        return self.end_token_hash(key)
+
+    def end_token_hash(self, key: str) -> int:
+        peers: List[PeerAPI] = list(self._by_token.get(key, ()))
         for peer in peers:
             peer.send(LOGGED_OUT_EVENT)
             peer.close()

@@ -37,6 +37,42 @@ FILE_MODE = 0o600
 FOLDER_MODE = 0o700
 
 
+try:  # POSIX: a partial upload being fed is locked, so that no other process feeds it too
+    import fcntl
+except ImportError:  # Windows: one server process per storage folder
+    fcntl = None  # type: ignore[assignment]
+
+
+class PartialBusy(Exception):
+    """Another process is feeding this partial upload right now (docs/PROTOCOL.md §13)."""
+
+
+def lock_partial(f: BinaryIO) -> None:
+    """Take the partial's lock for as long as ``f`` is open, or raise PartialBusy. The lock
+    goes with the process: one killed with -9 leaves nothing locked."""
+    if fcntl is None:
+        return
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.close()
+        raise PartialBusy() from None
+
+
+def partial_in_use(path: str) -> bool:
+    """Whether some process holds the partial's lock (is feeding it now)."""
+    if fcntl is None:
+        return False
+    try:
+        with open(path, "rb") as f:
+            fcntl.flock(f.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 class FileStorage:
     def __init__(self, root: str) -> None:
         self.root = os.path.abspath(root)
@@ -66,7 +102,9 @@ class FileStorage:
 
     def start_partial(self, key: str) -> BinaryIO:
         fd = os.open(self.partial_path(key), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-        return os.fdopen(fd, "wb")
+        f = os.fdopen(fd, "wb")
+        lock_partial(f)
+        return f
 
     def resume_partial(self, key: str, size: int, known: Optional[Tuple[Any, int]] = None
                        ) -> Optional[Tuple[BinaryIO, Any, int]]:
@@ -79,6 +117,7 @@ class FileStorage:
             f = open(path, "r+b")
         except FileNotFoundError:
             return None
+        lock_partial(f)  # raises PartialBusy: another process is feeding it
         if known is not None:
             hasher, kept = known
             if os.fstat(f.fileno()).st_size == kept <= size:
@@ -146,6 +185,8 @@ class FileStorage:
         for record in store.all_partials():
             if record.storage_key in active_keys:
                 continue
+            if partial_in_use(self.partial_path(record.storage_key)):
+                continue  # another server process is feeding it (docs/PROTOCOL.md §13)
             final = self.final_path(record.storage_key)
             if os.path.exists(final) and os.path.getsize(final) == record.size:
                 # Crashed between the rename and the database update: the hash was already

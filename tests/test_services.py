@@ -93,7 +93,8 @@ def world(tmp_path):
 def authed(service, loop, token):
     peer = FakePeer(loop, service)
     service.on_request(peer, {"op": "auth", "id": "a", "token": token})
-    loop.pump()
+    # (the chat service answers after the log writer's sync: docs/PROTOCOL.md §13)
+    loop.pump(until=lambda: bool(peer.messages("auth")))
     assert peer.messages("auth")[0]["status"] == "ok", peer.messages()
     return peer
 
@@ -126,7 +127,8 @@ def test_file_service_upload_list_and_delete_without_sockets(world, tmp_path):
     announced = []
 
     class Chat:
-        def announce_file(self, event, visibility, owner_id):
+        def share(self, kind, event, visibility, owner_id):  # server/cluster.py
+            assert kind == "file"
             announced.append(event)
     files = FileService(config, accounts, Sessions(0), storage, Chat(), "off")
     files.loop = loop
