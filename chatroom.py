@@ -11,10 +11,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import socket
 import sys
 import threading
 import time
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:  # run from anywhere, or from inside the zipapp
@@ -57,11 +58,11 @@ def run_cli(argv: List[str]) -> int:
             return 2
         return discover(targets(), args.lang or detect_language())
     from options import chaos_from_args
-    from ui.cli import ask_trust
+    from ui.cli import trust_asker
     host, port = args.host or "127.0.0.1", args.port or 9999
     chaos = chaos_from_args(parser, args, host)
-    return cli_main(host, port, args.lang or detect_language(),
-                    tls_for(args, host, port, ask_trust), chaos)
+    lang = args.lang or detect_language()
+    return cli_main(host, port, lang, tls_for(args, host, port, trust_asker(lang)), chaos)
 
 
 def run_client(argv: List[str]) -> int:
@@ -173,6 +174,7 @@ def run_demo(argv: List[str]) -> int:
     config = config_from_args(args)
     if not (config.tls_cert or args.no_tls):
         config.tls_cert, config.tls_key = demo_certificate(config)
+    from ui.demo import ALREADY_RUNNING_CLI, SMS_HERE, demo_text, running_server
     if not has_display():
         tls_hint = ""
         if config.tls_cert:
@@ -187,7 +189,16 @@ def run_demo(argv: List[str]) -> int:
               "  python chatroom.py cli --host THIS_MACHINE%s      (terminal)\n"
               "Add --host 0.0.0.0 to accept connections from other machines.\n%s"
               % (tls_flag, tls_flag, tls_hint), flush=True)
-        return server_main.serve(config, chaos=chaos)
+        if config.sms == "console":
+            print(demo_text(args.lang, SMS_HERE), flush=True)
+        rc = server_main.serve(config, chaos=chaos)
+        host = "127.0.0.1" if config.host in ("0.0.0.0", "::", "") else config.host
+        if rc == 2 and config.auth_port and running_server(host, config.auth_port):
+            print(demo_text(args.lang, ALREADY_RUNNING_CLI, host=host,
+                            port=config.auth_port), file=sys.stderr, flush=True)
+        return rc
+    if config.sms == "console":  # issue 20: the register window waits for a code from here
+        print(demo_text(args.lang, SMS_HERE), flush=True)
     ready = threading.Event()
     box = {}
 
@@ -198,11 +209,11 @@ def run_demo(argv: List[str]) -> int:
                                   config, on_ready, chaos=chaos)),
                               name="server", daemon=True)
     thread.start()
-    while not ready.wait(0.1):
-        if not thread.is_alive():
-            return box.get("rc", 2)
     import client_main
     host = "127.0.0.1" if config.host in ("0.0.0.0", "::", "") else config.host
+    while not ready.wait(0.1):
+        if not thread.is_alive():  # issue 20: a second demo said only "Address in use"
+            return demo_on_running_server(args, config, host) or box.get("rc", 2)
     client_args = ["--host", host, "--port", str(config.ports["auth"])]
     if config.tls_cert:  # we made this certificate ourselves: pin it, no question to ask
         from net.tls import cert_fingerprint_file
@@ -215,12 +226,46 @@ def run_demo(argv: List[str]) -> int:
         client_args += ["--chaos", str(chaos.seed)]
         if chaos.anywhere:
             client_args.append("--chaos-anywhere")
+    loop = box["loop"]
     try:
-        rc = client_main.main(client_args)
+        # Quitting while others are connected asks first (issue 20). The count is read from
+        # the server's thread: len() of its dict of peers, one atomic read.
+        rc = client_main.main(client_args, hosted_connections=lambda: len(loop.peers))
     finally:
-        box["loop"].stop()
+        loop.stop()
         thread.join(6)
     return rc
+
+
+def demo_on_running_server(args, config, host: str) -> Optional[int]:
+    """The demo's server could not start. When that is because a chatroom server already
+    runs on its port (another demo, say), say so and open a client on that one; when
+    another program holds the port, say so. None: neither, the server's log said why."""
+    import client_main
+    from ui.demo import ALREADY_RUNNING, PORT_TAKEN, demo_text, running_server
+    port = config.auth_port
+    if not port:
+        return None
+    found = running_server(host, port)
+    if found is None:
+        try:
+            socket.create_connection((host, port), timeout=1).close()
+        except OSError:
+            return None  # the port is free: something else went wrong, the log says what
+        print(demo_text(args.lang, PORT_TAKEN, server="%s:%d" % (host, port)),
+              file=sys.stderr, flush=True)
+        return 2
+    tls, fingerprint = found
+    print(demo_text(args.lang, ALREADY_RUNNING, server="%s:%d" % (host, port)), flush=True)
+    client_args = ["--host", host, "--port", str(port)] + (["--tls"] if tls else [])
+    if args.lang:
+        client_args += ["--lang", args.lang]
+    if tls and config.tls_cert and fingerprint:
+        from net.tls import cert_fingerprint_file
+        from ui.pins import KnownServers
+        if cert_fingerprint_file(config.tls_cert) == fingerprint:  # our own certificate
+            KnownServers().pin("%s:%d" % (host, port), fingerprint)
+    return client_main.main(client_args)
 
 
 # What the single-file build carries: the launchers, the schema and the runtime packages.
@@ -237,6 +282,10 @@ BUILD_TIMESTAMP = (2020, 1, 1, 0, 0, 0)
 def build(source: str, output: str) -> str:
     """Write a zipapp (stdlib zipfile) that runs on a bare Python 3.8+: python chatroom.pyz"""
     import zipfile
+    if os.path.isfile(source):  # run from a zipapp (issue 20): its members are the sources
+        with zipfile.ZipFile(source) as z:
+            members = [(name, z.read(name)) for name in z.namelist()]
+        return _write_zipapp(members, output)
     members = [("__main__.py", BUILD_MAIN.encode("utf-8"))]
     paths = list(BUILD_FILES)
     for package in BUILD_PACKAGES:  # with its subpackages (ui/tk/ ...), in a fixed order
@@ -249,6 +298,11 @@ def build(source: str, output: str) -> str:
     for name in paths:
         with open(os.path.join(source, *name.split("/")), "rb") as f:
             members.append((name, f.read()))
+    return _write_zipapp(members, output)
+
+
+def _write_zipapp(members: List[Tuple[str, bytes]], output: str) -> str:
+    import zipfile
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     tmp = output + ".tmp"
     with open(tmp, "wb") as f:
@@ -266,7 +320,9 @@ def build(source: str, output: str) -> str:
 
 def default_build_output() -> str:
     # `pip install .` puts these modules in site-packages, where a build has no business.
-    installed = os.path.basename(HERE) in ("site-packages", "dist-packages")
+    # Run from chatroom.pyz itself, HERE is that file: dist/ of the current folder too.
+    installed = os.path.basename(HERE) in ("site-packages", "dist-packages") or \
+        os.path.isfile(HERE)
     return os.path.join("dist" if installed else os.path.join(HERE, "dist"), "chatroom.pyz")
 
 

@@ -155,6 +155,11 @@ class ClientConnection:
         self.state = ConnectionState.CONNECTING
         self.error: Optional[str] = None
         self.last_word: Optional[Reply] = None
+        # A plain connection the server closed before sending a single byte: what a server
+        # that speaks only TLS does with our frames (it resets the connection, no alert).
+        # Session asks a TLS connection to tell (ui/session.py, "tls_required").
+        self.unanswered = False
+        self._heard = False  # a byte has arrived
         # A send that failed (the server closed first) closes the connection only after one
         # more read: the server's last word may be waiting in the kernel (docs/PROTOCOL.md §3).
         self._send_failure: Optional[str] = None
@@ -218,6 +223,14 @@ class ClientConnection:
     def request(self, op: str, callback: Optional[ReplyCallback] = None, **fields: Any) -> int:
         rid = next(_ids)
         message = dict(fields, op=op, id=rid)
+        if self.state is ConnectionState.CLOSED and self.error is not None:
+            # Never opened (a server name not found) or lost: whoever waits gets its answer
+            # now, or a login would say "connecting…" for ever (issue 20). After close(),
+            # requests are dropped unanswered, as before.
+            if callback is not None:
+                callback({"op": op, "id": rid, "status": "disconnected",
+                          "message": self.error or "closed"})
+            return rid
         if callback is not None:
             self._pending[rid] = (op, callback)
         frame = encode_message(message)
@@ -250,6 +263,7 @@ class ClientConnection:
         self._send_some()
         items = self._read_some(max_read_bytes)
         if self._send_failure is not None and self.state is ConnectionState.OPEN:
+            self.unanswered = self.tls is None and not self._heard
             self._fail(self._send_failure)
         return items
 
@@ -358,11 +372,14 @@ class ClientConnection:
             except _WOULD_BLOCK:
                 break
             except OSError as exc:
+                self.unanswered = self.tls is None and not self._heard
                 self._fail("connection lost: %s" % exc)
                 break
             if not data:
+                self.unanswered = self.tls is None and not self._heard
                 self._fail("the server closed the connection")
                 break
+            self._heard = True
             budget -= len(data)
             if chaos is not None:
                 chaos.count_in(len(data))
@@ -427,6 +444,8 @@ class ClientConnection:
             reply: Reply = {"op": op, "id": rid, "status": "disconnected", "message": reason}
             if self.last_word is not None:
                 reply["last_word"] = self.last_word
+            if self.unanswered:
+                reply["unanswered"] = True
             callback(reply)
 
     def close(self) -> None:

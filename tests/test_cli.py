@@ -224,7 +224,7 @@ def test_a_student_online_when_kicked_is_told_who_why_and_until_when(make_server
         thread.start()
         os.write(write_fd, ("/login %s\n%s\n" % (ann["username"], ann["password"])).encode())
         deadline = time.monotonic() + 10
-        while "logged in" not in out.getvalue() or student.session.state != "online":
+        while "已登录为" not in out.getvalue() or student.session.state != "online":
             assert time.monotonic() < deadline, out.getvalue()
             time.sleep(0.01)
         rc, teacher_out = as_user(srv, teacher, ["/kick %s 0 talking over the class"

@@ -319,8 +319,8 @@ def test_quota_exceeded_is_explained_in_the_transfer_row(tk_env, make_server, tm
     pump([app], lambda: app.files.queue.items[0].finished, what="the upload refused")
     upload = app.files.queue.items[0]
     assert upload.state == "failed" and upload.retries == 0  # no use trying again
-    pump([app], lambda: 0 in app.files_view.rows and
-         expected in app.files_view.rows[0][2].cget("text"), what="the row")
+    pump([app], lambda: upload.id in app.files_view.rows and
+         expected in app.files_view.rows[upload.id].state.cget("text"), what="the row")
 
 
 def test_refused_connections_are_explained_and_retried_slowly(tk_env, make_server):

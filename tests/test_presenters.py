@@ -48,6 +48,7 @@ class FakeSession(Session):
         super().__init__("127.0.0.1", 9999, wall=lambda: self.now)
         self.username = "me"
         self.requests = []
+        self.background = []  # conversations and mark_read (below)
         self.callbacks = {}
         self.state = "online"
 
@@ -66,6 +67,16 @@ class FakeSession(Session):
         self.requests.append((op, fields))
         self.callbacks[op] = callback
 
+    # The chat window asks for its conversations at login and marks what it shows as read
+    # (issue 20, problem 4): those go to `background`, so `requests` lists what the user did.
+    def conversations(self, callback):
+        self.background.append(("conversations", {}))
+        self.callbacks["conversations"] = callback
+
+    def mark_read(self, msg_id, with_user, room, callback=None):
+        self.background.append(("mark_read", {"msg_id": msg_id, "with": with_user}
+                                if with_user else {"msg_id": msg_id, "room": room or 1}))
+
     def list_files(self, callback, before=None, limit=None):
         self.requests.append(("list", before, limit))
         self.list_callback = callback
@@ -77,7 +88,9 @@ class FakeSession(Session):
     def refresh_files(self):
         self.requests.append(("refresh",))
 
-    def history(self, before, with_user, callback, limit=50, room=None):
+    def history(self, before, with_user, callback, limit=50, room=None, lobby_only=False):
+        if lobby_only:
+            room = "lobby only"
         self.requests.append(("history", before, with_user) if room is None
                              else ("history", before, with_user, room))
         self.history_callback = callback
@@ -218,9 +231,11 @@ def test_load_older_asks_before_the_oldest_and_prepends(chat):
     presenter, view = chat
     presenter.on_welcome({"online": [], "history": [message(10), message(11)]})
     presenter.load_older()
-    assert presenter.session.requests[-1] == ("history", 10, None)
+    assert presenter.session.requests[-1] == ("history", 10, None, "lobby only")
     presenter.session.history_callback({"status": "ok", "messages": [message(8), message(9)]})
-    assert [e["msg_id"] for e in view.last("prepend_entries")[0]] == [8, 9]
+    # 10 now continues bob's 9 (grouped, no header): it is drawn again after them.
+    assert view.last("drop_oldest") == (1,)
+    assert [e["msg_id"] for e in view.last("prepend_entries")[0]] == [8, 9, 10]
     assert [e["msg_id"] for e in presenter.conversations[PUBLIC]] == [8, 9, 10, 11]
 
 
@@ -398,7 +413,8 @@ def test_preferences_show_the_settings_and_save_the_choice():
     assert presenter.current() == Preferences("en", "127.0.0.1:9999", "/tmp/dl", True)
     presenter.save(Preferences("zh", "10.0.0.5:9999", "/tmp/x", False))
     assert app.remembered == {"language": "zh", "server": "10.0.0.5:9999",
-                              "download_dir": "/tmp/x", "notify": False}
+                              "download_dir": "/tmp/x", "notify": False, "font_size": 10,
+                              "theme": "light"}
 
 
 # -- the limits of docs/PROTOCOL.md §10, as the presenters show them --------------------------
@@ -785,7 +801,7 @@ def test_the_quiet_switch_asks_the_server_and_shows_the_truth_on_failure():
     presenter.session.callbacks["quiet"]({"op": "quiet", "status": "disconnected",
                                           "message": "not connected"})
     assert view.last("set_admin_controls") == (True, False)
-    assert view.last("show_error") == ("Error: not connected",)
+    assert view.last("show_error") == ("Not connected to the server.",)
     feed(presenter, {"op": "moderation", "action": "quiet", "on": True, "room": 1,
                      "by": "me"})
     assert view.last("set_admin_controls") == (True, True)
@@ -891,8 +907,19 @@ def test_hand_in_uploads_only_for_the_teachers_and_says_why_a_share_was_refused(
 def test_deleting_someone_elses_file_is_explained():
     view = Recorder()
     app = FakeApp()
-    app.session.delete_file = lambda file_id, callback: callback({"status": "forbidden"})
-    FilesPresenter(app, app.session, view).delete(3)
+    asked = []
+    app.session.delete_file = lambda file_id, callback: (asked.append(file_id),
+                                                         callback({"status": "forbidden"}))
+    files = FilesPresenter(app, app.session, view)
+    record = {"file_id": 3, "name": "a.txt", "owner": "bob", "size": 1, "sha256": "0" * 64,
+              "type": "text/plain", "uploaded_at": 1.0}
+    files.on_files([record], False)
+    files.delete([3])  # bob's: refused here, the server is not asked
+    assert view.last("show_error") == ("Only its owner or a teacher may delete this file.",)
+    assert asked == []
+    files.on_files([dict(record, owner="me")], False)
+    files.delete([3])  # ours as far as we know, but the server says no
+    assert asked == [3]
     assert view.last("show_error") == ("Only its owner or a teacher may delete this file.",)
 
 
@@ -968,7 +995,9 @@ def test_room_messages_go_to_their_room_with_unread_counts(chat):
                                                                             "hello all"]
     presenter.switch_to("room 7")
     assert presenter.unread["room 7"] == 0
-    assert [e["text"] for e in view.last("show_conversation")[0]] == ["phys", "more"]
+    # The line says where what came while the room was not shown begins.
+    assert [e["text"] for e in view.last("show_conversation")[0]] == ["phys", "new messages",
+                                                                      "more"]
     assert view.last("set_topic") == ("physics · 2 members — optics",)
     assert view.last("set_room_actions") == (True,)
     presenter.switch_to(PUBLIC)

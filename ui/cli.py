@@ -34,6 +34,7 @@ from net.datagrams import Prober
 from net.rules import check_email, check_password, check_phone, check_username
 from net.tls import normalize_fingerprint
 from ui.i18n import Catalog
+from ui.neterrors import network_error_text, tls_required_text
 from ui.presenters.chat import (
     LOBBY,
     file_added_text,
@@ -41,6 +42,13 @@ from ui.presenters.chat import (
     send_failure_text,
 )
 from ui.presenters.common import status_text
+from ui.presenters.directory import (
+    MEMBERS_PAGE,
+    SEARCH_PAGE,
+    SEARCH_TEXT_MAX_CHARS,
+    result_row,
+    unread_counts,
+)
 from ui.presenters.files import failure_text
 from ui.presenters.moderation import (
     AUDIT_ACTIONS,
@@ -63,49 +71,12 @@ from ui.transfers import (
     safe_local_path,
 )
 
-HELP = """commands:
-  /login NAME               log in (asks for the password)
-  /register NAME PHONE [EMAIL]   create an account (asks for password and SMS code)
-  TEXT                      say TEXT in the room you are in (the lobby: everyone)
-  /msg USER TEXT            say TEXT to USER only
-rooms:
-  /rooms                    the public rooms, yours, and those you are invited to
-  /create NAME [private]    make a room (private: members join by invitation only)
-  /join ROOM                join a room: its name (any case) or its number (after # in
-                            /rooms)
-  /room ROOM                where plain lines go from now on (a line says so after each
-                            switch); /room 1 or /lobby: the lobby
-  /switch ROOM              the same as /room
-  /lobby                    plain lines go to everyone again
-  /leave [ROOM]             leave a room (no ROOM: the room you are in)
-  /invite [ROOM] USER       invite USER into a room you are in (no ROOM: the current one)
-  /closeroom ROOM           close a room (its owner, or a teacher)
-  /users                    who is online
-  /history [N]              the last N messages (default 20) of the room you are in
-  /files                    the newest shared files
-  /files more               the next page of older files
-  /upload PATH              share a file or a whole folder
-  /download ID [DEST]       fetch a shared file
-  /download OWNER/NAME/ [DEST]   fetch every file of OWNER's folder NAME (just NAME/ when
-                            only one user has a folder of that name)
-  /delete MSG_ID            delete one of your messages (the number after # in
-                            [#42]); a teacher may delete any message
-  /delete file ID           delete a file you shared (a teacher: any file)
-  /handin PATH              hand a file (or a folder's files) in: only the teachers and
-                            you see it
-  /quit                     leave
-teachers (admins) only:
-  /mute USER MINUTES        USER may not speak for MINUTES (1-10080)
-  /unmute USER              USER may speak again
-  /kick USER [MINUTES] [REASON]   remove USER from the chat; with MINUTES (1-10080), USER
-                            may not log in again until then
-  /quiet on|off             while on, only teachers speak in the room (students may still
-                            write to a teacher with /msg)
-  /handins                  every student's hand-ins
-  /handins get all|STUDENT [DEST]   download them into DEST/STUDENT/
-  /audit [N]                the last N moderation actions (default 20)
-"""
 POLL_INTERVAL_S = 0.02
+# Back to the start of the terminal's line, and erase it: a progress line is drawn over
+# and over in place, and cleared before a message is printed where it was.
+CLEAR_LINE = "\r\x1b[K"
+# The prompt an interactive terminal shows where the next command is typed.
+PROMPT = "> "
 # Files /files shows at a time: a screenful or two; /files more shows the next ones.
 FILES_PAGE_LINES = 50
 
@@ -158,14 +129,88 @@ class Lines:
             return None
         return line.rstrip("\r\n") or " "
 
+    def close(self) -> None:
+        pass
+
+
+class TerminalLines:
+    """Lines typed at a terminal, with line editing and history (issue 20): input() with
+    the readline module where it exists, on a thread, so the pump never waits. The thread
+    reads a line only when get() asks for one, so it never competes with a password
+    prompt, which the pump asks itself (getpass) between two lines.
+
+    Text printed while a line is being typed goes above it (say_above); the half-typed line
+    is drawn again below."""
+
+    def __init__(self, prompt: str) -> None:
+        try:
+            import readline  # noqa: F401  (importing it is what gives input() editing)
+            self.readline: Any = readline
+        except ImportError:  # Windows: the console edits lines itself
+            self.readline = None
+        self.prompt = prompt
+        self.queue: Deque[Optional[str]] = deque()
+        self.eof = False
+        self.reading = False  # input() is waiting for the user
+        self._wanted = threading.Event()
+        self._done = False
+        threading.Thread(target=self._read, name="terminal-input", daemon=True).start()
+
+    def _read(self) -> None:
+        while True:
+            self._wanted.wait()
+            self._wanted.clear()
+            if self._done:
+                return
+            self.reading = True
+            try:
+                line: Optional[str] = input(self.prompt)
+            except (EOFError, OSError, ValueError):
+                line = None
+            finally:
+                self.reading = False
+            self.queue.append(line)
+            if line is None:
+                return
+
+    def get(self) -> Optional[str]:
+        """A line, '' when none is ready yet, None at end of input."""
+        if self.queue:
+            line = self.queue.popleft()
+            if line is None:
+                self.eof = True
+                return None
+            return line.rstrip("\r\n") or " "
+        if self.eof:
+            return None
+        if not self.reading:
+            self._wanted.set()
+        return ""
+
+    def say_above(self, out: TextIO, text: str) -> None:
+        """Print text on lines of its own above the line being typed (when one is)."""
+        if not self.reading:
+            out.write(text + "\n")
+            return
+        typed = self.readline.get_line_buffer() if self.readline is not None else ""
+        out.write(CLEAR_LINE + text + "\n" + self.prompt + typed)
+
+    def close(self) -> None:
+        self._done = True
+        self._wanted.set()
+
 
 class Cli:
     def __init__(self, host: str, port: int, lang: str, stdin: TextIO = sys.stdin,
-                 out: TextIO = sys.stdout, tls: Any = None, chaos: Any = None) -> None:
+                 out: TextIO = sys.stdout, tls: Any = None, chaos: Any = None,
+                 err: Optional[TextIO] = None) -> None:
         self.tr = Catalog(lang)
         self.out = out
+        self.err = err if err is not None else sys.stderr  # the progress line goes here
         self.interactive = stdin.isatty()
-        self.lines = Lines(stdin)
+        # Typed at a terminal: line editing (readline); piped: read without a thread.
+        self.lines: Any = TerminalLines(PROMPT) if self.interactive and stdin is sys.stdin \
+            else Lines(stdin)
         # --chaos: every connection's reads and writes cut at random (net/chaos.py)
         connect = chaotic(chaos) if chaos is not None else ClientConnection
         self.session = Session(host, port, self, tls=tls, connect=connect)
@@ -174,7 +219,14 @@ class Cli:
         self.failed = False
         self.quitting = False
         self._progress_at = 0.0
-        self._last_detail = ""  # the reconnect countdown last shown
+        self._progress_shown = False  # a progress line is on the terminal, without "\n"
+        # The connection was lost at this moment (monotonic) and is not back yet; the lines
+        # said about it: reconnecting is said once, and once more when it is back.
+        self._lost_at: Optional[float] = None
+        self._outage_said: set = set()
+        self._tries = 0  # connection attempts since it was lost
+        self._shown_ids: set = set()  # msg_ids printed: a reconnect prints only the new
+        self._welcomed = False
         self._files_before: Optional[int] = None  # where /files more goes on; None: no more
         self._prompts: Deque[Callable[[str], None]] = deque()
         self.room = LOBBY  # where plain lines go (docs/PROTOCOL.md §12)
@@ -184,42 +236,90 @@ class Cli:
     # -- output ---------------------------------------------------------------------------
 
     def say(self, text: str) -> None:
-        self.out.write(text + "\n")
+        self._clear_progress()
+        if isinstance(self.lines, TerminalLines):
+            self.lines.say_above(self.out, text)
+        else:
+            self.out.write(text + "\n")
         self.out.flush()
 
     def error(self, text: str) -> None:
         self.failed = True
         self.say("! " + text)
 
+    def usage(self, key: str) -> None:
+        self.error(self.tr("cli.usage", usage=self.tr(key)))
+
+    def net_error(self, reply: Dict[str, Any]) -> str:
+        """A failed request's reason, in the user's language; a server that speaks only TLS
+        is named as such, with the flag that reaches it."""
+        if reply.get("tls_required"):
+            return tls_required_text(self.tr, terminal=True)
+        if reply.get("status") == "disconnected" and refusal_of(reply) is None:
+            return network_error_text(self.tr, reply.get("message", "disconnected"))
+        return status_text(self.tr, reply)
+
+    def _clear_progress(self) -> None:
+        if self._progress_shown:
+            self.err.write(CLEAR_LINE)
+            self.err.flush()
+            self._progress_shown = False
+
     def on_state(self, state: str, detail: str) -> None:
-        if state == "reconnecting" and detail and detail != self._last_detail:
-            self._last_detail = detail
+        """Losing the connection is said once (not once a second while the countdown runs),
+        a refusal once, and coming back once, with how long it took (issue 20)."""
+        if state == "reconnecting":
+            if self._lost_at is None:
+                self._lost_at, self._outage_said, self._tries = time.monotonic(), set(), 0
             refusal = self.session.refusal
+            said = refusal.value if refusal is not None else "lost"
+            if said in self._outage_said:
+                return
+            self._outage_said.add(said)
             if refusal is not None:
-                self.say("* " + self.tr("status.refused", why=self.tr(refusal.value), n=detail))
+                self.say("* " + self.tr("status.refused", why=self.tr(refusal.value),
+                                        n=detail))
             else:
-                self.say("* " + self.tr("status.reconnecting", n=detail))
+                self.say("* " + self.tr("cli.reconnecting"))
+        elif state == "connecting" and self._lost_at is not None:
+            self._tries += 1
         elif state == "online":
-            self.say("* " + self.tr("status.connected", server=detail))
-        elif state == "offline" and detail:
-            self.say("* " + self.tr("status.offline", why=detail))
+            if self._lost_at is not None:
+                self.say("* " + self.tr("cli.back_online", server=detail, tries=self._tries,
+                                        n=max(1, int(time.monotonic() - self._lost_at))))
+                self._lost_at = None
+            else:
+                self.say("* " + self.tr("status.connected", server=detail))
+        elif state == "offline":
+            self._lost_at = None
+            if detail:
+                self.say("* " + self.tr("status.offline",
+                                        why=network_error_text(self.tr, detail)))
 
     def on_welcome(self, reply: Dict[str, Any]) -> None:
+        """After a login, the last ten messages; after a reconnect, only those not printed
+        yet (issue 20: the history was printed again on every reconnect)."""
         self.joined = {LOBBY}
         for record in reply.get("rooms", []):
             self._know(record)
         if self.room not in self.joined:
             self._switch_to(LOBBY)
-        for event in reply.get("history", [])[-10:]:
+        new = [event for event in reply.get("history", [])
+               if event.get("msg_id") not in self._shown_ids]
+        for event in (new if self._welcomed else new[-10:]):
             self.on_message(event)
-        self.say("* online: " + ", ".join(reply.get("online", [])))
-        if self.session.is_admin:
-            self.say("* " + self.tr("cli.role_admin"))
-        elif self.session.quiet:
-            self.say("* " + self.tr("lock.quiet"))
+        if not self._welcomed:
+            self.say("* " + self.tr("cli.online", users=", ".join(reply.get("online", []))))
+            if self.session.is_admin:
+                self.say("* " + self.tr("cli.role_admin"))
+            elif self.session.quiet:
+                self.say("* " + self.tr("lock.quiet"))
+        self._welcomed = True
 
     def on_message(self, event: Dict[str, Any]) -> None:
         """One message a line, with its id (`[#42]`) for /delete."""
+        if event.get("msg_id") is not None:
+            self._shown_ids.add(event.get("msg_id"))
         stamp = time.strftime("%H:%M", time.localtime(event.get("ts", time.time())))
         room = event.get("room")
         if event.get("to"):
@@ -297,12 +397,12 @@ class Cli:
             for record in reply.get("rooms", []):
                 self._know(record)
                 mark = "*" if record["room"] == self.room else " "
-                state = "joined" if record.get("joined") else (
-                    "invited" if record.get("private") else "")
-                self.say("%s #%-5s %-20s %s %s%s%s" % (
-                    mark, record["room"], record.get("name", ""),
+                state = self.tr("room.state_joined") if record.get("joined") else (
+                    self.tr("room.state_invited") if record.get("private") else "")
+                self.say("%s #%-5s %s %s %s%s%s" % (
+                    mark, record["room"], pad(record.get("name", ""), 20),
                     self.tr("room.members", n=record.get("members", 0)),
-                    "private " if record.get("private") else "", state,
+                    self.tr("cli.private") + " " if record.get("private") else "", state,
                     "  — " + record["topic"] if record.get("topic") else ""))
         self._room_op(self.session.rooms, show)
 
@@ -311,13 +411,13 @@ class Cli:
         private = len(words) > 1 and words[-1].lower() == "private"
         name = " ".join(words[:-1] if private else words)
         if not name:
-            self.error("usage: /create NAME [private]")
+            self.usage("cli.usage_create")
             return
 
         def made(reply: Dict[str, Any]) -> None:
             self._know(reply["room"])
-            self.say("* created %s; /room %s sends there" % (self._name(reply["room"]["room"]),
-                                                              reply["room"]["room"]))
+            self.say("* " + self.tr("cli.created", room=self._name(reply["room"]["room"]),
+                                    id=reply["room"]["room"]))
         self._room_op(lambda then: self.session.create_room(name, "", private, then), made)
 
     def _find_room(self, text: str) -> Optional[int]:
@@ -353,8 +453,8 @@ class Cli:
     def _switch_to(self, room: int) -> None:
         """Plain lines go to `room` from now on; say so (the CLI has no prompt to show it)."""
         self.room = room
-        self.say("* plain lines go to %s" % ("the lobby" if room == LOBBY else
-                                             self._name(room)))
+        self.say("* " + self.tr("cli.plain_lines_go", room=self.tr("cli.the_lobby")
+                                if room == LOBBY else self._name(room)))
 
     def _left_room(self, room: Any) -> None:
         self.joined.discard(room)
@@ -363,13 +463,13 @@ class Cli:
 
     def cmd_join(self, rest: str) -> None:
         if not rest.strip():
-            self.error("usage: /join ROOM_ID|NAME")
+            self.usage("cli.usage_join")
             return
 
         def join(room: int) -> None:
             def joined(reply: Dict[str, Any]) -> None:
                 self._know(reply["room"])
-                self.say("* joined %s; /room %s sends there" % (self._name(room), room))
+                self.say("* " + self.tr("cli.joined", room=self._name(room), id=room))
             self._room_op(lambda then: self.session.join_room(room, then), joined)
         self._with_room(rest, join)
 
@@ -388,7 +488,7 @@ class Cli:
         """/invite USER: into the room you are in; /invite ROOM_ID|NAME USER: into that one."""
         words = rest.split()
         if not words or (len(words) == 1 and self.room == LOBBY):
-            self.error("usage: /invite [ROOM_ID|NAME] USER (no room: the room you are in)")
+            self.usage("cli.usage_invite")
             return
         user = words[-1]
 
@@ -403,7 +503,7 @@ class Cli:
 
     def cmd_closeroom(self, rest: str) -> None:
         if not rest.strip():
-            self.error("usage: /closeroom ROOM_ID|NAME")
+            self.usage("cli.usage_closeroom")
             return
 
         def close(room: int) -> None:
@@ -413,7 +513,7 @@ class Cli:
 
     def cmd_room(self, rest: str) -> None:
         if not rest.strip():
-            self.error("usage: /room ROOM_ID|NAME (/room 1 or /lobby: the lobby)")
+            self.usage("cli.usage_room")
             return
 
         def switch(room: int) -> None:
@@ -480,12 +580,12 @@ class Cli:
         command, _, rest = line.partition(" ")
         handler = getattr(self, "cmd_" + command[1:].lower(), None)
         if handler is None:
-            self.error("unknown command %s (try /help)" % command)
+            self.error(self.tr("cli.unknown_command", command=command))
             return
         handler(rest.strip())
 
     def cmd_help(self, rest: str) -> None:
-        self.say(HELP.rstrip())
+        self.say(self.tr("cli.help").rstrip())
 
     def cmd_quit(self, rest: str) -> None:
         self.quitting = True
@@ -499,16 +599,14 @@ class Cli:
             done["done"] = True
             if reply.get("status") == "ok":
                 ok(reply)
-            elif reply.get("status") == "disconnected" and refusal_of(reply) is None:
-                self.error(reply.get("message", "disconnected"))
             else:
-                self.error(status_text(self.tr, reply))
+                self.error(self.net_error(reply))
         return handle
 
     def cmd_login(self, rest: str) -> None:
         name = rest.split(" ")[0] if rest else ""
         if not name:
-            self.error("usage: /login NAME")
+            self.usage("cli.usage_login")
             return
         done: Dict[str, Any] = {}
         # Finished when the chat connection is authenticated too (or the login failed).
@@ -516,13 +614,14 @@ class Cli:
 
         def with_password(password: str) -> None:
             self.session.login(name, password, self._reply_handler(
-                done, lambda r: self.say("* logged in as %s" % r["username"])))
+                done, lambda r: self.say("* " + self.tr("cli.logged_in",
+                                                         user=r["username"]))))
         self.ask(self.tr("login.password"), True, with_password)
 
     def cmd_register(self, rest: str) -> None:
         parts = rest.split()
         if len(parts) not in (2, 3):
-            self.error("usage: /register NAME PHONE [EMAIL]")
+            self.usage("cli.usage_register")
             return
         name, phone, email = parts[0], parts[1], parts[2] if len(parts) == 3 else ""
         for status in (check_username(name), check_phone(phone), check_email(email)):
@@ -551,23 +650,25 @@ class Cli:
             def sent(reply: Dict[str, Any]) -> None:
                 if reply.get("status") != "ok":
                     done["done"] = True
-                    self.error(status_text(self.tr, reply))
+                    self.error(self.net_error(reply))
                     return
                 self.say("* " + self.tr("register.code_sent"))
+                if self.session.sms == "console":  # issue 20: say where the code is
+                    self.say("* " + self.tr("register.code_console"))
                 self.ask(self.tr("register.code"), False, lambda c: with_code(password, c))
             self.session.send_code(phone, sent)
 
         def after_hello(reply: Dict[str, Any]) -> None:
             if reply.get("status") != "ok":
                 done["done"] = True
-                self.error(reply.get("message", "no server"))
+                self.error(self.net_error(reply))
                 return
             self.ask(self.tr("register.password"), True, with_password)
         self.session.hello(after_hello)
 
     def _need_login(self) -> bool:
         if self.session.state != "online":
-            self.error("not logged in (use /login NAME)")
+            self.error(self.tr("cli.not_logged_in"))
             return True
         return False
 
@@ -587,7 +688,7 @@ class Cli:
     def cmd_msg(self, rest: str) -> None:
         user, _, text = rest.partition(" ")
         if not user or not text.strip():
-            self.error("usage: /msg USER TEXT")
+            self.usage("cli.usage_msg")
             return
         self._say(text, user)
 
@@ -597,7 +698,8 @@ class Cli:
         done: Dict[str, Any] = {}
         self._wait(done)
         self.session.users(self._reply_handler(
-            done, lambda r: self.say("* online: " + ", ".join(r["online"]))))
+            done, lambda r: self.say("* " + self.tr("cli.online",
+                                                     users=", ".join(r["online"])))))
 
     def cmd_history(self, rest: str) -> None:
         if self._need_login():
@@ -612,13 +714,123 @@ class Cli:
         self.session.history(None, None, self._reply_handler(done, show), limit=limit,
                              room=self.room)
 
+    # -- the member directory, search, unread, passwords (docs/PROTOCOL.md §5) -----------
+
+    def _ask_server(self, send: Callable[[Callable[[Dict[str, Any]], None]], None],
+                    ok: Callable[[Dict[str, Any]], None],
+                    sentences: Optional[Dict[str, str]] = None) -> None:
+        """One request, this command finished with its reply; `sentences`: the catalog key
+        that says what a status means here."""
+        if self._need_login():
+            return
+        done: Dict[str, Any] = {}
+        self._wait(done)
+        handler = self._reply_handler(done, ok)
+
+        def answered(reply: Dict[str, Any]) -> None:
+            key = (sentences or {}).get(reply.get("status", ""))
+            if key is None:
+                handler(reply)
+                return
+            done["done"] = True
+            self.error(self.tr(key))
+        send(answered)
+
+    def cmd_members(self, rest: str) -> None:
+        """/members [NAME]: everyone (whose name contains NAME), online first."""
+        def show(reply: Dict[str, Any]) -> None:
+            for member in reply.get("members", []):
+                name = member.get("user", "")
+                shown = self.tr("members.you", user=name) if name == self.session.username \
+                    else name
+                status = self.tr("members.online" if member.get("online") else
+                                 "members.offline")
+                role = self.tr("role.admin") if member.get("role") == "admin" else ""
+                self.say("%s %s %s" % (pad(shown, 26), pad(status, 8), role))
+            if reply.get("more"):
+                self.say("* " + self.tr("members.more"))
+            elif not reply.get("members"):
+                self.say("* " + self.tr("members.none"))
+        self._ask_server(lambda then: self.session.member_directory(rest.strip(), MEMBERS_PAGE,
+                                                                   then),
+                         show)
+
+    def cmd_search(self, rest: str) -> None:
+        """/search TEXT: the messages we may read that contain TEXT, newest first."""
+        text = rest.strip()
+        if not 1 <= len(text) <= SEARCH_TEXT_MAX_CHARS:
+            self.usage("cli.usage_search")
+            return
+
+        def show(reply: Dict[str, Any]) -> None:
+            found = reply.get("messages", [])
+            for message in found:
+                msg_id, when, where, who, line = result_row(
+                    self.tr, message, self.session.username or "",
+                    lambda room: self.room_names.get(room, "#%s" % room))
+                self.say("[%s] [#%s] (%s) %s: %s" % (when, msg_id, where, who, line))
+            self.say("* " + (self.tr("search.count", n=len(found)) if found
+                             else self.tr("search.none", text=text)))
+        self._ask_server(lambda then: self.session.search(text, then, limit=SEARCH_PAGE), show)
+
+    def cmd_unread(self, rest: str) -> None:
+        """/unread: the conversations with messages we have not read (any client of ours
+        marks what it shows as read)."""
+        def show(reply: Dict[str, Any]) -> None:
+            private, rooms = unread_counts(reply)
+            lines = [(self.tr("chat.public") if room == LOBBY else self._name(room), n)
+                     for room, n in rooms.items() if n]
+            lines += [(self.tr("chat.private_with", user=name), n)
+                      for name, n in private.items() if n]
+            for where, n in lines:
+                self.say("* " + self.tr("cli.unread_line", where=where, n=n))
+            if not lines:
+                self.say("* " + self.tr("cli.no_unread"))
+        self._ask_server(self.session.conversations, show)
+
+    def cmd_passwd(self, rest: str) -> None:
+        """/passwd: asks for the current password and the new one."""
+        if self._need_login():
+            return
+
+        def with_old(old: str) -> None:
+            def with_new(new: str) -> None:
+                if check_password(new):
+                    self.error(self.tr.error("bad_password"))
+                    return
+                self._ask_server(lambda then: self.session.change_password(old, new, then),
+                                 lambda r: self.say("* " + self.tr("password.changed")),
+                                 {"bad_credentials": "password.wrong_old"})
+            self.ask(self.tr("password.new"), True, with_new)
+        self.ask(self.tr("password.old"), True, with_old)
+
+    def cmd_resetpw(self, rest: str) -> None:
+        """/resetpw USER (a teacher): asks for USER's new password."""
+        words = rest.split()
+        if len(words) != 1:
+            self.usage("cli.usage_resetpw")
+            return
+        if self._need_login():
+            return
+        user = words[0]
+
+        def with_new(new: str) -> None:
+            if check_password(new):
+                self.error(self.tr.error("bad_password"))
+                return
+            self._ask_server(lambda then: self.session.reset_password(user, new, then),
+                             lambda r: self.say("* " + self.tr("password.reset_done",
+                                                                user=user)),
+                             {"forbidden": "password.reset_forbidden"})
+        self.ask(self.tr("password.new"), True, with_new)
+
     def cmd_files(self, rest: str) -> None:
         """/files: the newest page; /files more: the page after the one shown last."""
         if self._need_login():
             return
         more = rest.strip().lower() == "more"
         if rest.strip() and not more:
-            self.error("usage: /files [more]")
+            self.usage("cli.usage_files")
             return
         if more and self._files_before is None:
             self.say("* " + self.tr("cli.no_more_files"))
@@ -630,9 +842,9 @@ class Cli:
             files = reply["files"]
             if not files and not more:
                 self.say("* " + self.tr("cli.no_files"))
-            for f in files:
-                self.say("%6d  %-40s %10s  %-12s %s%s" % (
-                    f["file_id"], f["name"], human_size(f["size"]), f["owner"],
+            for f in files:  # columns by display width: a CJK character takes two
+                self.say("%6d  %s %10s  %s %s%s" % (
+                    f["file_id"], pad(f["name"], 40), human_size(f["size"]), pad(f["owner"], 12),
                     time.strftime("%Y-%m-%d %H:%M", time.localtime(f["uploaded_at"])),
                     "  " + self.tr("cli.handed_in") if f.get("visibility") == HAND_IN
                     else ""))
@@ -652,7 +864,7 @@ class Cli:
         elif os.path.isfile(path):
             entries = [(path, os.path.basename(path))]
         else:
-            self.error("no such file or folder: %s" % rest)
+            self.error(self.tr("cli.no_such_path", path=rest))
             return
         jobs = [self.transfers.add(Upload(p, n, visibility)) for p, n in entries]
         self.busy = lambda: any(not j.finished for j in jobs)
@@ -699,7 +911,7 @@ class Cli:
         is_file = len(words) == 2 and words[0].lower() == "file"
         number = words[-1].lstrip("#") if words else ""
         if not number.isdigit() or len(words) != (2 if is_file else 1) or len(number) > 18:
-            self.error("usage: /delete MSG_ID, or /delete file FILE_ID")
+            self.usage("cli.usage_delete")
             return
         if self._need_login():
             return
@@ -707,7 +919,7 @@ class Cli:
         self._wait(done)
         if is_file:
             self.session.delete_file(int(number), self._reply_handler(
-                done, lambda r: self.say("* deleted file %s" % number)))
+                done, lambda r: self.say("* " + self.tr("cli.deleted_file", id=number))))
             return
 
         def failed(reply: Dict[str, Any]) -> None:
@@ -720,7 +932,7 @@ class Cli:
             elif status == "not_found":
                 self.error(self.tr("chat.delete_gone"))
             else:
-                self.error(status_text(self.tr, reply))
+                self.error(self.net_error(reply))
         self.session.delete_message(int(number), failed)
 
     # -- the teacher's controls (docs/PROTOCOL.md §11) ------------------------------------
@@ -735,7 +947,7 @@ class Cli:
         def answered(reply: Dict[str, Any]) -> None:
             done["done"] = True
             if reply.get("status") != "ok":
-                self.error(moderation_failure(self.tr, reply, status_text(self.tr, reply),
+                self.error(moderation_failure(self.tr, reply, self.net_error(reply),
                                               self.session.is_admin))
         send(answered)
 
@@ -743,28 +955,27 @@ class Cli:
         words = rest.split()
         minutes = parse_minutes(words[1], 1) if len(words) == 2 else None
         if minutes is None:
-            self.error("usage: /mute USER MINUTES (a whole number from 1 to 10080)")
+            self.usage("cli.usage_mute")
             return
         self._moderate(lambda then: self.session.mute(words[0], minutes, then))
 
     def cmd_unmute(self, rest: str) -> None:
         words = rest.split()
         if len(words) != 1:
-            self.error("usage: /unmute USER")
+            self.usage("cli.usage_unmute")
             return
         self._moderate(lambda then: self.session.unmute(words[0], then))
 
     def cmd_kick(self, rest: str) -> None:
         words = rest.split(None, 2)
         if not words:
-            self.error("usage: /kick USER [MINUTES] [REASON]")
+            self.usage("cli.usage_kick")
             return
         user, minutes, reason = words[0], 0, " ".join(words[1:])
         if len(words) > 1 and words[1][:1] in "+-0123456789":  # meant as minutes
             parsed = parse_minutes(words[1], 0)
             if parsed is None:
-                self.error("usage: /kick USER [MINUTES] [REASON] (MINUTES: a whole number "
-                           "from 0 to 10080)")
+                self.usage("cli.usage_kick_minutes")
                 return
             minutes, reason = parsed, " ".join(words[2:])
         self._moderate(lambda then: self.session.kick(user, minutes, reason, then))
@@ -772,14 +983,14 @@ class Cli:
     def cmd_quiet(self, rest: str) -> None:
         choice = rest.strip().lower()
         if choice not in ("on", "off"):
-            self.error("usage: /quiet on|off")
+            self.usage("cli.usage_quiet")
             return
         self._moderate(lambda then: self.session.set_quiet(choice == "on", then))
 
     def cmd_audit(self, rest: str) -> None:
         limit = parse_minutes(rest, 1, 200) if rest.strip() else 20
         if limit is None:
-            self.error("usage: /audit [N] (N: 1 to 200)")
+            self.usage("cli.usage_audit")
             return
         if self._need_login():
             return
@@ -814,7 +1025,7 @@ class Cli:
         words = rest.split()
         getting = bool(words) and words[0].lower() == "get"
         if words and not (getting and len(words) in (2, 3)):
-            self.error("usage: /handins, or /handins get all|STUDENT [DEST]")
+            self.usage("cli.usage_handins")
             return
         if self._need_login():
             return
@@ -844,8 +1055,8 @@ class Cli:
                             "files.student_summary"
                         self.say("%s: %s" % (owner, self.tr(key, n=len(mine), size=human_size(
                             sum(x["size"] for x in mine)))))
-                    self.say("%6d  %-40s %10s  %s" % (
-                        f["file_id"], f["name"], human_size(f["size"]),
+                    self.say("%6d  %s %10s  %s" % (
+                        f["file_id"], pad(f["name"], 40), human_size(f["size"]),
                         time.strftime("%Y-%m-%d %H:%M", time.localtime(f["uploaded_at"]))))
                 return
             for f in hand_ins:
@@ -858,31 +1069,38 @@ class Cli:
         self.session.list_all_files(self._reply_handler(done, got))
 
     def _transfer_finished(self, transfer: Transfer) -> None:
-        arrow = "up" if transfer.kind == "up" else "down"
+        name = self.tr("transfer.up" if transfer.kind == "up" else "transfer.down",
+                       name=transfer.name)
         if transfer.state == "done":
-            self.say("* %s %s: %s" % (arrow, transfer.name, self.tr("transfer.done")))
+            self.say("* %s: %s" % (name, self.tr("transfer.done")))
         elif transfer.state == "failed":
-            self.error("%s %s: %s" % (arrow, transfer.name, failure_text(self.tr, transfer)))
+            self.error("%s: %s" % (name, failure_text(self.tr, transfer)))
 
     def _show_progress(self, now: float) -> None:
+        """One line, redrawn in place, for the transfer under way (interactive only). It is
+        cleared before anything else is printed (say), so a message never runs into it."""
         if not self.interactive or now - self._progress_at < 0.5:
             return
         self._progress_at = now
         for t in self.transfers.active():
             if t.state == "sending" and t.size:
-                pct = int(100 * t.done_bytes / t.size)
-                sys.stderr.write("\r%s %s %d%% %s/s   " % (t.kind, t.name, pct,
-                                                          human_size(t.speed_bps(now))))
-                sys.stderr.flush()
+                self.progress("%s %d%% %s/s" % (
+                    self.tr("transfer.up" if t.kind == "up" else "transfer.down", name=t.name),
+                    int(100 * t.done_bytes / t.size), human_size(t.speed_bps(now))))
+                return
+
+    def progress(self, text: str) -> None:
+        self.err.write(CLEAR_LINE + text)
+        self.err.flush()
+        self._progress_shown = True
 
     # -- the pump -------------------------------------------------------------------------
 
     def run(self) -> int:
-        self.session.hello(lambda r: r.get("status") == "ok" or
-                           self.error(r.get("message", "cannot reach the server")))
+        self.session.hello(lambda r: r.get("status") == "ok" or self.error(self.net_error(r)))
         if self.interactive:
-            self.say("chatroom — %s:%d — /help for commands" % (self.session.host,
-                                                             self.session.port))
+            self.say(self.tr("cli.banner", server="%s:%d" % (self.session.host,
+                                                             self.session.port)))
         while not self.quitting:
             self.session.poll()
             for transfer in self.transfers.step():
@@ -904,8 +1122,23 @@ class Cli:
             busy_transfers = any(t.state in ("hashing", "sending") for t in
                                  self.transfers.active())
             wait_readable(conns, 0 if busy_transfers else POLL_INTERVAL_S)
+        self._clear_progress()
+        self.lines.close()
         self.session.close()
         return 1 if self.failed else 0
+
+
+def display_width(text: str) -> int:
+    """Columns a terminal gives text: two for a wide (CJK) character, none for a combining
+    mark, one for the rest."""
+    return sum(0 if unicodedata.combining(ch) else
+               2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def pad(text: str, width: int) -> str:
+    """text padded with spaces to `width` columns, as "%-Ns" would be if every character
+    took one column (issue 20: /files columns went astray after a Chinese file name)."""
+    return text + " " * max(0, width - display_width(text))
 
 
 def find_folders(records: List[Dict[str, Any]], target: str) -> List[Folder]:
@@ -923,17 +1156,19 @@ def find_folders(records: List[Dict[str, Any]], target: str) -> List[Folder]:
             if folder_records(records, Folder(owner, path))]
 
 
-def ask_trust(server: str, fingerprint: str) -> bool:
-    """Trust on first use, in a terminal: show the fingerprint and ask."""
-    if not sys.stdin.isatty():
-        sys.stderr.write("! %s has an unknown certificate (SHA-256 %s); not trusted. Pass "
-                         "--trust-fingerprint %s if that is the server's.\n"
-                         % (server, fingerprint, fingerprint))
-        return False
-    sys.stderr.write("The server %s presents a certificate with SHA-256 fingerprint\n  %s\n"
-                     "Compare it with the one the server's owner gave you.\n"
-                     % (server, fingerprint))
-    return input("Trust it from now on? [y/N] ").strip().lower() in ("y", "yes")
+def trust_asker(lang: str) -> Callable[[str, str], bool]:
+    """Trust on first use, in a terminal: show the fingerprint and ask (in `lang`)."""
+    tr = Catalog(lang)
+
+    def ask_trust(server: str, fingerprint: str) -> bool:
+        if not sys.stdin.isatty():
+            sys.stderr.write("! " + tr("cli.trust_untrusted", server=server,
+                                       fingerprint=fingerprint) + "\n")
+            return False
+        sys.stderr.write(tr("cli.trust_shown", server=server, fingerprint=fingerprint) + "\n")
+        answer = input(tr("cli.trust_ask") + " ").strip().lower()
+        return answer in ("y", "yes", "是", "是的")
+    return ask_trust
 
 
 def discover(targets: List[Tuple[str, int]], lang: str, out: TextIO = sys.stdout,

@@ -191,8 +191,8 @@ STRINGS: Dict[str, Dict[str, str]] = {
                         "zh": "窗口不在前台时，新消息闪烁并响铃"},
     "settings.save": {"en": "Save", "zh": "保存"},
     "settings.browse": {"en": "Browse…", "zh": "浏览…"},
-    "settings.restart_lang": {"en": "The new language applies to windows opened from now on.",
-                              "zh": "新语言将用于之后打开的窗口。"},
+    "settings.restart_lang": {"en": "A new language applies at once, in every open window.",
+                              "zh": "新语言保存后立即用于所有打开的窗口。"},
     # the terminal client
     "cli.which_folder": {"en": "Several users have a folder of that name; say whose",
                          "zh": "有多个用户的文件夹同名，请指明是谁的"},
@@ -307,6 +307,255 @@ STRINGS: Dict[str, Dict[str, str]] = {
     "cli.message_deleted": {"en": "message #{msg_id} was deleted by {user}",
                             "zh": "消息 #{msg_id} 已被 {user} 删除"},
     "cli.handed_in": {"en": "(hand-in)", "zh": "（作业）"},
+    # -- issue 20 (9, 11, 12, 16): the terminal client, login/register, demo, language ------
+    # why a connection failed (ui/neterrors.py turns net/client.py's reasons into these)
+    "net.refused": {"en": "Nothing is listening on {server}. Is the server running?",
+                    "zh": "{server} 上没有服务在监听。服务器启动了吗？"},
+    "net.unreachable": {"en": "{host} cannot be reached from this computer (check the "
+                              "network and the address).",
+                        "zh": "从这台电脑无法到达 {host}（请检查网络和地址）。"},
+    "net.timeout": {"en": "No answer from {server} (timed out). Check the address and that "
+                          "no firewall is in the way.",
+                    "zh": "{server} 没有应答（超时）。请检查地址，以及是否被防火墙拦截。"},
+    "net.dns": {"en": "The server name {host} cannot be found (check its spelling, or use "
+                      "its address).",
+                "zh": "找不到服务器名称 {host}（请检查拼写，或直接使用 IP 地址）。"},
+    "net.cannot_connect": {"en": "Cannot connect to {server} ({why}).",
+                           "zh": "无法连接 {server}（{why}）。"},
+    "net.tls_timeout": {"en": "The encrypted (TLS) connection to {server} timed out.",
+                        "zh": "与 {server} 建立加密（TLS）连接超时。"},
+    "net.cert_invalid": {"en": "The server's certificate is not valid: {why}",
+                         "zh": "服务器的证书无效：{why}"},
+    "net.tls_failed": {"en": "The encrypted (TLS) connection to {server} failed. Is the "
+                             "server encrypted? If not, untick Encrypted (TLS).",
+                       "zh": "与 {server} 的加密（TLS）连接失败。服务器是否加密？"
+                             "如果没有加密，请取消勾选“加密连接（TLS）”。"},
+    "net.not_trusted": {"en": "The certificate of {server} was not trusted, so nothing was "
+                              "sent.",
+                        "zh": "没有信任 {server} 的证书，因此什么也没有发送。"},
+    "net.cert_changed": {"en": "WARNING: the certificate of {server} has CHANGED.\n"
+                               "  pinned: {pinned}\n  now:    {now}\nSomeone may be "
+                               "intercepting the connection. Refused. If the server really "
+                               "got a new certificate, ask its owner for the fingerprint and "
+                               "remove the old pin from {path}.",
+                         "zh": "警告：{server} 的证书已经改变。\n  原来：{pinned}\n"
+                               "  现在：{now}\n可能有人在截获连接，已拒绝。如果服务器确实换了"
+                               "证书，请向管理员索取新指纹，并从 {path} 中删除旧记录。"},
+    "net.reset": {"en": "The connection was reset (the server stopped, restarted or dropped "
+                        "it).",
+                  "zh": "连接被重置（服务器停止、重启或断开了连接）。"},
+    "net.timeout_lost": {"en": "The connection timed out.", "zh": "连接超时。"},
+    "net.unreachable_lost": {"en": "The network went away (the server cannot be reached).",
+                             "zh": "网络断开了（无法到达服务器）。"},
+    "net.lost": {"en": "The connection was lost ({why}).", "zh": "连接已断开（{why}）。"},
+    "net.closed": {"en": "The server closed the connection.", "zh": "服务器关闭了连接。"},
+    "net.closed_saying": {"en": "The server closed the connection: {why}",
+                          "zh": "服务器关闭了连接：{why}"},
+    "net.protocol": {"en": "The server sent something this client does not understand "
+                           "({why}). Is it a chatroom server of the same version?",
+                     "zh": "服务器发来了本客户端无法理解的数据（{why}）。它是同一版本的聊天室"
+                           "服务器吗？"},
+    "net.not_connected": {"en": "Not connected to the server.", "zh": "未连接到服务器。"},
+    "net.tls_required": {"en": "The server is encrypted: tick Encrypted (TLS) and log in "
+                               "again.",
+                         "zh": "该服务器使用加密连接：请勾选“加密连接（TLS）”后重新登录。"},
+    "net.tls_required_cli": {"en": "The server is encrypted: start the client with --tls "
+                                   "(python chatroom.py cli --tls --host ...).",
+                             "zh": "该服务器使用加密连接：请加 --tls 启动客户端"
+                                   "（python chatroom.py cli --tls --host ...）。"},
+    "login.tls": {"en": "Encrypted (TLS)", "zh": "加密连接（TLS）"},
+    "register.code_console": {"en": "This server prints the code in its terminal (console "
+                                    "SMS), not on your phone: ask whoever runs it, or look "
+                                    "there if it is you.",
+                              "zh": "此服务器不发短信，验证码显示在运行服务器的终端（控制台）"
+                                    "里：请向运行服务器的人索取；如果是你自己运行的，请在那里"
+                                    "查看。"},
+    "register.hint_console": {"en": "The code appears in the server's terminal",
+                              "zh": "验证码显示在服务器的终端里"},
+    # the demo (python chatroom.py)
+    "demo.quit_title": {"en": "Stop the server?", "zh": "停止服务器？"},
+    "demo.quit_ask": {"en": "This window runs the chat server. {n} other people are "
+                            "connected to it: quitting stops the chat for everyone. Quit "
+                            "anyway?",
+                      "en_one": "This window runs the chat server. 1 other person is "
+                                "connected to it: quitting stops the chat for them too. Quit "
+                                "anyway?",
+                      "zh": "这个窗口运行着聊天服务器，还有 {n} 个人连接在上面：退出会让所有人"
+                            "的聊天都停止。仍然退出吗？"},
+    "demo.sms_here": {"en": "Demo: no SMS is sent. When the register window asks for a "
+                            "code, it is printed here, in this terminal, in a line "
+                            "\"SMS code for PHONE: 123456\".",
+                      "zh": "演示模式不发送短信。注册窗口要求输入验证码时，验证码会打印在这个"
+                            "终端里，形如 \"SMS code for 手机号: 123456\" 的一行。"},
+    "demo.already_running": {"en": "A chatroom server is already running on {server} (another "
+                                   "demo?). Opening a client on it; quitting this window "
+                                   "leaves that server running.",
+                             "zh": "{server} 上已经有一个聊天室服务器在运行（另一个演示？）。"
+                                   "现在打开一个连接它的客户端；关闭这个窗口不会停止那个服务器。"},
+    "demo.already_running_cli": {"en": "A chatroom server is already running on {host}:{port} "
+                                       "(another demo?): use that one, with python chatroom.py "
+                                       "cli --host {host} --port {port}",
+                                 "zh": "{host}:{port} 上已经有一个聊天室服务器在运行"
+                                       "（另一个演示？）：请直接使用它：python chatroom.py cli "
+                                       "--host {host} "
+                                       "--port {port}"},
+    "demo.port_taken": {"en": "{server} is taken by another program (not a chatroom server). "
+                              "Start the demo on other ports, e.g. python chatroom.py "
+                              "--auth-port 10999 --chat-port 10998 --file-port 10988",
+                        "zh": "{server} 被另一个程序占用（不是聊天室服务器）。请换用其他端口启动"
+                              "演示，例如 python chatroom.py --auth-port 10999 "
+                              "--chat-port 10998 --file-port 10988"},
+    # the terminal client
+    "cli.banner": {"en": "chatroom — {server} — /help for commands",
+                   "zh": "聊天室 — {server} — 输入 /help 查看命令"},
+    "cli.usage": {"en": "usage: {usage}", "zh": "用法：{usage}"},
+    "cli.usage_create": {"en": "/create NAME [private]", "zh": "/create 名称 [private]"},
+    "cli.usage_join": {"en": "/join ROOM_ID|NAME", "zh": "/join 群聊编号|名称"},
+    "cli.usage_invite": {"en": "/invite [ROOM_ID|NAME] USER (no room: the room you are in)",
+                         "zh": "/invite [群聊编号|名称] 用户名（不写群聊：当前所在的群聊）"},
+    "cli.usage_closeroom": {"en": "/closeroom ROOM_ID|NAME", "zh": "/closeroom 群聊编号|名称"},
+    "cli.usage_room": {"en": "/room ROOM_ID|NAME (/room 1 or /lobby: the lobby)",
+                       "zh": "/room 群聊编号|名称（/room 1 或 /lobby：大厅）"},
+    "cli.usage_login": {"en": "/login NAME", "zh": "/login 用户名"},
+    "cli.usage_register": {"en": "/register NAME PHONE [EMAIL]",
+                           "zh": "/register 用户名 手机号 [邮箱]"},
+    "cli.usage_msg": {"en": "/msg USER TEXT", "zh": "/msg 用户名 内容"},
+    "cli.usage_files": {"en": "/files [more]", "zh": "/files [more]"},
+    "cli.usage_delete": {"en": "/delete MSG_ID, or /delete file FILE_ID",
+                         "zh": "/delete 消息编号，或 /delete file 文件编号"},
+    "cli.usage_mute": {"en": "/mute USER MINUTES (a whole number from 1 to 10080)",
+                       "zh": "/mute 用户名 分钟数（1 到 10080 的整数）"},
+    "cli.usage_unmute": {"en": "/unmute USER", "zh": "/unmute 用户名"},
+    "cli.usage_kick": {"en": "/kick USER [MINUTES] [REASON]", "zh": "/kick 用户名 [分钟数] [原因]"},
+    "cli.usage_kick_minutes": {"en": "/kick USER [MINUTES] [REASON] (MINUTES: a whole number "
+                                     "from 0 to 10080)",
+                               "zh": "/kick 用户名 [分钟数] [原因]（分钟数：0 到 10080 的整数）"},
+    "cli.usage_quiet": {"en": "/quiet on|off", "zh": "/quiet on|off"},
+    "cli.usage_audit": {"en": "/audit [N] (N: 1 to 200)", "zh": "/audit [条数]（1 到 200）"},
+    "cli.usage_handins": {"en": "/handins, or /handins get all|STUDENT [DEST]",
+                          "zh": "/handins，或 /handins get all|学生 [目标文件夹]"},
+    "cli.unknown_command": {"en": "unknown command {command} (try /help)",
+                            "zh": "没有 {command} 这个命令（输入 /help 查看命令）"},
+    "cli.logged_in": {"en": "logged in as {user}", "zh": "已登录为 {user}"},
+    "cli.not_logged_in": {"en": "not logged in (use /login NAME)",
+                          "zh": "尚未登录（请用 /login 用户名）"},
+    "cli.online": {"en": "online: {users}", "zh": "在线：{users}"},
+    "cli.created": {"en": "created {room}; /room {id} sends there",
+                    "zh": "已创建 {room}；输入 /room {id} 在那里发言"},
+    "cli.joined": {"en": "joined {room}; /room {id} sends there",
+                   "zh": "已加入 {room}；输入 /room {id} 在那里发言"},
+    "cli.plain_lines_go": {"en": "plain lines go to {room}", "zh": "直接输入的文字现在发往 {room}"},
+    "cli.the_lobby": {"en": "the lobby", "zh": "大厅"},
+    "cli.private": {"en": "private", "zh": "私密"},
+    "cli.no_such_path": {"en": "no such file or folder: {path}",
+                         "zh": "没有这个文件或文件夹：{path}"},
+    "cli.deleted_file": {"en": "deleted file {id}", "zh": "已删除文件 {id}"},
+    "cli.reconnecting": {"en": "Connection lost — reconnecting…", "zh": "连接已断开 — 正在重连…"},
+    "cli.back_online": {"en": "Back online ({server}) after {n} s, {tries} tries.",
+                        "zh": "已重新连上 {server}，用时 {n} 秒，尝试 {tries} 次。"},
+    "cli.trust_untrusted": {"en": "{server} has an unknown certificate (SHA-256 {fingerprint}); "
+                                  "not trusted. Pass --trust-fingerprint {fingerprint} if that "
+                                  "is the server's.",
+                            "zh": "{server} 的证书未知（SHA-256 {fingerprint}），没有信任。如果"
+                                  "这确实是该服务器的证书，请加 --trust-fingerprint "
+                                  "{fingerprint}。"},
+    "cli.trust_shown": {"en": "The server {server} presents a certificate with SHA-256 "
+                              "fingerprint\n  {fingerprint}\nCompare it with the one the "
+                              "server's owner gave you.",
+                        "zh": "服务器 {server} 的证书 SHA-256 指纹为\n  {fingerprint}\n"
+                              "请与服务器管理员提供的指纹核对。"},
+    "cli.trust_ask": {"en": "Trust it from now on? [y/N]", "zh": "以后都信任它吗？[y/N]"},
+    "cli.help": {"en": """commands:
+  /login NAME               log in (asks for the password)
+  /register NAME PHONE [EMAIL]   create an account (asks for password and SMS code)
+  TEXT                      say TEXT in the room you are in (the lobby: everyone)
+  /msg USER TEXT            say TEXT to USER only
+rooms:
+  /rooms                    the public rooms, yours, and those you are invited to
+  /create NAME [private]    make a room (private: members join by invitation only)
+  /join ROOM                join a room: its name (any case) or its number (after # in
+                            /rooms)
+  /room ROOM                where plain lines go from now on (a line says so after each
+                            switch); /room 1 or /lobby: the lobby
+  /switch ROOM              the same as /room
+  /lobby                    plain lines go to everyone again
+  /leave [ROOM]             leave a room (no ROOM: the room you are in)
+  /invite [ROOM] USER       invite USER into a room you are in (no ROOM: the current one)
+  /closeroom ROOM           close a room (its owner, or a teacher)
+  /users                    who is online
+  /history [N]              the last N messages (default 20) of the room you are in
+  /members [NAME]           everyone, online first (NAME: part of a name)
+  /search TEXT              the messages containing TEXT that you may read, newest first
+  /unread                   your conversations with unread messages
+  /passwd                   change your password (asks for the current and the new one)
+  /files                    the newest shared files
+  /files more               the next page of older files
+  /upload PATH              share a file or a whole folder
+  /download ID [DEST]       fetch a shared file
+  /download OWNER/NAME/ [DEST]   fetch every file of OWNER's folder NAME (just NAME/ when
+                            only one user has a folder of that name)
+  /delete MSG_ID            delete one of your messages (the number after # in
+                            [#42]); a teacher may delete any message
+  /delete file ID           delete a file you shared (a teacher: any file)
+  /handin PATH              hand a file (or a folder's files) in: only the teachers and
+                            you see it
+  /quit                     leave
+teachers (admins) only:
+  /mute USER MINUTES        USER may not speak for MINUTES (1-10080)
+  /unmute USER              USER may speak again
+  /kick USER [MINUTES] [REASON]   remove USER from the chat; with MINUTES (1-10080), USER
+                            may not log in again until then
+  /quiet on|off             while on, only teachers speak in the room (students may still
+                            write to a teacher with /msg)
+  /handins                  every student's hand-ins
+  /handins get all|STUDENT [DEST]   download them into DEST/STUDENT/
+  /audit [N]                the last N moderation actions (default 20)
+  /resetpw USER             set USER's password (asks for the new one); USER is logged out
+""", "zh": """命令：
+  /login 用户名               登录（会询问密码）
+  /register 用户名 手机号 [邮箱]   注册账号（会询问密码和短信验证码）
+  文字                        在当前所在的群聊里发言（大厅：所有人）
+  /msg 用户名 文字            只发给这个用户（私聊）
+群聊：
+  /rooms                      公开的群聊、你加入的群聊和邀请你的群聊
+  /create 名称 [private]      新建群聊（private：私密，只能受邀加入）
+  /join 群聊                  加入群聊：名称（不分大小写）或编号（/rooms 中 # 后的数字）
+  /room 群聊                  之后直接输入的文字发往哪里（每次切换都会提示）；
+                              /room 1 或 /lobby：大厅
+  /switch 群聊                同 /room
+  /lobby                      直接输入的文字重新发给所有人
+  /leave [群聊]               退出群聊（不写群聊：当前所在的群聊）
+  /invite [群聊] 用户名       邀请用户加入你所在的群聊（不写群聊：当前的群聊）
+  /closeroom 群聊             关闭群聊（群主或老师）
+  /users                      谁在线
+  /history [条数]             当前群聊最近的若干条消息（默认 20 条）
+  /members [名字]             所有成员，在线的在前（名字：名字的一部分）
+  /search 文字                搜索你能看到的、包含该文字的消息，最新的在前
+  /unread                     有未读消息的会话
+  /passwd                     修改密码（会询问当前密码和新密码）
+  /files                      最新的共享文件
+  /files more                 下一页更早的文件
+  /upload 路径                共享一个文件或整个文件夹
+  /download 编号 [目标]       下载一个共享文件
+  /download 上传者/文件夹/ [目标]   下载该用户这个文件夹里的全部文件（只有一个人有同名
+                              文件夹时，写 文件夹/ 即可）
+  /delete 消息编号            删除自己的一条消息（[#42] 中 # 后的数字）；老师可以删除任何
+                              消息
+  /delete file 编号           删除自己共享的文件（老师：任何文件）
+  /handin 路径                上交作业（文件或文件夹中的文件）：只有老师和你能看到
+  /quit                       退出
+仅限老师（管理员）：
+  /mute 用户名 分钟数         禁言该用户若干分钟（1-10080）
+  /unmute 用户名              解除禁言
+  /kick 用户名 [分钟数] [原因]   将用户移出聊天室；给出分钟数（1-10080）时，在此之前不能
+                              重新登录
+  /quiet on|off               开启后只有老师能在大厅发言（学生仍可用 /msg 私聊老师）
+  /handins                    所有学生上交的作业
+  /handins get all|学生 [目标]   下载到 目标/学生/ 下
+  /audit [条数]               最近的管理记录（默认 20 条）
+  /resetpw 用户名             重置该用户的密码（会询问新密码）；该用户会被退出登录
+"""},
+    # -- end of issue 20 (9, 11, 12, 16) ------------------------------------------------------
     # TLS
     "tls.title": {"en": "New server certificate", "zh": "新的服务器证书"},
     "tls.ask": {"en": "The server {server} presents a certificate with the SHA-256 "
@@ -420,6 +669,164 @@ STRINGS: Dict[str, Dict[str, str]] = {
     "error.internal_error": {"en": "The server had a problem. Try again.",
                              "zh": "服务器出错了，请重试。"},
     "error.generic": {"en": "Error: {why}", "zh": "错误：{why}"},
+    # -- issue 20 (4, Add): member directory, message search, passwords (PROTOCOL.md §5) --
+    "members.open": {"en": "Members…", "zh": "成员…"},
+    "members.title": {"en": "Members", "zh": "成员"},
+    "members.search": {"en": "Find:", "zh": "查找："},
+    "members.name": {"en": "Name", "zh": "名字"},
+    "members.status": {"en": "Status", "zh": "状态"},
+    "members.role": {"en": "Role", "zh": "身份"},
+    "members.online": {"en": "online", "zh": "在线"},
+    "members.offline": {"en": "offline", "zh": "离线"},
+    "members.you": {"en": "{user} (you)", "zh": "{user}（你）"},
+    "members.message": {"en": "Message", "zh": "发消息"},
+    "members.reset": {"en": "Reset password…", "zh": "重置密码…"},
+    "members.more": {"en": "Not everyone is listed: type part of a name to narrow the list.",
+                     "zh": "未列出全部成员：输入名字的一部分可缩小范围。"},
+    "members.none": {"en": "Nobody by that name.", "zh": "没有这个名字的成员。"},
+    "members.not_yourself": {"en": "That is you: pick someone else to write to.",
+                             "zh": "这是你自己：请选择其他人发消息。"},
+    "search.open": {"en": "Search…", "zh": "搜索…"},
+    "search.title": {"en": "Search messages", "zh": "搜索消息"},
+    "search.submit": {"en": "Search", "zh": "搜索"},
+    "search.older": {"en": "Load older", "zh": "加载更早的"},
+    "search.go": {"en": "Show conversation", "zh": "打开会话"},
+    "search.time": {"en": "Time", "zh": "时间"},
+    "search.where": {"en": "Where", "zh": "位置"},
+    "search.who": {"en": "From", "zh": "发送者"},
+    "search.text": {"en": "Message", "zh": "消息"},
+    "search.empty": {"en": "Type what to look for.", "zh": "请输入要搜索的内容。"},
+    "search.too_long": {"en": "Search for at most {n} characters.",
+                        "zh": "搜索内容最多 {n} 个字符。"},
+    "search.count": {"en": "{n} messages found (newest first).",
+                     "en_one": "{n} message found.", "zh": "找到 {n} 条消息（最新的在前）。"},
+    "search.none": {"en": "No message contains “{text}”.", "zh": "没有消息包含“{text}”。"},
+    "password.open": {"en": "Change password…", "zh": "修改密码…"},
+    "password.title_change": {"en": "Change password", "zh": "修改密码"},
+    "password.title_reset": {"en": "Reset the password of {user}",
+                             "zh": "重置 {user} 的密码"},
+    "password.old": {"en": "Current password", "zh": "当前密码"},
+    "password.new": {"en": "New password", "zh": "新密码"},
+    "password.confirm": {"en": "New password again", "zh": "再次输入新密码"},
+    "password.submit": {"en": "Save", "zh": "保存"},
+    "password.cancel": {"en": "Cancel", "zh": "取消"},
+    "password.close": {"en": "Close", "zh": "关闭"},
+    "password.need_old": {"en": "Enter your current password.", "zh": "请输入当前密码。"},
+    "password.mismatch": {"en": "The two new passwords differ.",
+                          "zh": "两次输入的新密码不一致。"},
+    "password.wrong_old": {"en": "The current password is wrong.", "zh": "当前密码不正确。"},
+    "password.changed": {"en": "Password changed. Your other logins have been ended.",
+                         "zh": "密码已修改。你在其他地方的登录已退出。"},
+    "password.reset_done": {"en": "{user}'s password was reset and {user} was logged out. "
+                                  "Tell them the new password.",
+                            "zh": "已重置 {user} 的密码，{user} 已被退出登录。"
+                                  "请把新密码告诉对方。"},
+    "password.reset_forbidden": {"en": "Only a teacher may reset passwords, and never a "
+                                       "teacher's.",
+                                 "zh": "只有老师可以重置密码，且不能重置老师的密码。"},
+    "cli.usage_resetpw": {"en": "/resetpw USER (asks for the new password)",
+                          "zh": "/resetpw 用户名（随后输入新密码）"},
+    "cli.usage_search": {"en": "/search TEXT (1 to 200 characters)",
+                         "zh": "/search 文字（1 到 200 个字符）"},
+    "cli.unread_line": {"en": "{where}: {n} unread", "zh": "{where}：{n} 条未读"},
+    "cli.no_unread": {"en": "Nothing unread.", "zh": "没有未读消息。"},
+    "audit.action_reset_password": {"en": "reset password", "zh": "重置密码"},
+    # -- end of issue 20 (4, Add) -------------------------------------------------------------
+    # -- issue 20 (3, 6, 7, 8, 13, 16): the files window and transfers --------------------
+    "files.filter": {"en": "Filter:", "zh": "筛选："},
+    "files.clear_finished": {"en": "Clear finished", "zh": "清除已结束"},
+    "files.queue_summary": {"en": "Transfers: {active} in progress · {done} done · {failed} "
+                                  "failed or cancelled",
+                            "zh": "传输：{active} 个进行中 · {done} 个已完成 · {failed} 个失败"
+                                  "或已取消"},
+    "files.open_folder": {"en": "Open folder", "zh": "打开文件夹"},
+    "files.cannot_open": {"en": "Cannot open {folder}: this computer has no file manager to "
+                                "ask.",
+                          "zh": "无法打开 {folder}：这台电脑上没有可用的文件管理器。"},
+    "files.downloaded": {"en": "Downloaded {name} to {folder}.",
+                         "zh": "已下载 {name} 到 {folder}。"},
+    "files.downloaded_as": {"en": "Downloaded {name} to {folder} as {saved}: a file of that "
+                                  "name was there already, and it is kept.",
+                            "zh": "已下载 {name} 到 {folder}，另存为 {saved}：那里已有同名文件，"
+                                  "原文件保留不变。"},
+    "files.too_large": {"en": "{name} is {size}; this server accepts files up to {limit}.",
+                        "zh": "{name} 大小为 {size}，此服务器只接受不超过 {limit} 的文件。"},
+    "files.delete_question": {"en": "Delete {name} (shared by {owner})? Nobody will be able "
+                                    "to download it any more.",
+                              "zh": "删除 {name}（{owner} 共享）？删除后任何人都无法再下载它。"},
+    "files.delete_folder_question": {
+        "en": "Delete the folder {name} of {owner}, with all its {n} files? Nobody will be "
+              "able to download them any more.",
+        "en_one": "Delete the folder {name} of {owner}, with its 1 file? Nobody will be able "
+                  "to download it any more.",
+        "zh": "删除 {owner} 的文件夹 {name} 及其中全部 {n} 个文件？删除后任何人都无法再下载。"},
+    "files.delete_many_question": {"en": "Delete these {n} files? Nobody will be able to "
+                                         "download them any more.",
+                                   "zh": "删除这 {n} 个文件？删除后任何人都无法再下载。"},
+    "files.deleted": {"en": "You deleted {name} (shared by {owner}).",
+                      "zh": "你删除了 {name}（{owner} 共享）。"},
+    "files.deleted_folder": {"en": "You deleted the folder {name} of {owner} ({n} files).",
+                             "en_one": "You deleted the folder {name} of {owner} (1 file).",
+                             "zh": "你删除了 {owner} 的文件夹 {name}（{n} 个文件）。"},
+    "files.deleted_many": {"en": "You deleted {n} files.", "zh": "你删除了 {n} 个文件。"},
+    "files.preview_loading": {"en": "Loading the preview…", "zh": "正在加载预览…"},
+    "files.preview_caption": {"en": "{name} · {size}", "zh": "{name} · {size}"},
+    "files.preview_failed": {"en": "No preview: the picture could not be fetched.",
+                             "zh": "无法预览：图片获取失败。"},
+    "transfer.retry": {"en": "waiting to try again ({tries} of {most}): {why}",
+                       "zh": "等待重试（第 {tries} 次，共 {most} 次）：{why}"},
+    "transfer.done_as": {"en": "done ✓ SHA-256 verified · saved as {saved}",
+                         "zh": "完成 ✓ SHA-256 校验通过 · 另存为 {saved}"},
+    "error.connection_lost": {"en": "The connection to the server was lost.",
+                              "zh": "与服务器的连接断开了。"},
+    "error.local_missing": {"en": "The file on this computer is gone (moved or deleted).",
+                            "zh": "本机上的文件不见了（被移动或删除）。"},
+    "error.local_denied": {"en": "No permission to read or write the file on this computer.",
+                           "zh": "没有读写本机文件的权限。"},
+    "error.local_full": {"en": "This computer's disk is full.", "zh": "本机磁盘已满。"},
+    "error.local_changed": {"en": "The file changed while it was being sent.",
+                            "zh": "文件在发送过程中被修改了。"},
+    "error.local_error": {"en": "The file on this computer could not be read or written.",
+                          "zh": "无法读写本机上的文件。"},
+    "error.bad_request": {"en": "The server did not accept the request.",
+                          "zh": "服务器不接受这个请求。"},
+    # -- end of issue 20 (files window and transfers) ---------------------------------------
+    # issue 20, the chat window: recipient bar, dates, new-messages line, mentions, pasting,
+    # refusals that say why, the online list while disconnected, font size and theme
+    "chat.to_everyone": {"en": "To: everyone", "zh": "发给：所有人"},
+    "chat.to_room": {"en": "To: room {room}", "zh": "发给：房间 {room}"},
+    "chat.to_private": {"en": "Private: {user}", "zh": "私聊：{user}"},
+    "chat.online_unknown": {"en": "Online (not connected)", "zh": "在线（未连接）"},
+    "chat.you": {"en": "{name} (you)", "zh": "{name}（我）"},
+    "chat.new_messages": {"en": "new messages", "zh": "以下为新消息"},
+    "chat.mentioned_title": {"en": "({n}) new, you were mentioned — chatroom",
+                             "zh": "（{n}）条新消息，有人@了你 — 聊天室"},
+    "chat.too_long": {"en": "Not sent: {n} characters, and a message may have at most "
+                            "{limit}. Shorten it or split it; your text is still here.",
+                      "zh": "未发送：共 {n} 个字符，一条消息最多 {limit} 个。请删减或分成几条；"
+                            "内容仍保留在输入框中。"},
+    "chat.paste_cut": {"en": "The clipboard held {n} characters; only what fits in one "
+                             "message ({limit}) was pasted.",
+                       "zh": "剪贴板中有 {n} 个字符，只粘贴了一条消息能容纳的部分（{limit} 个）。"},
+    "chat.paste_binary": {"en": "The clipboard holds data, not text: nothing was pasted. "
+                                "To share a file, use File → Upload file….",
+                          "zh": "剪贴板中是数据而不是文字，未粘贴。"
+                                "要分享文件，请用 文件 → 上传文件…。"},
+    "chat.paste_image": {"en": "Pictures cannot be pasted here. Save the picture as a file "
+                               "and share it with File → Upload file….",
+                         "zh": "这里不能粘贴图片。请先把图片保存为文件，"
+                               "再用 文件 → 上传文件… 分享。"},
+    "chat.weekdays": {"en": "Monday,Tuesday,Wednesday,Thursday,Friday,Saturday,Sunday",
+                      "zh": "星期一,星期二,星期三,星期四,星期五,星期六,星期日"},
+    "chat.months": {"en": "January,February,March,April,May,June,July,August,September,"
+                          "October,November,December",
+                    "zh": "1月,2月,3月,4月,5月,6月,7月,8月,9月,10月,11月,12月"},
+    "chat.date": {"en": "{weekday} {day} {month_name} {year}",
+                  "zh": "{year}年{month}月{day}日 {weekday}"},
+    "settings.font_size": {"en": "Text size", "zh": "字号"},
+    "settings.theme": {"en": "Theme", "zh": "主题"},
+    "settings.theme_light": {"en": "Light", "zh": "浅色"},
+    "settings.theme_dark": {"en": "Dark", "zh": "深色"},
 }
 
 LANGUAGES = ("zh", "en")
@@ -440,7 +847,13 @@ def detect_language(env: Optional[Dict[str, str]] = None) -> str:
 
 
 class Catalog:
+    """One per application, shared by every presenter and window: set_language() changes
+    what all of them say from the next call on (the GUI then re-labels what is shown)."""
+
     def __init__(self, language: str) -> None:
+        self.language = language if language in LANGUAGES else "en"
+
+    def set_language(self, language: str) -> None:
         self.language = language if language in LANGUAGES else "en"
 
     def __call__(self, key: str, **values: object) -> str:

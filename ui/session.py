@@ -57,6 +57,9 @@ EVENT_HANDLERS = {"message": "on_message", "presence": "on_presence",
                   "room": "on_room_event", "room_closed": "on_room_event",
                   "joined": "on_room_event", "left": "on_room_event",
                   "invited": "on_room_event"}
+# A TLS hello asking whether a silent server speaks only TLS (Session._probe_tls) gives up
+# after this long: a TLS server on the LAN answers within milliseconds.
+TLS_PROBE_S = 5.0
 # How long a closed file connection waits for the chat connection's last word (a kick)
 # before the session reconnects: the two are closed in the same turn of the server's loop,
 # so their ends arrive within a moment of each other on any network.
@@ -257,6 +260,9 @@ class Session:
         self.members: Set[str] = set()
         self.services: Dict[str, int] = {}
         self.sms = "console"
+        # hello's limits (docs/PROTOCOL.md §3): max_file_size lets an upload too big for the
+        # server be refused before it starts (issue 20, 6). Asked on the file connection.
+        self.limits: Dict[str, Any] = {}
         self.state = "offline"
         self.refusal: Optional[Refusal] = None
         self._refused_wait_s = 0  # the refusal's retry_after
@@ -271,6 +277,9 @@ class Session:
         # Every connection opened here that is still alive, the transfers' too, so that an
         # observer set later sees them all.
         self._opened: weakref.WeakSet = weakref.WeakSet()
+        # issue 20 (11): TLS hellos asking whether a silent server speaks only TLS, each with
+        # the moment it gives up
+        self._tls_probes: List[Tuple[ClientConnection, float]] = []
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -285,7 +294,8 @@ class Session:
         self._emit(self.listener.on_state, state, detail)
 
     def connections(self) -> List[ClientConnection]:
-        return [c for c in (self.auth_conn, self.chat, self.files) if c is not None]
+        return [c for c in (self.auth_conn, self.chat, self.files) if c is not None] + \
+            [probe for probe, _ in self._tls_probes]
 
     def _open(self, port: int, service: str) -> ClientConnection:
         conn = self.connect(self.host, port, tls=self.tls)
@@ -307,23 +317,52 @@ class Session:
             self.auth_conn = self._open(self.port, "auth")
         return self.auth_conn
 
+    def _auth_request(self, op: str, callback: Callback, **fields: Any) -> None:
+        """An auth request. When a plain connection is closed before the server said a word
+        (net/client.py `unanswered`), the reply waits for a TLS hello to the same port: if
+        that is answered, the reply says `tls_required` (issue 20: the user is told the
+        server is encrypted, not "connection reset by peer")."""
+        def got(reply: Dict[str, Any]) -> None:
+            if reply.get("unanswered") and self.tls is None:
+                self._probe_tls(reply, callback)
+            else:
+                callback(reply)
+        self._auth().request(op, got, **fields)
+
+    def _probe_tls(self, reply: Dict[str, Any], callback: Callback) -> None:
+        """Ask the auth port for hello over TLS, the certificate unchecked: only hello is
+        sent, and the answer only picks the sentence the user reads."""
+        from net.tls import client_context
+        probe = self.connect(self.host, self.port, tls=TlsOptions(client_context()))
+        self._tls_probes.append((probe, self.clock() + TLS_PROBE_S))
+
+        def answered(probe_reply: Dict[str, Any]) -> None:
+            self._tls_probes = [(p, t) for p, t in self._tls_probes if p is not probe]
+            if probe_reply.get("status") == "ok":
+                callback(dict(reply, tls_required=True))
+            else:
+                callback(reply)
+            probe.close()
+        probe.request("hello", answered)
+
     # -- the auth service -----------------------------------------------------------------
 
     def hello(self, callback: Optional[Callback] = None) -> None:
         def got(reply: Dict[str, Any]) -> None:
             if reply.get("status") == "ok":
                 self.sms = reply.get("sms", "console")
+                self._learn_limits(reply)
             if callback:
                 callback(reply)
-        self._auth().request("hello", got)
+        self._auth_request("hello", got)
 
     def send_code(self, phone: str, callback: Callback) -> None:
-        self._auth().request("send_code", callback, phone=phone)
+        self._auth_request("send_code", callback, phone=phone)
 
     def register(self, username: str, password: str, phone: str, code: str, email: str,
                  callback: Callback) -> None:
-        self._auth().request("register", callback, username=username, password=password,
-                             phone=phone, code=code, email=email)
+        self._auth_request("register", callback, username=username, password=password,
+                           phone=phone, code=code, email=email)
 
     def login(self, login: str, password: str, callback: Callback) -> None:
         def got(reply: Dict[str, Any]) -> None:
@@ -340,7 +379,7 @@ class Session:
                 self._backoff_s = RECONNECT_FIRST_S
                 self._open_service_connections()
             callback(reply)
-        self._auth().request("login", got, login=login, password=password)
+        self._auth_request("login", got, login=login, password=password)
 
     def logout(self) -> None:
         if self.token:
@@ -416,10 +455,17 @@ class Session:
         status = reply.get("status")
         if status == "ok":
             self.refresh_files()
+            if self.files is not None:
+                self.files.request("hello", self._learn_limits)
         elif status == "unauthorized":
             self._ended("unauthorized")
         else:
             self._refused(reply)
+
+    def _learn_limits(self, reply: Dict[str, Any]) -> None:
+        limits = reply.get("limits")
+        if reply.get("status") == "ok" and isinstance(limits, dict):
+            self.limits = limits
 
     def _refused(self, reply: Dict[str, Any]) -> None:
         """A chat or file connection was refused (docs/PROTOCOL.md §10): the session needs
@@ -594,6 +640,43 @@ class Session:
         """Who is online: the reply (with 'online') goes to callback."""
         self._request(self.chat, "users", callback)
 
+    # -- directory, search, unread, passwords (docs/PROTOCOL.md §5) -----------------------
+
+    def member_directory(self, query: str, limit: int, callback: Callback) -> None:
+        """The member directory (reply 'members', online first, and 'more')."""
+        self._request(self.chat, "members", callback, query=query, limit=limit)
+
+    def search(self, text: str, callback: Callback, before: Optional[int] = None,
+               limit: int = 50) -> None:
+        """Messages containing text, newest first (reply 'messages' and 'more')."""
+        fields: Dict[str, Any] = {"text": text, "limit": limit}
+        if before is not None:
+            fields["before"] = before
+        self._request(self.chat, "search", callback, **fields)
+
+    def conversations(self, callback: Callback) -> None:
+        """Our private conversations and rooms with unread counts (replies 'private',
+        'rooms')."""
+        self._request(self.chat, "conversations", callback)
+
+    def mark_read(self, msg_id: int, with_user: Optional[str], room: Optional[int],
+                  callback: Optional[Callback] = None) -> None:
+        """We have read a conversation (with_user's, or room's) up to msg_id."""
+        fields: Dict[str, Any] = {"msg_id": msg_id}
+        if with_user:
+            fields["with"] = with_user
+        else:
+            fields["room"] = LOBBY if room is None else room
+        self._request(self.chat, "mark_read", callback or (lambda reply: None), **fields)
+
+    def change_password(self, old: str, new: str, callback: Callback) -> None:
+        self._request(self.chat, "change_password", callback, old_password=old,
+                      new_password=new)
+
+    def reset_password(self, user: str, new: str, callback: Callback) -> None:
+        """A teacher sets a student's password; the student's sessions end."""
+        self._request(self.chat, "reset_password", callback, user=user, new_password=new)
+
     @staticmethod
     def _request(conn: Optional[ClientConnection], op: str, callback: Callback,
                  **fields: Any) -> None:
@@ -605,9 +688,10 @@ class Session:
             conn.request(op, callback, **fields)
 
     def history(self, before: Optional[int], with_user: Optional[str], callback: Callback,
-                limit: int = 50, room: Optional[int] = None) -> None:
+                limit: int = 50, room: Optional[int] = None, lobby_only: bool = False) -> None:
         """Messages older than `before`: the lobby's and ours, the conversation with
-        `with_user`, or one room's (docs/PROTOCOL.md §12)."""
+        `with_user`, or one room's (docs/PROTOCOL.md §12); lobby_only: the lobby's without
+        our private ones (the lobby asked for as a room)."""
         if self.chat is None:
             return
         fields: Dict[str, Any] = {"limit": limit}
@@ -617,6 +701,8 @@ class Session:
             fields["with"] = with_user
         elif room is not None and room != LOBBY:
             fields["room"] = room
+        elif lobby_only:
+            fields["room"] = LOBBY
         self.chat.request("history", callback, **fields)
 
     def delete_file(self, file_id: int, callback: Callback) -> None:
@@ -635,6 +721,9 @@ class Session:
                 if isinstance(item, dict):
                     self._event(item)
         now = self.clock()
+        for probe, give_up_at in list(self._tls_probes):
+            if now >= give_up_at or probe.closed:
+                probe.close()  # its hello is answered "disconnected": the first reply stands
         if self.token and any(conn is not None and conn.closed
                               for conn in (self.chat, self.files)) and \
                 not self._awaiting_last_word(now):
@@ -693,6 +782,8 @@ class Session:
         if self.auth_conn is not None:
             self.auth_conn.close()
         self.auth_conn = None
+        for probe, _ in list(self._tls_probes):
+            probe.close()
 
 
 class _AllFiles:

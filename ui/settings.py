@@ -31,6 +31,9 @@ class ClientSettings:
     download_dir: str = ""  # '' = ~/Downloads (or home)
     notify: bool = True
     last_login: str = ""
+    tls: bool = False  # the login window's "Encrypted (TLS)" (issue 20)
+    font_size: int = 10  # points, of the chat window's text (issue 20, Preferences)
+    theme: str = "light"  # 'light' or 'dark' (issue 20, Preferences)
 
     def download_folder(self) -> str:
         if self.download_dir:

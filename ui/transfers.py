@@ -9,10 +9,25 @@ uses, so a hostile server cannot make us write outside the chosen folder. Tk-fre
 """
 from __future__ import annotations
 
+import collections
+import errno
 import hashlib
+import itertools
+import math
 import os
 import time
-from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
+from typing import (
+    Any,
+    Callable,
+    Collection,
+    Deque,
+    Dict,
+    Iterable,
+    List,
+    NamedTuple,
+    Optional,
+    Tuple,
+)
 
 from net.client import ClientConnection
 from net.rules import check_file_name
@@ -35,6 +50,22 @@ MAX_PARALLEL = 2
 # A transfer whose connection drops is retried this many times (resuming where it was).
 MAX_RETRIES = 5
 RETRY_DELAY_S = 2.0
+# Speed (and so the time left) is measured over the last few seconds, sampled this often:
+# long enough to be steady, short enough to follow a change, and it forgets the first burst
+# that only filled the socket buffers.
+SPEED_WINDOW_S = 5.0
+SPEED_SAMPLE_S = 0.25
+# Less time than this since the speed was first measured gives no estimate yet.
+SPEED_MIN_S = 0.2
+# Answers that say the same whatever we do (docs/PROTOCOL.md §7): a connection that ends
+# with one of them as its last word is not tried again.
+DEFINITIVE = frozenset(("bad_request", "bad_frame", "too_large", "quota_exceeded",
+                        "forbidden", "not_found", "storage_full", "unauthorized", "banned",
+                        "checksum_mismatch"))
+# Why a transfer failed on this computer (Transfer.error), for the catalog's error.<code>.
+LOCAL_ERRORS = {errno.ENOENT: "local_missing", errno.EACCES: "local_denied",
+                errno.EPERM: "local_denied", errno.ENOSPC: "local_full",
+                errno.EISDIR: "local_denied"}
 
 
 def human_size(n: float) -> str:
@@ -55,6 +86,26 @@ def safe_local_path(root: str, name: str) -> Optional[str]:
     if os.path.commonpath([root_abs, os.path.abspath(path)]) != root_abs:
         return None
     return path
+
+
+def local_error(exc: OSError) -> str:
+    """The code (error.<code> in ui/i18n.py) of what went wrong with a local file."""
+    return LOCAL_ERRORS.get(exc.errno or 0, "local_error")
+
+
+def available_path(path: str, taken: Collection[str] = (), skip_parts: bool = False) -> str:
+    """path, or else 'name (1).ext', 'name (2).ext', ...: the first that is no file here and
+    not in taken (another download's). A download never overwrites a file. skip_parts: a name
+    whose '.part' exists belongs to a download under way, so it is not free either."""
+    root, ext = os.path.splitext(path)
+    if root.lower().endswith(".tar"):  # 'data (1).tar.gz', not 'data.tar (1).gz'
+        root, ext = root[:-4], root[-4:] + ext
+    candidate, n = path, 0
+    while os.path.lexists(candidate) or candidate in taken or \
+            (skip_parts and os.path.lexists(candidate + ".part")):
+        n += 1
+        candidate = "%s (%d)%s" % (root, n, ext)
+    return candidate
 
 
 def folder_entries(folder: str) -> List[Tuple[str, str]]:
@@ -87,14 +138,17 @@ def folder_records(records: Iterable[Dict[str, Any]], folder: Folder) -> List[Di
 
 # A transfer's states, in the order they usually come (the last three are final).
 STATES = ("waiting", "hashing", "sending", "verifying", "done", "failed", "cancelled")
+_transfer_ids = itertools.count(1)
 
 
 class Transfer:
-    """Common progress bookkeeping; state is one of STATES."""
+    """Common progress bookkeeping; state is one of STATES; id names it for its whole life
+    (a position in the queue changes when finished transfers are cleared)."""
 
     kind = ""
 
     def __init__(self, name: str, size: int) -> None:
+        self.id = next(_transfer_ids)
         self.name = name
         self.size = size
         self.done_bytes = 0
@@ -109,25 +163,49 @@ class Transfer:
         self.conn: Optional[ClientConnection] = None
         self.retries = 0
         self.retry_at = 0.0
-        self._t0 = 0.0
-        self._bytes0 = 0
+        self.retry_why: Optional[str] = None  # why the last attempt ended, while waiting
+        # (when, done_bytes) a few times a second while sending: the speed's window.
+        self._samples: Deque[Tuple[float, int]] = collections.deque(
+            maxlen=int(SPEED_WINDOW_S / SPEED_SAMPLE_S) + 1)
 
     @property
     def finished(self) -> bool:
         return self.state in ("done", "failed", "cancelled")
 
+    @property
+    def cancellable(self) -> bool:
+        return not self.finished
+
+    def note_progress(self, now: float) -> None:
+        """Sample the progress for the speed (the queue calls this after every step)."""
+        if self.state != "sending":
+            self._samples.clear()
+        elif not self._samples or now - self._samples[-1][0] >= SPEED_SAMPLE_S:
+            self._samples.append((now, self.done_bytes))
+
     def speed_bps(self, now: float) -> float:
-        elapsed = now - self._t0
-        return (self.done_bytes - self._bytes0) / elapsed if elapsed > 0.2 else 0.0
+        """Bytes per second over the last SPEED_WINDOW_S; 0 while there is no estimate."""
+        if self.state != "sending" or not self._samples:
+            return 0.0
+        since, done0 = self._samples[0]
+        elapsed = now - since
+        return max(0.0, self.done_bytes - done0) / elapsed if elapsed > SPEED_MIN_S else 0.0
 
     def eta_s(self, now: float) -> Optional[float]:
+        """Whole seconds left, rounded up: a transfer not done has at least 1 s to go, never
+        '0:00 left'."""
         speed = self.speed_bps(now)
-        return (self.size - self.done_bytes) / speed if speed > 0 else None
+        if speed <= 0:
+            return None
+        return float(max(1, math.ceil((self.size - self.done_bytes) / speed)))
 
-    def cancel(self) -> None:
-        if not self.finished:
-            self.state = "cancelled"
-            self._close()
+    def cancel(self) -> bool:
+        """Stop this transfer; False when it cannot be stopped now (see cancellable)."""
+        if not self.cancellable:
+            return False
+        self.state = "cancelled"
+        self._close()
+        return True
 
     def fail(self, why: str, reply: Optional[Reply] = None) -> None:
         """Give up on this transfer: why is a status code or a sentence; reply, when the
@@ -157,16 +235,21 @@ class Transfer:
             self.conn = None
 
     def _lost(self, now: float) -> None:
-        """The connection dropped: retry later, resuming, unless out of tries. A refused
-        connection waits as long as the server asks, and at least REFUSED_RETRY_S."""
-        why = self.conn.error if self.conn is not None else "connection lost"
+        """The connection dropped: retry later, resuming, unless out of tries or the server's
+        last word was an answer that stays the same (DEFINITIVE). A refused connection waits
+        as long as the server asks, and at least REFUSED_RETRY_S."""
+        last_word = self.conn.last_word if self.conn is not None else None
         self._close()
+        if last_word is not None and last_word.get("status") in DEFINITIVE:
+            self.fail(last_word["status"], last_word)
+            return
         self.retries += 1
+        self.retry_why = "connection_lost"
         if self.retries > MAX_RETRIES:
             if self._refusal_reply is not None:
                 self.fail("rate_limited", self._refusal_reply)
             else:
-                self.fail(why or "connection lost")
+                self.fail("connection_lost", last_word)
             return
         self.state = "waiting"
         delay_s = RETRY_DELAY_S
@@ -188,8 +271,21 @@ class Upload(Transfer):
         self.path = path
         self.visibility = visibility  # SHARED, or HAND_IN
         self.sha256: Optional[str] = None
+        self.limit_bytes: Optional[int] = None  # the server's largest file, when over it
         self._hasher = hashlib.sha256()
         self._file: Any = None
+
+    @property
+    def cancellable(self) -> bool:
+        """Not while verifying: every byte is on its way, so the server may store the file
+        whatever we do now, and "cancelled" would be a lie (issue 20, 8). It is short."""
+        return not self.finished and self.state != "verifying"
+
+    def refuse_too_large(self, limit_bytes: int) -> None:
+        """The file is over the server's max_file_size (hello's limits, docs/PROTOCOL.md
+        §4): fail now, without hashing it or asking the server."""
+        self.limit_bytes = limit_bytes
+        self.fail("too_large")
 
     def step(self, opener: Opener, now: float) -> None:
         """One slice of work: hash a block, or send what the window allows, or wait for
@@ -231,7 +327,7 @@ class Upload(Transfer):
             self._file = open(self.path, "rb")
             self._file.seek(reply["offset"])
             self.done_bytes = reply["offset"]
-            self._t0, self._bytes0 = time.monotonic(), self.done_bytes
+            self._samples.clear()  # the speed counts from here
         # "visibility" only for a hand-in: a shared upload is the same request as before §11.
         extra = {"visibility": self.visibility} if self.visibility != SHARED else {}
         conn.request("upload", started, name=self.name, size=self.size, sha256=self.sha256,
@@ -259,7 +355,7 @@ class Upload(Transfer):
         while self.done_bytes < self.size and conn.outbox_bytes < UPLOAD_WINDOW_BYTES:
             data = self._file.read(UPLOAD_CHUNK_BYTES)
             if not data:
-                self.fail("the file shrank while it was being sent")
+                self.fail("local_changed")
                 return
             conn.send_binary(data)
             self.done_bytes += len(data)
@@ -324,7 +420,7 @@ class Download(Transfer):
     def _request(self, opener: Opener) -> None:
         offset = min(self.hashed_bytes, self.size)
         self.done_bytes = offset
-        self._t0, self._bytes0 = time.monotonic(), offset
+        self._samples.clear()
         conn = self._open(opener)
         self.state = "sending"
 
@@ -359,13 +455,18 @@ class Download(Transfer):
             os.unlink(self.part)  # a damaged copy is worth nothing; next try starts over
             self.fail("checksum_mismatch")
             return
+        # A file of this name may have come meanwhile: never overwrite it (issue 20, 3).
+        if os.path.lexists(self.dest):  # (our own .part is named after it: not a rival)
+            self.dest = available_path(self.dest, skip_parts=True)
         os.replace(self.part, self.dest)
         self.state = "done"
 
-    def cancel(self) -> None:
+    def cancel(self) -> bool:
+        if not self.cancellable:
+            return False
         if self._file is not None and not self._file.closed:
             self._file.close()
-        super().cancel()
+        return super().cancel()
 
     def fail(self, why: str, reply: Optional[Reply] = None) -> None:
         if self._file is not None and not self._file.closed:
@@ -375,20 +476,38 @@ class Download(Transfer):
 
 class TransferQueue:
     """Runs up to MAX_PARALLEL transfers; ``step()`` does one slice of work for each and
-    returns the transfers that finished during it."""
+    returns the transfers that finished during it. A step touches the running transfers
+    only, however many wait or have finished: a folder of a thousand files costs a GUI tick
+    no more than one file does."""
 
     def __init__(self, opener: Opener,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.opener = opener
         self.clock = clock
-        self.items: List[Transfer] = []
+        self.items: List[Transfer] = []  # every transfer in the order added, until cleared
+        self._unfinished: List[Transfer] = []  # the same order; finished ones pruned in step
 
     def add(self, transfer: Transfer) -> Transfer:
         self.items.append(transfer)
+        if not transfer.finished:  # an upload refused before it started is finished
+            self._unfinished.append(transfer)
         return transfer
 
     def active(self) -> List[Transfer]:
-        return [t for t in self.items if not t.finished]
+        return [t for t in self._unfinished if not t.finished]
+
+    def find(self, transfer_id: int) -> Optional[Transfer]:
+        for transfer in self.items:
+            if transfer.id == transfer_id:
+                return transfer
+        return None
+
+    def clear_finished(self) -> int:
+        """Forget the finished transfers (done, failed, cancelled); returns how many."""
+        kept = [t for t in self.items if not t.finished]
+        cleared = len(self.items) - len(kept)
+        self.items = kept
+        return cleared
 
     def step(self, budget_s: float = 0.0) -> List[Transfer]:
         """Advance every running transfer by a slice; with a budget, keep going while there is
@@ -397,26 +516,27 @@ class TransferQueue:
         deadline = time.perf_counter() + budget_s
         finished: List[Transfer] = []
         while True:
-            before = [(t.state, t.hashed_bytes, t.done_bytes) for t in self.items]
-            finished += self._step_once()
-            after = [(t.state, t.hashed_bytes, t.done_bytes) for t in self.items]
+            self._unfinished = [t for t in self._unfinished if not t.finished]
+            running = self._unfinished[:MAX_PARALLEL]
+            before = [(t.state, t.hashed_bytes, t.done_bytes) for t in running]
+            finished += self._step_once(running)
+            after = [(t.state, t.hashed_bytes, t.done_bytes) for t in running]
             if before == after or time.perf_counter() >= deadline:
                 return finished
 
-    def _step_once(self) -> List[Transfer]:
+    def _step_once(self, running: List[Transfer]) -> List[Transfer]:
+        """The first MAX_PARALLEL unfinished transfers run (one waiting to retry keeps its
+        place); the rest wait their turn."""
         now = self.clock()
-        running = 0
         finished = []
-        for transfer in self.items:
-            if transfer.finished:
+        for transfer in running:
+            if transfer.finished:  # cancelled since
                 continue
-            if transfer.state == "waiting" and running >= MAX_PARALLEL:
-                continue
-            running += 1
             try:
                 transfer.step(self.opener, now)
             except OSError as exc:  # the local disk: unreadable source, full target, ...
-                transfer.fail(str(exc))
+                transfer.fail(local_error(exc))
+            transfer.note_progress(now)
             if transfer.finished:
                 finished.append(transfer)
         return finished

@@ -8,12 +8,14 @@ messages, unread count and topic, making, browsing, joining, inviting and leavin
 notices of rooms made, closed, joined and left, and of invitations."""
 from __future__ import annotations
 
+import re
 import time
 from typing import Any, Dict, List, Optional, Protocol, Tuple
 
 from net.rules import TEXT_MAX_CHARS, check_text
 from ui.i18n import Catalog
 from ui.presenters.common import Shell, status_text
+from ui.presenters.directory import ReadMarks, unread_counts
 from ui.presenters.moderation import (
     MODERATION_ACTIONS,
     clock_text,
@@ -48,10 +50,24 @@ def room_of(key: str) -> Optional[int]:
         return int(key[len(ROOM_KEY_PREFIX):])
     return None
 
-# An entry is what the view draws for one message: kind ('mine', 'other', 'system', or
-# 'deleted': a message somebody deleted, drawn like a notice in its place), who, to, text,
-# time (HH:MM), private (bool), msg_id (None for a system notice).
+# Consecutive messages of one sender within this long share one header (name and time): a
+# burst of short lines reads as one message, as in the chat tools students already use.
+GROUP_WITHIN_S = 5 * 60
+# A pasted text is cut to what one message may hold (the rest would be refused anyway).
+PASTE_MAX_CHARS = TEXT_MAX_CHARS
+
+# An entry is what the view draws for one message, worked out once when it arrives (the view
+# only lays out pieces; the GUI tick never re-renders history): kind ('mine', 'other',
+# 'system', 'deleted': a message somebody deleted, drawn like a notice in its place, or
+# 'marker': the "new messages" line), who, to, text, time (HH:MM), when (the full date and
+# time, shown on hover), ts, private (bool), msg_id (None for a notice or the marker),
+# day (the date divider drawn before it, '' for none), header (False: it continues the
+# previous message of the same sender, drawn without name and time), mention (it names this
+# user with @), parts (see message_parts).
 Entry = Dict[str, Any]
+# One piece of a message's text: (style, text), style 'text', 'link' (an http/https address,
+# opened on a click), 'mention' (@ this user) or 'code' (a block of whole lines, monospace).
+Part = Tuple[str, str]
 # A menu item the view offers on a right-click: (label, action); the view calls back with
 # the action (ChatPresenter.user_action, message_action).
 Action = Tuple[str, str]
@@ -63,10 +79,27 @@ class ChatView(Protocol):
 
     def append_entry(self, entry: Entry) -> None: ...
 
-    def prepend_entries(self, entries: List[Entry]) -> None: ...
+    def prepend_entries(self, entries: List[Entry]) -> None:
+        """Draw these entries, in their order, before the first one shown."""
 
     def drop_oldest(self, count: int) -> None:
         """Forget the first count entries shown."""
+
+    def remove_entry(self, index: int) -> None:
+        """Forget the entry shown at this position (the "new messages" line that moves)."""
+
+    def set_recipient(self, text: str, private: bool) -> None:
+        """The bar beside the input that says who will receive what is typed; private:
+        drawn in the private colour."""
+
+    def set_online_header(self, text: str) -> None:
+        """The title of the online list, when it is not the count (disconnected)."""
+
+    def mark_self(self, name: str) -> None:
+        """This user's own name in the online list (drawn as 'name (you)')."""
+
+    def show_info(self, text: str) -> None:
+        """A passing note under the messages that is not an error."""
 
     def set_online(self, names: List[str]) -> None: ...
 
@@ -144,9 +177,16 @@ class ChatPresenter:
         self.online: List[str] = []
         self.focused = True
         self.unseen_while_away = 0
+        self.mentioned_while_away = False
+        # The user has scrolled up from the newest message (the view says when it changes).
+        self.reading_back = False
+        # Conversations with a "new messages" line placed since the user last saw them.
+        self.marked: set = set()
         self.lock = ""  # why the input is closed ('' when it is open)
         self.rooms: Dict[int, Dict[str, Any]] = {}  # the rooms we are in (lobby not kept)
         self.invitations: Dict[int, Dict[str, Any]] = {}  # room records we are invited to
+        self.read_marks = ReadMarks(session)  # what the server knows we have read
+        self.listed: set = set()  # private conversations `conversations` told us of
 
     def attach(self, view: ChatView) -> None:
         self.view = view
@@ -169,6 +209,11 @@ class ChatPresenter:
                 self.view.set_status(self.tr("status.reconnecting", n=detail))
         elif state == "offline":
             self.view.set_status(self.tr("status.offline", why=detail or "-"))
+        if state != "online" and self.online:
+            # Who was online then is not who is online now: the list waits for the welcome.
+            self.online = []
+            self._show_online()
+            self.view.set_online_header(self.tr("chat.online_unknown"))
 
     def _show_online(self) -> None:
         self.view.set_online(self.online)
@@ -176,6 +221,7 @@ class ChatPresenter:
 
     def on_welcome(self, reply: Dict[str, Any]) -> None:
         self.online = list(reply.get("online", []))
+        self.view.mark_self(self.me)
         self._show_online()
         self.rooms = {r["room"]: r for r in reply.get("rooms", []) if r.get("room") != LOBBY}
         shown = room_of(self.current)
@@ -188,6 +234,38 @@ class ChatPresenter:
         self.view.set_admin_controls(self.session.is_admin, self.session.quiet)
         self._refresh_conversation()
         self._update_lock()
+        # Every conversation with its unread count, however old (docs/PROTOCOL.md §5).
+        self.session.conversations(self._got_conversations)
+
+    def _got_conversations(self, reply: Dict[str, Any]) -> None:
+        """The conversations the server knows of, with what arrived unread: a private chat
+        older than the welcome's history is listed too, and opening it loads it."""
+        if reply.get("status") != "ok" or self.view is None:
+            return
+        private, rooms = unread_counts(reply)
+        self.listed = set(private)
+        for name, n in private.items():
+            self.conversations.setdefault(name, [])
+            if name != self.current:
+                self.unread[name] = n
+        for room_id, n in rooms.items():
+            key = room_key(room_id)
+            if (room_id == LOBBY or room_id in self.rooms) and key != self.current:
+                self.unread[key] = n
+        self._show_conversations()
+        self._mark_current()
+
+    def _mark_current(self) -> None:
+        """Tell the server the conversation shown is read up to its newest message (once per
+        new message: ReadMarks sends nothing it has sent before)."""
+        if not self.focused or self.view is None:
+            return
+        for entry in reversed(self.conversations.get(self.current, [])):
+            if entry.get("msg_id"):
+                room = room_of(self.current)
+                self.read_marks.seen(self.current, None if room is not None else self.current,
+                                     room, entry["msg_id"])
+                return
 
     def _title(self) -> str:
         if self.session.is_admin:
@@ -229,9 +307,10 @@ class ChatPresenter:
         msg_id, by = event.get("msg_id"), event.get("by", "?")
         for key, entries in self.conversations.items():
             for i, entry in enumerate(entries):
-                if entry.get("msg_id") == msg_id and entry["kind"] != "system":
-                    entries[i] = dict(entry, kind="deleted",
+                if entry.get("msg_id") == msg_id and entry["kind"] in ("mine", "other"):
+                    entries[i] = dict(entry, kind="deleted", mention=False,
                                       text=self.tr("chat.deleted_by", user=by))
+                    self._link(entries, i)  # the next one no longer continues it
                     if key == self.current:
                         self.view.show_conversation(list(entries))
                     return
@@ -241,6 +320,7 @@ class ChatPresenter:
         input again."""
         if self.lock:
             self._update_lock()
+        self._mark_current()
 
     def _update_lock(self) -> None:
         if self.view is None:
@@ -262,10 +342,66 @@ class ChatPresenter:
         return event["to"] if event["from"] == self.me else event["from"]
 
     def _entry(self, event: Dict[str, Any]) -> Entry:
-        return {"kind": "mine" if event["from"] == self.me else "other", "who": event["from"],
-                "to": event.get("to"), "text": event["text"], "private": bool(event.get("to")),
-                "time": time.strftime("%H:%M", time.localtime(event.get("ts", time.time()))),
-                "msg_id": event["msg_id"]}
+        kind = "mine" if event["from"] == self.me else "other"
+        parts = message_parts(event["text"], self.me)
+        return self._stamped({
+            "kind": kind, "who": event["from"], "to": event.get("to"), "text": event["text"],
+            "private": bool(event.get("to")), "msg_id": event["msg_id"], "parts": parts,
+            "mention": kind == "other" and any(style == "mention" for style, _ in parts)},
+            event.get("ts"))
+
+    def _stamped(self, entry: Entry, ts: Any = None) -> Entry:
+        """The entry with its times (HH:MM, and the full date on hover) and, until it is
+        linked to the one before it, a header and no divider."""
+        if not isinstance(ts, (int, float)) or isinstance(ts, bool):
+            ts = self.session.wall()
+        moment = time.localtime(ts)
+        entry.update(ts=ts, time=time.strftime("%H:%M", moment),
+                     when=date_text(self.tr, moment) + time.strftime(" %H:%M:%S", moment),
+                     day="", header=True)
+        entry.setdefault("parts", [("text", entry["text"])])
+        entry.setdefault("mention", False)
+        return entry
+
+    def _link(self, entries: List[Entry], start: int = 0) -> None:
+        """Work out the date dividers and the grouping of entries[start:] from the entry
+        before each: a divider where the day changes (and above the first one when it is
+        not from today), and no header for a message that continues its sender's last."""
+        today = time.localtime(self.session.wall())[:3]
+        for i in range(start, len(entries)):
+            entry = entries[i]
+            before = entries[i - 1] if i > 0 else None
+            day = time.localtime(entry["ts"])[:3]
+            new_day = day != (time.localtime(before["ts"])[:3] if before else today)
+            entry["day"] = date_text(self.tr, time.localtime(entry["ts"])) if new_day else ""
+            entry["header"] = not (
+                before is not None and not new_day and entry["kind"] in ("mine", "other")
+                and before["kind"] == entry["kind"] and before["who"] == entry["who"]
+                and before["to"] == entry["to"]
+                and 0 <= entry["ts"] - before["ts"] <= GROUP_WITHIN_S)
+
+    def _away_from(self, key: str) -> bool:
+        """Whether a message arriving in this conversation now is unseen for a while."""
+        return key != self.current or not self.focused or self.reading_back
+
+    def _mark_new(self, key: str, entries: List[Entry], ts: float) -> None:
+        """The "new messages" line before the first message the user has not seen: one per
+        conversation, moved down each time the user comes back and goes away again."""
+        if key in self.marked or not any(e["kind"] != "marker" for e in entries):
+            return  # placed already; or the first message of all, new without saying so
+        self.marked.add(key)
+        for i, entry in enumerate(entries):
+            if entry["kind"] == "marker":
+                del entries[i]
+                if key == self.current:
+                    self.view.remove_entry(i)
+                break
+        marker = self._stamped({"kind": "marker", "who": "", "to": None, "private": False,
+                                "text": self.tr("chat.new_messages"), "msg_id": None}, ts)
+        entries.append(marker)
+        self._link(entries, len(entries) - 1)
+        if key == self.current:
+            self.view.append_entry(marker)
 
     def _add_message(self, event: Dict[str, Any], live: bool) -> None:
         msg_id = event.get("msg_id")
@@ -275,42 +411,66 @@ class ChatPresenter:
         key = self._key_for(event)
         entries = self.conversations.setdefault(key, [])
         entry = self._entry(event)
-        # Keep id order even when a resync delivers an older message late.
-        if entries and entries[-1].get("msg_id") is not None and msg_id < entries[-1]["msg_id"]:
-            entries.append(entry)
-            entries.sort(key=lambda e: e.get("msg_id") or 0)
+        mine = entry["kind"] == "mine"
+        at = len(entries)
+        while at > 0 and (entries[at - 1].get("msg_id") is None or
+                          entries[at - 1]["msg_id"] > msg_id):
+            at -= 1
+        if at < len(entries) and any(e.get("msg_id") is not None for e in entries[at:]):
+            # A resync delivered an older message late: keep id order, draw it all again.
+            entries.insert(at, entry)
+            self._link(entries, at)
             if key == self.current:
                 self._refresh_conversation()
         else:
+            if live and not mine and self._away_from(key):
+                self._mark_new(key, entries, entry["ts"])
             entries.append(entry)
+            self._link(entries, len(entries) - 1)
             if key == self.current:
                 self.view.append_entry(entry)
         self._trim(key)
-        if live and entry["kind"] != "mine":
+        if live and not mine:
             if key != self.current:
                 self.unread[key] = self.unread.get(key, 0) + 1
                 self._show_conversations()
             if not self.focused:
                 self.unseen_while_away += 1
-                self.view.set_title(self.tr("chat.new_title", n=self.unseen_while_away))
-                if self.app.settings.notify:
-                    self.view.alert()
+                self.mentioned_while_away |= entry["mention"]
+                self.view.set_title(self._away_title())
+            if self.app.settings.notify and (not self.focused or
+                                             (entry["mention"] and key != self.current)):
+                self.view.alert()
         elif key not in self.unread:
             self.unread.setdefault(key, 0)
             self._show_conversations()
+
+    def _away_title(self) -> str:
+        key = "chat.mentioned_title" if self.mentioned_while_away else "chat.new_title"
+        return self.tr(key, n=self.unseen_while_away)
 
     def _trim(self, key: str) -> None:
         entries = self.conversations[key]
         extra = len(entries) - MAX_VIEW_MESSAGES
         if extra > 0:
             del entries[:extra]
+            first = entries[0]
+            regroup = not first["header"]  # its header went with the message before it
+            if regroup:
+                first["header"] = True
             if key == self.current:
-                self.view.drop_oldest(extra)
+                if regroup:  # draw the new first one again, with its name and time
+                    self.view.drop_oldest(extra + 1)
+                    self.view.prepend_entries([first])
+                else:
+                    self.view.drop_oldest(extra)
 
     def _system(self, text: str, key: str = PUBLIC) -> None:
-        entry = {"kind": "system", "who": "", "to": None, "text": text, "private": False,
-                 "time": time.strftime("%H:%M"), "msg_id": None}
-        self.conversations.setdefault(key, []).append(entry)
+        entry = self._stamped({"kind": "system", "who": "", "to": None, "text": text,
+                               "private": False, "msg_id": None})
+        entries = self.conversations.setdefault(key, [])
+        entries.append(entry)
+        self._link(entries, len(entries) - 1)
         if self.current == key:
             self.view.append_entry(entry)
         self._trim(key)
@@ -340,11 +500,36 @@ class ChatPresenter:
         self.current = key
         self.conversations.setdefault(key, [])
         self.unread[key] = 0
+        self.marked.discard(key)  # seen now: its next unseen message gets a new line
         self._refresh_conversation()
         self._update_lock()
         record = self.rooms.get(room) if room is not None else None
         self.view.set_topic(topic_text(self.tr, record) if record else "")
         self.view.set_room_actions(record is not None)
+        self.view.set_recipient(*self.recipient())
+        if key in self.listed and not self.conversations[key]:  # its messages: not yet
+            self.session.history(None, key, self._room_history)
+        self._mark_current()
+
+    def relabel(self) -> None:
+        """After a language switch: what this presenter put into the view in words."""
+        if self.view is None:
+            return
+        self.view.set_title(self._title())
+        self.view.set_badge(self.tr("role.admin") if self.session.is_admin else "")
+        self._show_conversations()
+        self.view.set_recipient(*self.recipient())
+        self.lock = ""  # said again in the new language
+        self._update_lock()
+
+    def recipient(self) -> Tuple[str, bool]:
+        """Who receives what is typed now, in words, and whether it is private."""
+        room = room_of(self.current)
+        if room is None:
+            return self.tr("chat.to_private", user=self.current), True
+        if room == LOBBY:
+            return self.tr("chat.to_everyone"), False
+        return self.tr("chat.to_room", room=self._room_name(room)), False
 
     def open_private(self, user: str) -> None:
         if user and user != self.me:
@@ -360,7 +545,9 @@ class ChatPresenter:
         text = text.rstrip("\n")
         if check_text(text):
             if text.strip() and len(text) > TEXT_MAX_CHARS:
-                self.view.show_error(self.tr("chat.counter", n=len(text)))
+                # Nothing is sent and the text stays: say why, and by how much.
+                self.view.set_draft_note(self.tr("chat.too_long", n=len(text),
+                                                 limit=TEXT_MAX_CHARS))
             return
         room = room_of(self.current)
         to = None if room is not None else self.current
@@ -380,33 +567,83 @@ class ChatPresenter:
             self.view.set_draft_note("")
 
     def load_older(self) -> None:
+        """The page of this conversation's messages before the oldest one shown: only its
+        own (the lobby's page is asked for without the private messages), drawn above."""
         key = self.current
         ids = [e["msg_id"] for e in self.conversations.get(key, []) if e.get("msg_id")]
         before = min(ids) if ids else None
 
         def done(reply: Dict[str, Any]) -> None:
+            if self.view is None:
+                return
             if reply.get("status") != "ok":
                 self.view.show_error(status_text(self.tr, reply))
                 return
-            older = [self._entry(m) for m in reply["messages"] if m["msg_id"] not in self.seen]
-            if not older:
-                self.view.show_error(self.tr("chat.no_older"))
+            # A server that ignores `room` sends the private ones too: they are not this
+            # conversation's, and stay unseen for their own.
+            events = [m for m in reply["messages"]
+                      if m["msg_id"] not in self.seen and self._key_for(m) == key]
+            if not events:
+                self.view.show_info(self.tr("chat.no_older"))
                 return
-            self.seen.update(e["msg_id"] for e in older)
-            self.conversations[key][:0] = older
-            if key == self.current:
-                self.view.prepend_entries(older)
+            self.seen.update(m["msg_id"] for m in events)
+            older = [self._entry(m) for m in events]
+            entries = self.conversations.setdefault(key, [])
+            self._link(older)
+            entries[:0] = older
+            first_before = dict(entries[len(older)]) if len(entries) > len(older) else None
+            self._link(entries, len(older))
+            if key != self.current:
+                return
+            # The message that was first may now continue the last one loaded (or share
+            # its day): it is drawn again, without what it no longer needs.
+            changed = first_before is not None and any(
+                first_before[f] != entries[len(older)][f] for f in ("day", "header"))
+            if changed:
+                self.view.drop_oldest(1)
+                older = older + [entries[len(older)]]
+            self.view.prepend_entries(older)
         room = room_of(key)
         if room is None:
             self.session.history(before, key, done)
+        elif room == LOBBY:
+            self.session.history(before, None, done, lobby_only=True)
         else:
-            self.session.history(before, None, done, room=room if room != LOBBY else None)
+            self.session.history(before, None, done, room=room)
 
     def focus_changed(self, focused: bool) -> None:
         self.focused = focused
+        if focused and not self.reading_back:
+            self.marked.discard(self.current)
         if focused and self.unseen_while_away:
             self.unseen_while_away = 0
+            self.mentioned_while_away = False
             self.view.set_title(self._title())
+
+    def viewing_latest(self, at_bottom: bool) -> None:
+        """The view: the newest message is in sight (False: the user scrolled up)."""
+        self.reading_back = not at_bottom
+        if at_bottom and self.focused:
+            self.marked.discard(self.current)
+
+    def paste(self, text: str, room_left: int) -> str:
+        """What of a pasted clipboard goes into the input: never a binary payload (an
+        image offered as text arrives as a hex dump), and no more than fits (room_left:
+        the characters the input may still take)."""
+        if looks_binary(text):
+            self.view.show_error(self.tr("chat.paste_binary"))
+            return ""
+        room_left = max(0, room_left)
+        if len(text) > room_left:
+            self.view.show_error(self.tr("chat.paste_cut", n=len(text), limit=TEXT_MAX_CHARS))
+            return text[:room_left]
+        return text
+
+    def paste_image(self) -> None:
+        """The clipboard holds an image and no text. Tk cannot hand its bytes over on every
+        system (X11 stops at the first zero byte, Windows offers text only), so it is not
+        pasted: the user is told how to share it instead."""
+        self.view.show_error(self.tr("chat.paste_image"))
 
     # -- rooms (docs/PROTOCOL.md §12) -----------------------------------------------------
 
@@ -635,6 +872,96 @@ class ChatPresenter:
                 self.view.show_error(status_text(self.tr, reply))
                 self.view.set_admin_controls(True, self.session.quiet)  # as it really is
         self.session.set_quiet(on, done)
+
+
+# An address in a message: http or https up to a space, a quote or an angle bracket (or a
+# full-width character: Chinese punctuation right after an address is common).
+_LINK = re.compile(r"https?://[^\s<>\"'\u3000-\u303f\uff00-\uffef]+", re.IGNORECASE)
+# Characters that end a sentence rather than an address.
+_LINK_TAIL = ".,;:!?'\""
+# A fence line: ``` (with an optional language name after it) opens or closes a code block.
+_FENCE = re.compile(r"^\s*```")
+# What Tk makes of a clipboard that holds a picture but is read as text: numbers in hex.
+_HEX_DUMP = re.compile(r"\s*(?:0x[0-9A-Fa-f]+\s*){16,}")
+
+
+def _inline_parts(text: str, me: str) -> List[Part]:
+    """Links and @mentions of `me` in a stretch of ordinary text."""
+    patterns = [_LINK.pattern]
+    if me:
+        patterns.append(r"(?<!\w)@" + re.escape(me) + r"(?!\w)")
+    parts: List[Part] = []
+    at = 0
+    for found in re.finditer("|".join(patterns), text, re.IGNORECASE):
+        piece, end = found.group(), found.end()
+        style = "mention" if piece.startswith("@") else "link"
+        if style == "link":
+            while piece and (piece[-1] in _LINK_TAIL or
+                             (piece[-1] == ")" and piece.count("(") < piece.count(")"))):
+                piece, end = piece[:-1], end - 1
+            if len(piece) <= len("https://"):
+                continue
+        if found.start() > at:
+            parts.append(("text", text[at:found.start()]))
+        parts.append((style, piece))
+        at = end
+    if at < len(text):
+        parts.append(("text", text[at:]))
+    return parts
+
+
+def message_parts(text: str, me: str) -> List[Part]:
+    """A message's text in pieces to draw: code blocks (between ``` fences, or lines
+    indented by four spaces or a tab) as whole lines, and in the rest the links and the
+    @mentions of `me`. Every piece of prose and every code block ends with a newline, so
+    the pieces joined are the text as drawn."""
+    parts: List[Part] = []
+    prose: List[str] = []
+    code: List[str] = []
+    fenced = False
+
+    def flush_prose() -> None:
+        if prose:
+            parts.extend(_inline_parts("\n".join(prose) + "\n", me))
+            prose.clear()
+
+    def flush_code() -> None:
+        if code:
+            parts.append(("code", "\n".join(code) + "\n"))
+            code.clear()
+    for line in text.split("\n"):
+        if _FENCE.match(line):
+            if fenced:
+                flush_code()
+            else:
+                flush_prose()
+            fenced = not fenced
+        elif fenced:
+            code.append(line)
+        elif line.startswith(("    ", "\t")) and line.strip():
+            flush_prose()
+            code.append(line[4:] if line.startswith("    ") else line[1:])
+        else:
+            flush_code()
+            prose.append(line)
+    flush_prose()
+    flush_code()
+    return parts
+
+
+def date_text(tr: Catalog, moment: time.struct_time) -> str:
+    """'Wednesday 26 November 2025' / '2025年11月26日 星期三': the date dividers and the
+    full time shown on hover."""
+    weekdays = tr("chat.weekdays").split(",")
+    months = tr("chat.months").split(",")
+    return tr("chat.date", weekday=weekdays[moment.tm_wday], day=moment.tm_mday,
+              month=moment.tm_mon, month_name=months[moment.tm_mon - 1], year=moment.tm_year)
+
+
+def looks_binary(text: str) -> bool:
+    """Whether a "text" from the clipboard is really data: a zero byte, or the numbers Tk
+    writes for a picture it was asked to give as text."""
+    return "\x00" in text or bool(_HEX_DUMP.fullmatch(text))
 
 
 def file_added_text(tr: Catalog, record: Dict[str, Any]) -> str:

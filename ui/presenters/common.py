@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Optional, Protocol, Tuple
 from net.discovery import Found
 from net.tls import normalize_fingerprint
 from ui.i18n import Catalog
+from ui.neterrors import network_error_text, tls_required_text
 from ui.presenters.moderation import banned_text
 from ui.session import Session, refusal_of, retry_after_s
 from ui.settings import ClientSettings
@@ -62,8 +63,10 @@ def status_text(tr: Catalog, reply: Dict[str, Any]) -> str:
     if refusal is not None:
         return tr(refusal.value)
     status = reply.get("status", "")
-    if status == "disconnected":
-        return tr("error.generic", why=reply.get("message", status))
+    if status == "disconnected":  # in the user's language (issue 20), TLS-only server too
+        if reply.get("tls_required"):
+            return tls_required_text(tr)
+        return network_error_text(tr, reply.get("message", status))
     if status == "rate_limited":
         wait_s = retry_after_s(reply)
         return tr("error.rate_limited", n=wait_s) if wait_s else tr("error.rate_limited_later")

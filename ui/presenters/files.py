@@ -1,25 +1,35 @@
 """The shared-files window and the transfer queue behind it: the file tree (loose files, then
 each owner's folders), paged (docs/PROTOCOL.md §6: the newest page first, older pages on
-"Load more"), uploads, downloads, deletes, and the progress rows; and hand-ins (§11): files
-only their owner and the teachers see, handed in with "Hand in…" and shown apart from the
-shared files, grouped by student, with "Download all" for the teacher. The queue outlives
-the window: closing the window does not stop a transfer."""
+"Load more"), filtered by name as the user types, with a preview of a selected PNG or GIF;
+uploads (checked against the server's largest file first), downloads (never over a file
+that is there: 'name (1).ext'), deletes (of files and whole folders, asked first, only where
+the user may), and the progress rows; and hand-ins (§11): files only their owner and the
+teachers see, handed in with "Hand in…" and shown apart from the shared files, grouped by
+student, with "Download all" for the teacher. The queue outlives the window: closing the
+window does not stop a transfer."""
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import subprocess
+import sys
 import time
-from typing import Any, Dict, List, Optional, Protocol, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Protocol, Set, Tuple
 
 from ui.i18n import Catalog
 from ui.presenters.common import Shell, status_text
 from ui.session import FILES_PAGE, Session
+from ui.settings import config_dir
 from ui.transfers import (
     HAND_IN,
+    MAX_RETRIES,
     Download,
     Folder,
     Transfer,
     TransferQueue,
     Upload,
+    available_path,
     folder_entries,
     folder_records,
     human_size,
@@ -27,14 +37,39 @@ from ui.transfers import (
 )
 
 Record = Dict[str, Any]  # a shared file as the server describes it (docs/PROTOCOL.md §6)
-# One transfer's row: (index in the queue, label, fraction done, state text, finished)
-TransferRow = Tuple[int, str, float, str, bool]
+
+
+class TransferRow(NamedTuple):
+    """One transfer's row in the queue."""
+    id: int  # Transfer.id: the row's name for the transfer's whole life
+    label: str
+    fraction: float  # done, 0..1
+    text: str  # the state in words
+    cancellable: bool  # Cancel may be pressed (not finished, not verifying)
+
+
+# The rows drawn at once: the running transfers and those around them. A folder of a
+# thousand files is a thousand transfers, and a thousand rows of widgets would make every
+# redraw slow; the line above the rows counts them all.
+SHOWN_TRANSFERS = 100
+# A selected PNG or GIF up to this size is previewed (Tk reads both with no other library);
+# a bigger one would take a while to fetch for a glance.
+PREVIEW_MAX_BYTES = 5 * 1024 * 1024
+PREVIEW_TYPES = {"image/png": ".png", "image/gif": ".gif"}
+# The preview cache (in the settings folder) keeps at most this much; the least recently
+# shown go first.
+PREVIEW_CACHE_BYTES = 50 * 1024 * 1024
+SHA256_RE = re.compile(r"[0-9a-f]{64}")
+# Transfer.error codes of our own (not server statuses) and their sentences.
+WHY_KEYS = {"connection_lost": "error.connection_lost", "local_missing": "error.local_missing",
+            "local_denied": "error.local_denied", "local_full": "error.local_full",
+            "local_changed": "error.local_changed", "local_error": "error.local_error"}
 
 
 class FilesView(Protocol):
     def show_files(self, tree: List[Tuple[Optional[Folder], List[Record]]]) -> None:
         """tree: (None, loose files) first, then (folder, its files) for each folder; the
-        files of each group newest first."""
+        files of each group newest first. Only what matches the filter."""
 
     def show_hand_ins(self, groups: List[Tuple[str, List[Record]]]) -> None:
         """The hand-ins this user may see, (student, their hand-ins newest first) for each
@@ -45,7 +80,17 @@ class FilesView(Protocol):
         shown while older ones remain ('' hides the control); loading: a page is on its
         way (the control waits)."""
 
-    def show_transfers(self, rows: List[TransferRow]) -> None: ...
+    def show_transfers(self, rows: List[TransferRow], summary: str, clearable: bool) -> None:
+        """The rows to draw (others are gone: cleared, or out of the window shown), a line
+        counting every transfer ('' when there are none), and whether any has finished
+        ("Clear finished" has something to clear)."""
+
+    def show_downloaded(self, text: str, folder: str) -> None:
+        """A download finished into folder: say so, and offer to open the folder."""
+
+    def show_preview(self, path: Optional[str], caption: str) -> None:
+        """Show the image at path (a PNG or GIF) beside the list; None: no preview; a
+        caption alone: one is on its way."""
 
     def show_error(self, text: str) -> None: ...
 
@@ -60,10 +105,29 @@ def human_time(seconds: Optional[float]) -> str:
         "%d:%02d:%02d" % (seconds // 3600, seconds // 60 % 60, seconds % 60)
 
 
+def open_folder(path: str) -> bool:
+    """Show a folder in the desktop's file manager; False where there is none to ask (no
+    xdg-open) or it could not be started. Never waits for it."""
+    try:
+        if sys.platform.startswith("win"):
+            os.startfile(path)  # type: ignore[attr-defined]  # Windows only
+            return True
+        opener = "open" if sys.platform == "darwin" else shutil.which("xdg-open")
+        if not opener:
+            return False
+        subprocess.Popen([opener, path], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+        return True
+    except OSError:
+        return False
+
+
 class FilesPresenter:
     """The view is attached while the files window is open (attach/detach)."""
 
-    def __init__(self, app: Shell, session: Session, view: Optional[FilesView] = None) -> None:
+    def __init__(self, app: Shell, session: Session, view: Optional[FilesView] = None,
+                 preview_dir: Optional[str] = None,
+                 opener: Callable[[str], bool] = open_folder) -> None:
         self.app = app
         self.session = session
         self.view = view
@@ -75,6 +139,16 @@ class FilesPresenter:
         # Bumped by each fresh first page, so a page asked for before it is not merged in.
         self._generation = 0
         self.queue = TransferQueue(session.open_file_connection)
+        self.filter = ""  # the name filter, casefolded
+        # The list changed by an event (file_added, file_removed): redrawn on the next
+        # redraw(), so a folder of a thousand files arriving redraws a few times, not 1000.
+        self._dirty = False
+        self._targets: Dict[int, str] = {}  # download's Transfer.id -> the folder chosen
+        self.opener = opener
+        # Previews: their own queue (not the user's transfers), one download at a time.
+        self.preview_dir = preview_dir or os.path.join(config_dir(), "previews")
+        self.previews = TransferQueue(session.open_file_connection)
+        self._preview_wanted: Optional[int] = None  # the file_id the view waits to see
 
     @property
     def is_admin(self) -> bool:
@@ -88,12 +162,16 @@ class FilesPresenter:
 
     def detach(self) -> None:
         self.view = None
+        self._preview_wanted = None
 
     def close(self) -> None:
-        """Logged out or quitting: stop every transfer (each closes its connection)."""
+        """Logged out or quitting: stop every transfer (each closes its connection). One
+        being verified is let go: its connection closes with the session's."""
         self.view = None
-        for transfer in self.queue.active():
-            transfer.cancel()
+        for queue in (self.queue, self.previews):
+            for transfer in queue.active():
+                if not transfer.cancel():
+                    transfer.fail("connection_lost")
 
     # -- from the session -----------------------------------------------------------------
 
@@ -114,22 +192,31 @@ class FilesPresenter:
 
     def on_file_added(self, event: Dict[str, Any]) -> None:
         self.files[event["file"]["file_id"]] = event["file"]
-        self._show()
+        self._dirty = True
 
     def on_file_removed(self, event: Dict[str, Any]) -> None:
-        self.files.pop(event["file_id"], None)
-        self._show()
+        if self.files.pop(event["file_id"], None) is not None:
+            self._dirty = True
+
+    def record(self, file_id: int) -> Optional[Record]:
+        """The shared file with this id, when it is in the loaded pages (the chat's notice of
+        a removal may ask, before this presenter forgets it)."""
+        return self.files.get(file_id)
 
     def _show(self) -> None:
+        self._dirty = False
         if self.view is None:  # the files window is closed; it redraws when opened
             return
         folders: Dict[Optional[Folder], List[Record]] = {}
         hand_ins: Dict[str, List[Record]] = {}
+        needle = self.filter
         for record in sorted(self.files.values(), key=lambda f: -f["uploaded_at"]):
+            name = record["name"]
+            if needle and needle not in name.casefold():
+                continue
             if record.get("visibility") == HAND_IN:
                 hand_ins.setdefault(record["owner"], []).append(record)
                 continue
-            name = record["name"]
             top = Folder(record["owner"], name.split("/")[0]) if "/" in name else None
             folders.setdefault(top, []).append(record)
         loose = folders.pop(None, [])
@@ -149,6 +236,13 @@ class FilesPresenter:
 
     def refresh(self) -> None:
         self.session.refresh_files()
+
+    def set_filter(self, text: str) -> None:
+        """Show only the files whose name (with its folder) holds text, in any case."""
+        needle = text.strip().casefold()
+        if needle != self.filter:
+            self.filter = needle
+            self._show()
 
     def load_more(self) -> None:
         """The next page of older files (one page per click: the list grows by a bounded
@@ -172,30 +266,45 @@ class FilesPresenter:
         self.session.list_files(got, before=self._last_listed, limit=FILES_PAGE)
 
     def download_folder(self) -> str:
-        """Where downloads go unless the user picks another folder."""
+        """Where downloads go unless the user picks another folder: the last one picked."""
         return self.app.settings.download_folder()
+
+    def _add_upload(self, upload: Upload) -> None:
+        """Queue an upload, refused at once when the server said (hello's limits,
+        docs/PROTOCOL.md §4) that it takes no file that big: no hashing, no retrying."""
+        limits = getattr(self.session, "limits", None) or {}
+        limit = limits.get("max_file_size")
+        if isinstance(limit, int) and not isinstance(limit, bool) and upload.size > limit:
+            upload.refuse_too_large(limit)
+        self.queue.add(upload)
 
     def upload_paths(self, paths: List[str]) -> None:
         for path in paths:
             if os.path.isdir(path):
                 for local, name in folder_entries(path):
-                    self.queue.add(Upload(local, name))
+                    self._add_upload(Upload(local, name))
             elif os.path.isfile(path):
-                self.queue.add(Upload(path, os.path.basename(path)))
+                self._add_upload(Upload(path, os.path.basename(path)))
 
     def hand_in_paths(self, paths: List[str]) -> None:
         """Hand work in: files (or a folder's files) only the teachers and I will see."""
         for path in paths:
             if os.path.isdir(path):
                 for local, name in folder_entries(path):
-                    self.queue.add(Upload(local, name, HAND_IN))
+                    self._add_upload(Upload(local, name, HAND_IN))
             elif os.path.isfile(path):
-                self.queue.add(Upload(path, os.path.basename(path), HAND_IN))
+                self._add_upload(Upload(path, os.path.basename(path), HAND_IN))
+
+    def _remember_target(self, target: str) -> None:
+        if target and target != self.app.settings.download_dir:
+            self.app.remember(download_dir=target)
 
     def download_hand_ins(self, student: Optional[str], target: str) -> None:
         """Download every hand-in (of one student, or of all) into target/STUDENT/NAME, so
         two students' files of the same name stay apart. Hand-ins on pages not loaded yet
         are fetched first, as for a folder."""
+        self._remember_target(target)
+
         def wanted(records: List[Record]) -> List[Record]:
             return [r for r in records if r.get("visibility") == HAND_IN and
                     (student is None or r["owner"] == student)]
@@ -222,22 +331,17 @@ class FilesPresenter:
         if not records and self.view is not None:
             self.view.show_info(self.tr("files.no_hand_ins"))
         for record in sorted(records, key=lambda r: (r["owner"].casefold(), r["name"])):
-            local = safe_local_path(target, record["owner"] + "/" + record["name"])
-            if local is None:
-                if self.view is not None:
-                    self.view.show_error(self.tr("error.unsafe_name", name=record["name"]))
-                continue
-            self.queue.add(Download(record, local))
+            self._queue_download(record, record["owner"] + "/" + record["name"], target)
 
-    def download(self, file_ids: List[int], folder: Optional[Folder], target: str) -> None:
-        """Download some files, or every file of one owner's folder, into target (keeping
-        folders). A folder's older files may be on pages not loaded yet: those pages are
-        fetched first (a bounded number, Session.list_all_files), and shown too."""
-        chosen = [self.files[i] for i in file_ids if i in self.files]
+    def _with_folder(self, chosen: List[Record], folder: Optional[Folder],
+                     then: Callable[[List[Record]], None]) -> None:
+        """then(the chosen files plus every file of folder): a folder's older files may be on
+        pages not loaded yet, so those pages are fetched first (a bounded number,
+        Session.list_all_files), and shown too."""
         if folder is None or not self.more:
             if folder is not None:
-                chosen += folder_records(self.files.values(), folder)
-            self._queue_downloads(chosen, target)
+                chosen = chosen + folder_records(self.files.values(), folder)
+            then(chosen)
             return
         if self.view is not None:
             self.view.show_info(self.tr("files.searching"))
@@ -261,50 +365,262 @@ class FilesPresenter:
             if self.view is not None:
                 self.view.show_info(self.tr("files.search_bound", n=len(records))
                                     if reply["more"] else "")
-            self._queue_downloads(chosen + folder_records(records.values(), folder), target)
+            then(chosen + folder_records(records.values(), folder))
         self.session.list_all_files(got, before=self._last_listed)
 
+    def download(self, file_ids: List[int], folder: Optional[Folder], target: str) -> None:
+        """Download some files, or every file of one owner's folder, into target (keeping
+        folders; a file there already stays, the new one is 'name (1).ext'). target becomes
+        the folder offered next time."""
+        self._remember_target(target)
+        chosen = [self.files[i] for i in file_ids if i in self.files]
+        self._with_folder(chosen, folder, lambda records: self._queue_downloads(records,
+                                                                                target))
+
     def _queue_downloads(self, chosen: List[Record], target: str) -> None:
+        seen: Set[int] = set()
         for record in chosen:
-            local = safe_local_path(target, record["name"])
-            if local is None:
-                if self.view is not None:
-                    self.view.show_error(self.tr("error.unsafe_name", name=record["name"]))
-                continue
-            self.queue.add(Download(record, local))
+            if record["file_id"] not in seen:  # a file selected and in its folder too
+                seen.add(record["file_id"])
+                self._queue_download(record, record["name"], target)
 
-    def delete(self, file_id: int) -> None:
-        def done(reply: Dict[str, Any]) -> None:
-            if reply.get("status") == "forbidden" and self.view is not None:
+    def _queue_download(self, record: Record, name: str, target: str) -> None:
+        local = safe_local_path(target, name)
+        if local is None:
+            if self.view is not None:
+                self.view.show_error(self.tr("error.unsafe_name", name=record["name"]))
+            return
+        taken = {t.dest for t in self.queue.active() if isinstance(t, Download)}
+        download = self.queue.add(Download(record, available_path(local, taken)))
+        self._targets[download.id] = target
+
+    def open_folder(self, folder: str) -> None:
+        """"Open folder" after a download: the desktop's file manager, where there is one."""
+        if not self.opener(folder) and self.view is not None:
+            self.view.show_error(self.tr("files.cannot_open", folder=folder))
+
+    # -- deleting -------------------------------------------------------------------------
+
+    def _may_delete(self, record: Record) -> bool:
+        """docs/PROTOCOL.md §6, §11: the owner, or a teacher."""
+        me = (self.session.username or "").casefold()
+        return self.is_admin or record.get("owner", "").casefold() == me
+
+    def _loaded(self, file_ids: List[int], folder: Optional[Folder]) -> List[Record]:
+        chosen = {i: self.files[i] for i in file_ids if i in self.files}
+        if folder is not None:
+            chosen.update((r["file_id"], r) for r in folder_records(self.files.values(),
+                                                                    folder))
+        return list(chosen.values())
+
+    def can_delete(self, file_ids: List[int], folder: Optional[Folder]) -> bool:
+        """Whether Delete applies to this selection: something chosen, and all of it the
+        user's own (a teacher's: anything)."""
+        if folder is not None and not self.is_admin and \
+                folder.owner.casefold() != (self.session.username or "").casefold():
+            return False
+        records = self._loaded(file_ids, folder)
+        return (bool(records) or folder is not None) and all(map(self._may_delete, records))
+
+    def delete_question(self, file_ids: List[int], folder: Optional[Folder]) -> str:
+        """What to ask before deleting this selection ('' when there is nothing to delete)."""
+        if not self.can_delete(file_ids, folder):
+            return ""
+        records = self._loaded(file_ids, folder)
+        if folder is not None:
+            return self.tr("files.delete_folder_question", name=folder.name + "/",
+                           owner=folder.owner, n=len(records))
+        if len(records) == 1:
+            return self.tr("files.delete_question", name=records[0]["name"],
+                           owner=records[0]["owner"])
+        return self.tr("files.delete_many_question", n=len(records))
+
+    def delete(self, file_ids: List[int], folder: Optional[Folder] = None) -> None:
+        """Delete files, or a whole folder (every file in it, older pages too); the notice
+        says what was deleted, and whose it was."""
+        if not self.can_delete(file_ids, folder):
+            if self.view is not None:
                 self.view.show_error(self.tr("files.delete_forbidden"))
-            elif reply.get("status") != "ok" and self.view is not None:
-                self.view.show_error(status_text(self.tr, reply))
-        self.session.delete_file(file_id, done)
+            return
+        chosen = [self.files[i] for i in file_ids if i in self.files]
+        self._with_folder(chosen, folder, lambda records: self._delete(records, folder))
 
-    def cancel(self, index: int) -> None:
-        if 0 <= index < len(self.queue.items):
-            self.queue.items[index].cancel()
+    def _delete(self, records: List[Record], folder: Optional[Folder]) -> None:
+        unique = list({r["file_id"]: r for r in records}.values())
+        if not unique:
+            return
+        waiting = {"left": len(unique), "deleted": 0, "error": ""}
+
+        def done(record: Record, reply: Dict[str, Any]) -> None:
+            waiting["left"] -= 1
+            if reply.get("status") == "ok":
+                waiting["deleted"] += 1
+                self.on_file_removed({"file_id": record["file_id"]})
+            elif reply.get("status") == "forbidden":
+                waiting["error"] = self.tr("files.delete_forbidden")
+            elif reply.get("status") != "not_found":  # gone already: what we wanted
+                waiting["error"] = status_text(self.tr, reply)
+            if waiting["left"] == 0 and self.view is not None:
+                self._show()
+                if waiting["error"]:
+                    self.view.show_error(waiting["error"])
+                else:
+                    self.view.show_info(self._deleted_text(unique, folder))
+        for record in unique:
+            self.session.delete_file(record["file_id"],
+                                     lambda reply, r=record: done(r, reply))
+
+    def _deleted_text(self, records: List[Record], folder: Optional[Folder]) -> str:
+        if folder is not None:
+            return self.tr("files.deleted_folder", name=folder.name + "/", owner=folder.owner,
+                           n=len(records))
+        if len(records) == 1:
+            return self.tr("files.deleted", name=records[0]["name"],
+                           owner=records[0]["owner"])
+        return self.tr("files.deleted_many", n=len(records))
+
+    # -- the queue ------------------------------------------------------------------------
+
+    def cancel(self, transfer_id: int) -> None:
+        transfer = self.queue.find(transfer_id)
+        if transfer is not None:
+            transfer.cancel()  # not while verifying: the row's Cancel is disabled then
+            self.redraw()
+
+    def clear_finished(self) -> None:
+        """Forget the finished transfers' rows ("Clear finished")."""
+        self.queue.clear_finished()
+        live = {t.id for t in self.queue.items}
+        self._targets = {i: target for i, target in self._targets.items() if i in live}
+        self.redraw()
+
+    # -- previews -------------------------------------------------------------------------
+
+    def select(self, file_ids: List[int], folder: Optional[Folder]) -> None:
+        """The view's selection changed: preview a lone PNG or GIF (fetched into the
+        preview cache first, once)."""
+        record = self.files.get(file_ids[0]) if len(file_ids) == 1 and folder is None \
+            else None
+        if record is not None and record["file_id"] == self._preview_wanted:
+            return  # shown, or on its way (the list was redrawn around it)
+        extension = PREVIEW_TYPES.get(record.get("type", "")) if record else None
+        if record is None or extension is None or record["size"] > PREVIEW_MAX_BYTES or \
+                not SHA256_RE.fullmatch(str(record.get("sha256", ""))):
+            self._preview_wanted = None
+            if self.view is not None:
+                self.view.show_preview(None, "")
+            return
+        self._preview_wanted = record["file_id"]
+        path = os.path.join(self.preview_dir, record["sha256"] + extension)
+        if os.path.isfile(path):
+            self._show_preview(record, path)
+            return
+        for transfer in self.previews.active():  # one at a time: the latest selection's
+            if transfer.record is None or transfer.record["file_id"] != record["file_id"]:
+                transfer.cancel()
+        if not any(t.record is not None and t.record["file_id"] == record["file_id"]
+                   for t in self.previews.active()):
+            self.previews.clear_finished()
+            self.previews.add(Download(record, path))
+        if self.view is not None:
+            self.view.show_preview(None, self.tr("files.preview_loading"))
+
+    def _show_preview(self, record: Record, path: str) -> None:
+        try:
+            os.utime(path)  # recently shown: the cache keeps it longest
+        except OSError:
+            pass
+        if self.view is not None:
+            self.view.show_preview(path, self.tr("files.preview_caption", name=record["name"],
+                                                 size=human_size(record["size"])))
+
+    def _preview_done(self, transfer: Transfer) -> None:
+        record = transfer.record or {}
+        if transfer.state == "done":
+            self._trim_preview_cache()
+        if record.get("file_id") != self._preview_wanted or self.view is None:
+            return
+        if transfer.state == "done" and isinstance(transfer, Download):
+            self._show_preview(record, transfer.dest)
+        else:
+            self.view.show_preview(None, self.tr("files.preview_failed"))
+
+    def _trim_preview_cache(self) -> None:
+        """Keep the preview cache under PREVIEW_CACHE_BYTES: the least recently shown go."""
+        try:
+            entries = [(e.stat().st_mtime, e.stat().st_size, e.path)
+                       for e in os.scandir(self.preview_dir) if e.is_file()]
+        except OSError:
+            return
+        total = sum(size for _, size, _ in entries)
+        for _, size, path in sorted(entries):
+            if total <= PREVIEW_CACHE_BYTES:
+                break
+            try:
+                os.unlink(path)
+                total -= size
+            except OSError:
+                pass
 
     # -- the tick -------------------------------------------------------------------------
 
     def tick(self, budget_s: float = 0.0) -> None:
         """Move the transfers along for up to budget_s; a finished upload joins the list (the
-        chat's file_added says so too, but the chat connection may be down)."""
+        chat's file_added says so too, but the chat connection may be down); a finished
+        download says where it went."""
         for transfer in self.queue.step(budget_s):
             if transfer.kind == "up" and transfer.state == "done" and transfer.record:
                 self.on_file_added({"file": transfer.record})
+            elif isinstance(transfer, Download) and transfer.state == "done":
+                self._downloaded(transfer)
+        for transfer in self.previews.step():
+            self._preview_done(transfer)
+
+    def _downloaded(self, download: Download) -> None:
+        target = self._targets.get(download.id) or os.path.dirname(download.dest)
+        if self.view is None:
+            return
+        name = os.path.basename(download.dest)
+        key = "files.downloaded" if name == download.name.split("/")[-1] else \
+            "files.downloaded_as"
+        self.view.show_downloaded(self.tr(key, name=download.name, saved=name, folder=target),
+                                  target)
 
     def redraw(self, now: Optional[float] = None) -> None:
-        """Redraw the progress rows (a few times a second: the numbers are for people)."""
+        """Redraw the progress rows, and the list when events changed it (a few times a
+        second: the numbers are for people, and a burst of events is one redraw)."""
+        if self._dirty:
+            self._show()
         if self.view is not None:
-            self.view.show_transfers(self.transfer_rows(now))
+            self.view.show_transfers(self.transfer_rows(now), self.queue_summary(),
+                                     any(t.finished for t in self.queue.items))
+
+    def queue_summary(self) -> str:
+        items = self.queue.items
+        if not items:
+            return ""
+        failed = sum(1 for t in items if t.state in ("failed", "cancelled"))
+        done = sum(1 for t in items if t.state == "done")
+        return self.tr("files.queue_summary", active=len(items) - done - failed, done=done,
+                       failed=failed)
+
+    def shown_transfers(self) -> List[Transfer]:
+        """The transfers whose rows are drawn: all of them, or SHOWN_TRANSFERS from a little
+        before the first one not finished."""
+        items = self.queue.items
+        if len(items) <= SHOWN_TRANSFERS:
+            return items
+        first = next((i for i, t in enumerate(items) if not t.finished), len(items))
+        start = max(0, min(first - SHOWN_TRANSFERS // 5, len(items) - SHOWN_TRANSFERS))
+        return items[start:start + SHOWN_TRANSFERS]
 
     def transfer_rows(self, now: Optional[float] = None) -> List[TransferRow]:
         now = time.monotonic() if now is None else now
         rows = []
-        for i, t in enumerate(self.queue.items):
+        for t in self.shown_transfers():
             label = self.tr("transfer.up" if t.kind == "up" else "transfer.down", name=t.name)
-            rows.append((i, label, self._fraction(t), self._state_text(t, now), t.finished))
+            rows.append(TransferRow(t.id, label, self._fraction(t), self._state_text(t, now),
+                                    t.cancellable))
         return rows
 
     @staticmethod
@@ -322,16 +638,38 @@ class FilesPresenter:
             return self.tr("transfer.sending", pct=int(100 * self._fraction(t)),
                            speed=human_size(t.speed_bps(now)), eta=human_time(t.eta_s(now)))
         if t.state == "failed":
+            if isinstance(t, Upload) and t.error == "too_large" and t.limit_bytes is None:
+                limit = (getattr(self.session, "limits", None) or {}).get("max_file_size")
+                if isinstance(limit, int):  # the server said so before hello told us
+                    t.limit_bytes = limit
             return self.tr("transfer.failed", why=failure_text(self.tr, t))
         if t.state == "waiting" and t.refusal is not None:
             return self.tr("transfer.retrying", why=self.tr(t.refusal.value))
+        if t.state == "waiting" and t.retries and t.retry_why:
+            return self.tr("transfer.retry", why=why_text(self.tr, t.retry_why),
+                           tries=t.retries, most=MAX_RETRIES)
+        if t.state == "done" and isinstance(t, Download) and \
+                os.path.basename(t.dest) != t.name.split("/")[-1]:
+            return self.tr("transfer.done_as", saved=os.path.basename(t.dest))
         return self.tr("transfer." + t.state)
+
+
+def why_text(tr: Catalog, why: str) -> str:
+    """A Transfer.error in words: one of ours (WHY_KEYS), a server status, or as it is."""
+    if why in WHY_KEYS:
+        return tr(WHY_KEYS[why])
+    return tr.error(why) if tr.has_error(why) else why
 
 
 def failure_text(tr: Catalog, t: Transfer) -> str:
     """Why a transfer failed, for people: the server's answer in our words (quota_exceeded,
     a refused connection, ...), else the server's own message, else what went wrong here."""
     reply = t.error_reply
+    if isinstance(t, Upload) and t.error == "too_large" and t.limit_bytes is not None:
+        return tr("files.too_large", name=t.name.split("/")[-1], size=human_size(t.size),
+                  limit=human_size(t.limit_bytes))
+    if t.error in WHY_KEYS:
+        return why_text(tr, t.error or "")
     if reply is not None and reply.get("status") == "forbidden" and t.kind == "up":
         return tr("files.upload_admins_only")  # docs/PROTOCOL.md §11: --uploads admins
     if reply is not None and (reply.get("status") in ("rate_limited", "disconnected") or
@@ -339,5 +677,4 @@ def failure_text(tr: Catalog, t: Transfer) -> str:
         return status_text(tr, reply)
     if reply is not None and reply.get("message"):
         return tr("error.generic", why=reply["message"])
-    why = t.error or ""
-    return tr.error(why) if tr.has_error(why) else why
+    return why_text(tr, t.error or "")

@@ -18,7 +18,13 @@ class LoginView(Protocol):
         """(server, login, password) as typed."""
 
     def prefill(self, login: str) -> None:
-        """Put login in its field and the cursor in the password field."""
+        """Put login in its field, empty the password field and put the cursor there."""
+
+    def tls_ticked(self) -> bool:
+        """Whether "Encrypted (TLS)" is ticked."""
+
+    def set_tls(self, ticked: bool) -> None:
+        """Tick "Encrypted (TLS)", or untick it."""
 
     def set_busy(self, busy: bool) -> None: ...
 
@@ -57,6 +63,7 @@ class LoginPresenter:
         if not login.strip() or not password:
             view.show_error(self.tr("login.empty"))
             return
+        self._remember_tls()
         session = self.app.connect(address)
         view.set_busy(True)
         view.show_info(self.tr("login.connecting", server="%s:%d" % address))
@@ -68,8 +75,15 @@ class LoginPresenter:
                 self.app.remember(server=server, last_login=login.strip())
                 self.app.open_chat()
             else:
+                # a plain connection to a TLS-only server: "tick Encrypted (TLS)"
                 view.show_error(status_text(self.tr, reply))
         session.login(login.strip(), password, done)
+
+    def _remember_tls(self) -> None:
+        """The session to come speaks TLS when the box is ticked (App.connect reads it)."""
+        ticked = bool(self.view.tls_ticked())
+        if ticked != bool(self.app.settings.tls):
+            self.app.remember(tls=ticked)
 
     def open_register(self) -> None:
         server = self.view.fields()[0]
@@ -77,6 +91,7 @@ class LoginPresenter:
         if address is None:
             self.view.show_error(self.tr("login.bad_server"))
             return
+        self._remember_tls()
         self.app.connect(address)
         self.app.open_register()
 
@@ -140,6 +155,8 @@ class LoginPresenter:
             return
         found = self.found[index]
         self.view.set_server(found.server)
+        if found.tls:
+            self.view.set_tls(True)
         self.view.show_info(self.tr("discover.picked_tls", name=found.label)
                             if found.tls else "")
 

@@ -22,7 +22,8 @@ MINUTES_MAX = 7 * 24 * 60
 # shown as the server names it.
 AUDIT_ACTIONS = {"mute": "audit.action_mute", "unmute": "audit.action_unmute",
                  "kick": "audit.action_kick", "quiet": "audit.action_quiet",
-                 "delete": "audit.action_delete", "delete_file": "audit.action_delete_file"}
+                 "delete": "audit.action_delete", "delete_file": "audit.action_delete_file",
+                 "reset_password": "audit.action_reset_password"}
 
 
 def clock_text(ts: float, now: Optional[float] = None) -> str:

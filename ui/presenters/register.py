@@ -3,13 +3,18 @@ with its countdown, and the registration itself."""
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Dict, Optional, Protocol
+from typing import Any, Callable, Dict, Optional, Protocol, Tuple
 
 from net.rules import check_email, check_password, check_phone, check_username
 from ui.presenters.common import Shell, status_text
 from ui.session import Session, retry_after_s
 
 CODE_COUNTDOWN_S = 60
+# The field a refused registration is about: the server's answer is shown beside it, where
+# a ✓ may have said the value was fine (issue 20: a taken username looked valid).
+FIELD_OF_STATUS = {"username_taken": "username", "bad_username": "username",
+                   "phone_taken": "phone", "bad_phone": "phone", "bad_code": "code",
+                   "bad_password": "password", "bad_email": "email"}
 
 
 class RegisterView(Protocol):
@@ -44,6 +49,8 @@ class RegisterPresenter:
         self.clock = clock
         self.code_until = 0.0
         self.sms = "console"
+        # (field, value) pairs the server refused: shown as refused while typed again
+        self.refused: Dict[Tuple[str, str], str] = {}
 
     def attach(self, view: RegisterView) -> None:
         self.view = view
@@ -58,11 +65,14 @@ class RegisterPresenter:
             if reply.get("status") == "ok":
                 self.sms = reply.get("sms", "console")
                 self.view.set_code_visible(self.sms != "off")
+                self.check("code")
+                if self.sms == "console":  # issue 20: the demo never said where the code is
+                    self.view.show_info(self.tr("register.code_console"))
             else:
                 self.view.show_error(status_text(self.tr, reply))
-        self.session.hello(got)
         for name in self.FIELDS:
             self.view.set_hint(name, "hint." + name, None)
+        self.session.hello(got)
 
     def check(self, name: str) -> bool:
         """Validate one field as the user types; the same rules as the server."""
@@ -73,12 +83,16 @@ class RegisterPresenter:
             hint = "hint.ok" if ok else ("hint.confirm_mismatch" if value else "hint.confirm")
         elif name == "code":
             ok = value.isdigit() and len(value) == 6
-            hint = "hint.ok" if ok else "hint.code"
+            hint = "hint.ok" if ok else (
+                "register.hint_console" if self.sms == "console" and not value else "hint.code")
         else:
             checker = {"username": check_username, "password": check_password,
                        "phone": check_phone, "email": check_email}[name]
             ok = checker(value) is None
             hint = "hint.ok" if ok else "hint." + name
+        refused = self.refused.get((name, value.casefold() if name == "username" else value))
+        if ok and refused is not None:
+            ok, hint = False, "error." + refused
         shown_ok: Optional[bool] = ok if (value or name == "email") else None
         self.view.set_hint(name, hint, shown_ok)
         return ok
@@ -92,7 +106,8 @@ class RegisterPresenter:
             if self.view is None:
                 return
             if reply.get("status") == "ok":
-                self.view.show_info(self.tr("register.code_sent"))
+                self.view.show_info(self.tr("register.code_sent") + (
+                    " " + self.tr("register.code_console") if self.sms == "console" else ""))
                 self.code_until = self.clock() + (retry_after_s(reply) or CODE_COUNTDOWN_S)
             elif reply.get("status") == "rate_limited":
                 # the countdown on the button says when another code may be asked for
@@ -125,10 +140,17 @@ class RegisterPresenter:
             if self.view is None:
                 return
             self.view.set_busy(False)
-            if reply.get("status") == "ok":
+            status = reply.get("status", "")
+            if status == "ok":
                 self.app.registered(v["username"])
-            else:
-                self.view.show_error(status_text(self.tr, reply))
+                return
+            self.view.show_error(status_text(self.tr, reply))
+            field = FIELD_OF_STATUS.get(status)
+            if field is not None:  # the server's answer beside the field it is about
+                value = v.get(field, "")
+                self.refused[(field, value.casefold() if field == "username" else value)] = \
+                    status
+                self.check(field)
         self.session.register(v["username"], v["password"], v["phone"],
                               v.get("code", "") if self.sms != "off" else "",
                               v.get("email", ""), done)

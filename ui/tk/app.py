@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import time
 import tkinter as tk
+from tkinter import messagebox
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from net.chaos import Chaos
@@ -34,13 +35,13 @@ from ui.presenters.chat import ChatPresenter
 from ui.presenters.files import FilesPresenter
 from ui.presenters.inspector import InspectorPresenter
 from ui.presenters.login import LoginPresenter
-from ui.presenters.preferences import PreferencesPresenter
+from ui.presenters.preferences import PreferencesPresenter, font_size_of
 from ui.presenters.register import RegisterPresenter
 from ui.session import Session
 from ui.settings import ClientSettings
 from ui.tk.audit import AuditWindow, add_teacher_menu
 from ui.tk.chat import ChatWindow
-from ui.tk.common import apply_language, apply_style, ask_files, ask_folder, ask_trust
+from ui.tk.common import apply_language, apply_style, apply_theme, ask_files, ask_folder, ask_trust
 from ui.tk.files import FilesWindow
 from ui.tk.inspector import InspectorWindow
 from ui.tk.login import LoginWindow
@@ -77,8 +78,12 @@ class App:
     def __init__(self, root: tk.Tk, settings: ClientSettings, language: str,
                  settings_path: Optional[str] = None, tls_for: Optional[TlsFor] = None,
                  discover_to: Optional[DiscoverTo] = None,
-                 chaos: Optional[Chaos] = None) -> None:
+                 chaos: Optional[Chaos] = None,
+                 hosted_connections: Optional[Callable[[], int]] = None) -> None:
         self.root = root
+        # The demo: this process runs the server too, and this tells how many connections
+        # it has open (ours included); quitting stops it for everyone (issue 20).
+        self.hosted_connections = hosted_connections
         self.tls_for = tls_for
         self.discover_to = discover_to or probe_targets
         # server -> the certificate fingerprint discovery announced for it: shown in the
@@ -109,9 +114,10 @@ class App:
         self._redrawn = 0.0
         self.longest_tick_s = 0.0  # the benchmark reads this
         apply_style(root)
+        apply_theme(root, self.settings.theme == "dark")  # issue 20: Preferences → Theme
         apply_language(root, self.tr.language)
         root.title(self.tr("app.name"))
-        root.protocol("WM_DELETE_WINDOW", self.quit)
+        root.protocol("WM_DELETE_WINDOW", self.ask_quit)
         self.show_login()
         self._tick()
 
@@ -217,20 +223,23 @@ class App:
     def connect(self, address: Tuple[str, int]) -> Session:
         found = (self.login_presenter.discovered(address)
                  if self.login_presenter is not None else None)
+        # TLS when the command line or a pin says so, when discovery found a TLS server, or
+        # when the login window's "Encrypted (TLS)" is ticked (settings.tls, issue 20)
+        tls_wanted = bool(self.settings.tls) or (found is not None and found.tls)
         stale = self.session is not None and (
             (self.session.host, self.session.port) != address
-            or (found is not None and found.tls and self.session.tls is None))
+            or (tls_wanted and self.session.tls is None))
         if self.session is None or stale:
             if self.session is not None:
                 self.session.close()
             tls = self.tls_for(address[0], address[1], self._ask_trust) if self.tls_for else None
+            server = "%s:%d" % address
             if found is not None and found.tls:
                 # Discovery says this server speaks TLS: so does the client, asking the user
                 # about a certificate it has not pinned (the dialog shows what was announced).
-                server = "%s:%d" % address
                 self.announced[server] = found.fingerprint or ""
-                if tls is None:
-                    tls = tls_options(server, KnownServers(), self._ask_trust)
+            if tls is None and tls_wanted:
+                tls = tls_options(server, KnownServers(), self._ask_trust)
             self.session = Session(address[0], address[1], self, tls=tls,
                                    connect=self._open_connection)
             if self.inspector is not None:
@@ -248,6 +257,38 @@ class App:
         for key, value in changes.items():
             setattr(self.settings, key, value)
         self.settings.save(self.settings_path)
+        if "font_size" in changes or "theme" in changes:
+            self.apply_appearance()
+        language = changes.get("language")
+        if language and language != self.tr.language:
+            self.set_language(language)
+
+    def set_language(self, language: str) -> None:
+        """Switch every open window to `language` now (issue 20: it took a restart). The
+        presenters and windows share self.tr, so what they say from now on is in the new
+        language; what they show already is re-labelled by each window's relabel() and each
+        presenter's relabel() (texts it drew from data, like titles and status lines), when
+        they have one. A window without relabel() keeps its texts until it is reopened."""
+        self.tr.set_language(language)
+        apply_language(self.root, self.tr.language)
+        if self.menubar is not None:
+            old, self.menubar = self.menubar, self._build_menu()
+            old.destroy()
+        if self.chat is not None and self.session is not None:
+            self.root.title(self.tr("chat.title", user=self.session.username))
+        else:
+            self.root.title(self.tr("login.title") + " — " + self.tr("app.name"))
+        for part in (self.login_view, self.register_view, self.chat_view, self.files_view,
+                     self.audit_view, self.inspector_view, self.login_presenter,
+                     self.register_presenter, self.chat, self.files, self.audit,
+                     self.inspector):
+            relabel = getattr(part, "relabel", None)
+            if relabel is None:
+                continue
+            try:
+                relabel()
+            except tk.TclError:  # a window closed by its own button a moment ago
+                log.debug("relabel of a closed window skipped", exc_info=True)
 
     def open_register(self) -> None:
         if self.register_view is not None and self.register_view.exists():
@@ -282,10 +323,19 @@ class App:
         self.chat = ChatPresenter(self, session)
         self.chat_view = ChatWindow(self.root, self.tr, self.chat)
         self.chat.attach(self.chat_view)
+        self.apply_appearance()
         self.files = FilesPresenter(self, session)
         self.root.title(self.tr("chat.title", user=session.username))
         self.chat.switch_to("")
         self.chat.on_state(session.state, "")
+
+    def apply_appearance(self) -> None:
+        """The theme and the text size of the settings, now (issue 20: no restart)."""
+        dark = self.settings.theme == "dark"
+        apply_theme(self.root, dark)
+        if self.chat_view is not None:
+            self.chat_view.apply_theme(dark)
+            self.chat_view.apply_font_size(font_size_of(self.settings.font_size))
 
     # -- windows --------------------------------------------------------------------------
 
@@ -293,7 +343,8 @@ class App:
         self.root.title(self.tr("login.title") + " — " + self.tr("app.name"))
         self.login_presenter = LoginPresenter(self)
         self.login_view = LoginWindow(self.root, self.tr, self.login_presenter,
-                                      self.settings.server, self.settings.last_login)
+                                      self.settings.server, self.settings.last_login,
+                                      tls=bool(self.settings.tls))
         self.login_presenter.attach(self.login_view)
 
     def _close_login(self) -> None:
@@ -312,7 +363,7 @@ class App:
         file_menu.add_command(label=tr("menu.upload_folder"), command=self.upload_folder)
         file_menu.add_separator()
         file_menu.add_command(label=tr("menu.logout"), command=self.logout)
-        file_menu.add_command(label=tr("menu.quit"), command=self.quit)
+        file_menu.add_command(label=tr("menu.quit"), command=self.ask_quit)
         menubar.add_cascade(label=tr("menu.file"), menu=file_menu)
         settings_menu = tk.Menu(menubar, tearoff=False)
         settings_menu.add_command(label=tr("menu.preferences"), command=self.open_settings)
@@ -407,6 +458,25 @@ class App:
             self.inspector_view.close()
         self.inspector = self.inspector_view = None
 
+    def others_connected(self) -> int:
+        """In the demo: the connections to the server this process runs that are not ours
+        (other people, or other windows). 0 elsewhere."""
+        if self.hosted_connections is None:
+            return 0
+        ours = len([c for c in self.session.connections() if not c.closed]) \
+            if self.session is not None else 0
+        return max(0, self.hosted_connections() - ours)
+
+    def ask_quit(self) -> None:
+        """The window's close button and File → Quit: in the demo, while others are
+        connected, quitting stops the chat for them too, so ask first."""
+        others = self.others_connected()
+        if others and not messagebox.askyesno(self.tr("demo.quit_title"),
+                                              self.tr("demo.quit_ask", n=others),
+                                              parent=self.root, icon="warning"):
+            return
+        self.quit()
+
     def quit(self) -> None:
         """Close the session and every window, and destroy the root. Safe to call again."""
         if self.closed:
@@ -427,15 +497,17 @@ class App:
 
 def run(settings: ClientSettings, language: str, settings_path: Optional[str] = None,
         tls_for: Optional[TlsFor] = None, discover_to: Optional[DiscoverTo] = None,
-        chaos: Optional[Chaos] = None) -> None:
+        chaos: Optional[Chaos] = None,
+        hosted_connections: Optional[Callable[[], int]] = None) -> None:
     """Open the GUI and return once the user has quit. Raises NoDisplay when Tk cannot open
-    a window. Everything Tk is freed before this returns, on this thread."""
+    a window. Everything Tk is freed before this returns, on this thread.
+    hosted_connections: the demo's count of its server's connections (App)."""
     try:
         root = tk.Tk()
     except tk.TclError as exc:
         raise NoDisplay(str(exc)) from None
     app = App(root, settings, language, settings_path, tls_for, discover_to=discover_to,
-              chaos=chaos)
+              chaos=chaos, hosted_connections=hosted_connections)
     try:
         root.mainloop()
     finally:

@@ -3,22 +3,75 @@ who is online on the right, the status bar below. It fills the root window. A ri
 on a user or a message opens the menu its presenter offers (a teacher's controls, deleting
 a message); a teacher also has the "quiet room" switch above the messages. The left
 column lists the lobby, the rooms and the private conversations, with the room buttons under
-it (docs/PROTOCOL.md §12); a room's topic and any invitations show above the messages."""
+it (docs/PROTOCOL.md §12); a room's topic and any invitations show above the messages.
+The bar right above the input says who will receive what is typed.
+
+Each message is drawn once, from the pieces its presenter worked out when it arrived (one
+Text insert per message): the GUI tick never redraws the history."""
 from __future__ import annotations
 
 import tkinter as tk
 import weakref
+import webbrowser
 from collections import deque
+from tkinter import font as tkfont
 from tkinter import ttk
 from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
 from ui.i18n import Catalog
-from ui.presenters.chat import Action, ChatPresenter, Entry
-from ui.tk.common import ACCENT, BADGE_BG, ERROR_FG, INFO_FG, MINE_BG, MUTED_FG
+from ui.presenters.chat import (
+    PASTE_MAX_CHARS,
+    Action,
+    ChatPresenter,
+    Entry,
+    looks_binary,
+    room_key,
+)
+from ui.presenters.directory import MembersPresenter, PasswordPresenter, SearchPresenter
+from ui.tk.common import ACCENT, BADGE_BG, ERROR_FG, INFO_FG, Palette, palette
+from ui.tk.directory import MembersWindow, PasswordDialog, SearchWindow
 from ui.tk.rooms import InviteDialog, NewRoomDialog, RoomListDialog
 
 # An error under the messages disappears after this long.
 ERROR_SHOWN_MS = 5000
+# The full date of a message shows after the pointer rests on it this long.
+HOVER_MS = 400
+# The smallest the window may be made: the input, the send button and the recipient bar
+# always fit (tests/test_gui_chat.py checks them at this size).
+MIN_WIDTH_PX, MIN_HEIGHT_PX = 480, 400
+# Below these widths the side columns give way to the messages: first the online list goes,
+# then the conversation list narrows.
+HIDE_ONLINE_BELOW_PX = 760
+NARROW_LIST_BELOW_PX = 600
+# The text size when the settings name none (points), and the range Preferences offers.
+DEFAULT_FONT_PT = 10
+# Tk's event.state bits.
+SHIFT_MASK, CONTROL_MASK = 0x0001, 0x0004
+ALT_MASK = 0x0008 | 0x0080  # Mod1 (Alt on X11, Windows); Mod5/AltGr is left alone
+
+
+class Tooltip:
+    """A small borderless window beside the pointer (the full date of a message)."""
+
+    def __init__(self, master: tk.Misc) -> None:
+        self.master = master
+        self.window: Optional[tk.Toplevel] = None
+        self.text = ""
+
+    def show(self, text: str, x_root: int, y_root: int) -> None:
+        self.hide()
+        self.text = text
+        self.window = window = tk.Toplevel(self.master)
+        window.wm_overrideredirect(True)
+        tk.Label(window, text=text, background="#FFFFE0", foreground="#000000",
+                 relief="solid", borderwidth=1, padx=4, pady=2).pack()
+        window.wm_geometry("+%d+%d" % (x_root + 12, y_root + 16))
+
+    def hide(self) -> None:
+        if self.window is not None:
+            self.window.destroy()
+            self.window = None
+            self.text = ""
 
 
 class ChatWindow:
@@ -32,8 +85,31 @@ class ChatWindow:
         self._conv_keys: List[str] = []
         self.online_names: List[str] = []  # the names in the online list, in its order
         self._teachers: List[str] = []
-        self._entry_lines: Deque[int] = deque()  # text lines of each shown entry, in order
-        self._entry_ids: Deque[Optional[int]] = deque()  # and its msg_id (a right-click)
+        # Of each shown entry, in order: its text lines, msg_id (a right-click) and full
+        # date (on hover).
+        self._entry_lines: Deque[int] = deque()
+        self._entry_ids: Deque[Optional[int]] = deque()
+        self._entry_when: Deque[str] = deque()
+        self._me = ""  # this user, marked '(you)' in the online list
+        self._private = False  # what is typed now goes to one user only
+        self._at_bottom = True  # the newest message is in sight (told to the presenter)
+        self._hover_after: Optional[str] = None
+        self._hover_index = -1
+        self._narrow = (False, False)  # (online list hidden, conversation list narrowed)
+        self.tooltip = Tooltip(master)
+        self.palette: Palette = palette(False)
+        # Fonts by name: a new text size applies to every widget using them at once.
+        base = tkfont.nametofont("TkDefaultFont").actual()
+        fixed = tkfont.nametofont("TkFixedFont").actual()
+        self.fonts = {
+            "body": tkfont.Font(master, family=base["family"], size=DEFAULT_FONT_PT),
+            "bold": tkfont.Font(master, family=base["family"], size=DEFAULT_FONT_PT,
+                                weight="bold"),
+            "small": tkfont.Font(master, family=base["family"], size=DEFAULT_FONT_PT - 1,
+                                 slant="italic"),
+            "code": tkfont.Font(master, family=fixed["family"], size=DEFAULT_FONT_PT)}
+        self._old_minsize = master.minsize()
+        master.minsize(MIN_WIDTH_PX, MIN_HEIGHT_PX)
         self._error_after: Optional[str] = None
         self._menu: Optional[tk.Menu] = None  # the right-click menu last shown
         self._lock = ""  # why the input is closed ('' while it is open)
@@ -50,12 +126,15 @@ class ChatWindow:
         self.status = ttk.Label(status_bar, text="", anchor="w", padding=(8, 2),
                                 relief="sunken")
         self.status.pack(fill="x", side="left", expand=True)
+        self.password_button = ttk.Button(status_bar, text=tr("password.open"),
+                                          command=self.open_password)
+        self.password_button.pack(side="right", before=self.status)
         self.error = ttk.Label(frame, text="", anchor="w", padding=(8, 0), foreground=ERROR_FG)
         self.error.pack(fill="x", side="bottom")
-        frame.bind("<Configure>", self._rewrap)
-        panes = ttk.PanedWindow(frame, orient="horizontal")
+        frame.bind("<Configure>", self._resized)
+        self.panes = panes = ttk.PanedWindow(frame, orient="horizontal")
         panes.pack(fill="both", expand=True)
-        left = ttk.Frame(panes, padding=(6, 6, 0, 6))
+        self.left = left = ttk.Frame(panes, padding=(6, 6, 0, 6))
         # The room buttons first, so a short window shortens the list, never hides them.
         room_buttons = ttk.Frame(left)
         room_buttons.pack(side="bottom", fill="x", pady=(4, 0))
@@ -71,11 +150,25 @@ class ChatWindow:
                        self.leave_button):
             button.pack(fill="x", pady=1)
         self.dialog: Optional[Any] = None  # the room dialog open now, if any
+        # The member directory and message search (ui/tk/directory.py), above the rooms.
+        people = ttk.Frame(left)
+        people.pack(side="bottom", fill="x", pady=(4, 0))
+        self.members_button = ttk.Button(people, text=tr("members.open"),
+                                         command=self.open_members)
+        self.members_button.pack(side="left", fill="x", expand=True)
+        self.search_button = ttk.Button(people, text=tr("search.open"),
+                                        command=self.open_search)
+        self.search_button.pack(side="left", fill="x", expand=True, padx=(2, 0))
+        self.people: Dict[str, Any] = {}  # the directory windows open now, by kind
         self.invitations: Dict[int, ttk.Frame] = {}
+        # A visible ring while the list has the focus (highlight), and keys never pick a
+        # conversation there: only a click does, and typing goes to the input.
         self.conversations = tk.Listbox(left, width=22, activestyle="none", exportselection=False,
-                                        relief="flat", highlightthickness=0)
+                                        relief="flat", highlightthickness=2,
+                                        highlightcolor=ACCENT, font=self.fonts["body"])
         self.conversations.pack(fill="both", expand=True)
         self.conversations.bind("<<ListboxSelect>>", self._picked_conversation)
+        self.conversations.bind("<Key>", self._key_in_list)
         panes.add(left, weight=0)
 
         middle = ttk.Frame(panes, padding=6)
@@ -103,31 +196,49 @@ class ChatWindow:
         bottom.pack(side="bottom", fill="x")
         text_frame = ttk.Frame(middle)
         text_frame.pack(fill="both", expand=True, pady=(4, 4))
+        # The natural size of the window; a smaller one shrinks the messages first (they
+        # are packed last), and the side columns give way (fit_width).
         self.text = tk.Text(text_frame, wrap="word", state="disabled", relief="flat",
                             padx=8, pady=6, height=20, width=60, highlightthickness=0,
-                            font="TkDefaultFont")
+                            font=self.fonts["body"], cursor="arrow")
         scroll = ttk.Scrollbar(text_frame, command=self.text.yview)
-        self.text.configure(yscrollcommand=scroll.set)
+        self._scrollbar = scroll
+        self.text.configure(yscrollcommand=self._scrolled)
         scroll.pack(side="right", fill="y")
         self.text.pack(side="left", fill="both", expand=True)
-        self.text.tag_configure("meta", foreground="#888888")
-        self.text.tag_configure("who", foreground=ACCENT, font=("TkDefaultFont", 10, "bold"))
-        self.text.tag_configure("mine", background=MINE_BG, lmargin1=40, lmargin2=40)
-        self.text.tag_configure("private", foreground="#8B008B")
-        self.text.tag_configure("system", foreground="#708090", justify="center")
-        self.text.tag_configure("deleted", foreground=MUTED_FG, justify="center",
-                                font=("TkDefaultFont", 9, "italic"))
-        self.text.bind("<Button-3>", self._message_clicked)
+        t = self.text
+        t.tag_configure("head", spacing1=8)
+        t.tag_configure("who", font=self.fonts["bold"])
+        t.tag_configure("day", justify="center", spacing1=10, spacing3=4,
+                        font=self.fonts["bold"])
+        t.tag_configure("marker", justify="center", font=self.fonts["small"], spacing1=6)
+        t.tag_configure("system", justify="center")
+        t.tag_configure("deleted", justify="center", font=self.fonts["small"])
+        t.tag_configure("code", font=self.fonts["code"], lmargin1=16, lmargin2=16)
+        t.tag_configure("link", underline=True)
+        t.tag_configure("mention", font=self.fonts["bold"])
+        t.tag_bind("link", "<Button-1>", self._link_clicked)
+        t.tag_bind("link", "<Enter>", lambda e: t.configure(cursor="hand2"))
+        t.tag_bind("link", "<Leave>", lambda e: t.configure(cursor="arrow"))
+        t.bind("<Button-3>", self._message_clicked)
+        t.bind("<Motion>", self._hovered)
+        t.bind("<Leave>", lambda e: self._hover_off())
         # The send button first, so a narrow window narrows the input, never hides the button.
         side = ttk.Frame(bottom)
-        side.pack(side="right", padx=(6, 0))
+        side.pack(side="right", padx=(6, 0), anchor="s")
         self.send_button = ttk.Button(side, text=tr("chat.send"), style="Accent.TButton",
                                       width=-6, command=self._send)
         self.send_button.pack()
         self.counter = ttk.Label(side, text="", foreground=ERROR_FG)
         self.counter.pack()
-        self.input = tk.Text(bottom, height=3, width=20, wrap="word", relief="solid",
-                             borderwidth=1, highlightthickness=0, font="TkDefaultFont")
+        # Who receives what is typed: right above the input, in the private colour when
+        # it goes to one person only.
+        self.recipient = tk.Label(bottom, text="", anchor="w", padx=6, pady=1,
+                                  font=self.fonts["bold"])
+        self.recipient.pack(side="top", fill="x", pady=(0, 2))
+        self.input = tk.Text(bottom, height=3, width=10, wrap="word", relief="solid",
+                             borderwidth=1, highlightthickness=2, highlightcolor=ACCENT,
+                             font=self.fonts["body"], undo=True)
         self.input.pack(side="left", fill="x", expand=True)
         self.input.tag_configure("lock", foreground=ERROR_FG)
         self._input_bg = self.input.cget("background")
@@ -135,17 +246,26 @@ class ChatWindow:
         self.input.bind("<Configure>", lambda e: self._fit_lock())
         self.input.bind("<Return>", self._enter)
         self.input.bind("<KeyRelease>", lambda e: self.presenter.typed(self._input_text()))
+        self.input.bind("<Control-a>", self._select_all_input)
+        self.input.bind("<Control-A>", self._select_all_input)
+        self.input.bind("<Tab>", lambda e: self._focus_step(e, +1))
+        self.input.bind("<Shift-Tab>", lambda e: self._focus_step(e, -1))
+        self.input.bind("<ISO_Left_Tab>", lambda e: self._focus_step(e, -1))
+        self.input.bind("<<Paste>>", self._paste)
         panes.add(middle, weight=1)
 
-        right = ttk.Frame(panes, padding=(0, 6, 6, 6))
+        self.right = right = ttk.Frame(panes, padding=(0, 6, 6, 6))
         self.online_label = ttk.Label(right, text=tr("chat.online", n=0))
         self.online_label.pack(anchor="w")
         self.online = tk.Listbox(right, width=18, activestyle="none", relief="flat",
-                                 highlightthickness=0)
+                                 highlightthickness=2, highlightcolor=ACCENT,
+                                 font=self.fonts["body"])
         self.online.pack(fill="both", expand=True)
         self.online.bind("<Double-Button-1>", self._open_private)
+        self.online.bind("<Return>", self._open_private)
         self.online.bind("<Button-3>", self._user_clicked)
         panes.add(right, weight=0)
+        self.apply_theme(False)
 
         # Bindings on the root outlive this window's widgets: close() removes them.
         self._root_bindings = [
@@ -157,9 +277,14 @@ class ChatWindow:
         frame.pack(fill="both", expand=True)
 
     def close(self) -> None:
+        self._hover_off()
+        self.root.minsize(*self._old_minsize)
         if self.dialog is not None:
             self.dialog.close()
             self.dialog = None
+        for window in self.people.values():
+            window.close()
+        self.people = {}
         for sequence, funcid in self._root_bindings:
             self.root.unbind(sequence, funcid)
         self._root_bindings = []
@@ -168,11 +293,27 @@ class ChatWindow:
             self._error_after = None
         self.frame.destroy()
 
-    def _rewrap(self, event: tk.Event) -> None:
+    def _resized(self, event: tk.Event) -> None:
         """The status bar and the error line wrap at the window's width (a refusal is a long
-        sentence, and a narrow window must still show all of it)."""
+        sentence, and a narrow window must still show all of it); in a narrow window the
+        side columns give way, so the messages, the input and Send keep their room."""
+        if event.widget is not self.frame:
+            return
         for label in (self.status, self.error):
             label.configure(wraplength=max(120, event.width - 24))
+        self.fit_width(event.width)
+
+    def fit_width(self, width: int) -> None:
+        narrow = (width < HIDE_ONLINE_BELOW_PX, width < NARROW_LIST_BELOW_PX)
+        if narrow == self._narrow:
+            return
+        self._narrow = narrow
+        shown = [str(p) for p in self.panes.panes()]
+        if narrow[0] and str(self.right) in shown:
+            self.panes.forget(self.right)
+        elif not narrow[0] and str(self.right) not in shown:
+            self.panes.add(self.right, weight=0)
+        self.conversations.configure(width=12 if narrow[1] else 22)
 
     def _input_text(self) -> str:
         if self._lock:
@@ -180,7 +321,7 @@ class ChatWindow:
         return self.input.get("1.0", "end-1c")
 
     def _enter(self, event: tk.Event) -> str:
-        if event.state & 0x0001:  # Shift+Enter: a new line
+        if event.state & SHIFT_MASK:  # Shift+Enter: a new line
             return ""
         self._send()
         return "break"
@@ -188,10 +329,85 @@ class ChatWindow:
     def _send(self) -> None:
         self.presenter.send(self._input_text())
 
+    def _select_all_input(self, event: tk.Event) -> str:
+        self.input.tag_add("sel", "1.0", "end-1c")
+        self.input.mark_set("insert", "end-1c")
+        return "break"
+
+    def _focus_step(self, event: tk.Event, step: int) -> str:
+        """Tab moves the focus on (Shift+Tab back) instead of typing a tab: the input is
+        a line of chat, not an editor (a pasted tab stays a tab)."""
+        widget = event.widget.tk_focusNext() if step > 0 else event.widget.tk_focusPrev()
+        if widget is not None:
+            widget.focus_set()
+        return "break"
+
+    def _paste(self, event: tk.Event) -> str:
+        """A paste never dumps a picture's bytes as text, and never more than fits."""
+        if self._lock:
+            return "break"
+        text = self._clipboard_text()
+        if text is None or looks_binary(text):
+            if self._clipboard_has_image():
+                self.presenter.paste_image()
+                return "break"
+            if text is None:
+                return "break"
+        selected = self.input.tag_ranges("sel")
+        kept = len(self._input_text()) - (len(self.input.get(*selected)) if selected else 0)
+        text = self.presenter.paste(text, PASTE_MAX_CHARS - kept)
+        if text:
+            if selected:
+                self.input.delete(*selected)
+            self.input.insert("insert", text)
+            self.input.see("insert")
+        self.presenter.typed(self._input_text())
+        return "break"
+
+    def _clipboard_text(self) -> Optional[str]:
+        for kind in ("UTF8_STRING", "STRING"):
+            try:
+                return str(self.root.clipboard_get(type=kind))
+            except tk.TclError:
+                continue
+        return None
+
+    def _clipboard_has_image(self) -> bool:
+        try:
+            targets = str(self.root.clipboard_get(type="TARGETS"))
+        except tk.TclError:
+            return False
+        return any(name.startswith("image/") for name in targets.split())
+
     def _picked_conversation(self, event: tk.Event) -> None:
         picked = self.conversations.curselection()
         if picked and picked[0] < len(self._conv_keys):
             self.presenter.switch_to(self._conv_keys[picked[0]])
+            self.input.focus_set()  # what is typed next is the message
+
+    def _key_in_list(self, event: tk.Event) -> Optional[str]:
+        """No key changes the conversation (a space would pick the one under the keyboard
+        cursor, a letter is lost): Tab moves on, and text typed here goes to the input."""
+        if event.keysym in ("Tab", "ISO_Left_Tab"):
+            return None
+        if event.char and event.char.isprintable() and \
+                not event.state & (CONTROL_MASK | ALT_MASK) and not self._lock:
+            self.input.focus_set()
+            self.input.insert("insert", event.char)
+            self.presenter.typed(self._input_text())
+        return "break"
+
+    def _link_clicked(self, event: tk.Event) -> None:
+        url = self.link_at("@%d,%d" % (event.x, event.y))
+        if url:
+            webbrowser.open(url)
+
+    def link_at(self, index: str) -> str:
+        """The address drawn at a text index ('' when no link is there)."""
+        found = self.text.tag_prevrange("link", index + "+1c")
+        if not found or not self.text.compare(index, "<", found[1]):
+            return ""
+        return self.text.get(*found)
 
     def _open_private(self, event: tk.Event) -> None:
         picked = self.online.curselection()
@@ -222,15 +438,52 @@ class ChatWindow:
         return self._popup(self.presenter.message_actions(msg_id),
                            lambda action: self.presenter.message_action(msg_id, action))
 
-    def message_at(self, index: str) -> Optional[int]:
-        """The msg_id of the message drawn at a text index (None: a notice, or nothing)."""
+    def entry_at(self, index: str) -> int:
+        """The position of the entry drawn at a text index (-1: nothing is there)."""
         line = int(self.text.index(index).split(".")[0])
         start = 1
-        for lines, msg_id in zip(self._entry_lines, self._entry_ids):
+        for i, lines in enumerate(self._entry_lines):
             if line < start + lines:
-                return msg_id
+                return i
             start += lines
-        return None
+        return -1
+
+    def message_at(self, index: str) -> Optional[int]:
+        """The msg_id of the message drawn at a text index (None: a notice, or nothing)."""
+        i = self.entry_at(index)
+        return self._entry_ids[i] if i >= 0 else None
+
+    def when_at(self, index: str) -> str:
+        """The full date and time of what is drawn at a text index ('' for nothing)."""
+        i = self.entry_at(index)
+        return self._entry_when[i] if i >= 0 else ""
+
+    def _hovered(self, event: tk.Event) -> None:
+        """The full date shows when the pointer rests on a message (the text shows HH:MM,
+        and grouped messages not even that)."""
+        i = self.entry_at("@%d,%d" % (event.x, event.y))
+        if i == self._hover_index:
+            return
+        self._hover_off()
+        self._hover_index = i
+        if i >= 0 and self._entry_when[i]:
+            text, x, y = self._entry_when[i], event.x_root, event.y_root
+            self._hover_after = self.text.after(HOVER_MS,
+                                                lambda: self.tooltip.show(text, x, y))
+
+    def _hover_off(self) -> None:
+        self._hover_index = -1
+        if self._hover_after is not None:
+            self.text.after_cancel(self._hover_after)
+            self._hover_after = None
+        self.tooltip.hide()
+
+    def _scrolled(self, first: str, last: str) -> None:
+        self._scrollbar.set(first, last)
+        at_bottom = float(last) >= 0.999
+        if at_bottom != self._at_bottom:
+            self._at_bottom = at_bottom
+            self.presenter.viewing_latest(at_bottom)
 
     def _user_clicked(self, event: tk.Event) -> None:
         i = self.online.nearest(event.y)
@@ -251,51 +504,90 @@ class ChatWindow:
     def _quiet_toggled(self) -> None:
         self.presenter.set_quiet(bool(self.quiet_var.get()))
 
-    def _insert(self, entry: Entry, index: str = "end") -> int:
-        """Draw one entry at index; returns how many text lines it took."""
-        if entry["kind"] == "system":
-            self.text.insert(index, "— %s  %s —\n" % (entry["text"], entry["time"]), ("system",))
-            return 1
-        if entry["kind"] == "deleted":
-            self.text.insert(index, "%s: %s  %s\n" % (entry["who"], entry["text"], entry["time"]),
-                             ("deleted",))
-            return 1
-        tags: Tuple[str, ...] = ("mine",) if entry["kind"] == "mine" else ()
-        self.text.insert(index, entry["who"], tags + ("who",))
-        if entry["private"]:
-            to = self.tr("chat.to", user=entry["to"]) if entry["kind"] == "mine" else ""
-            self.text.insert(index, " %s %s" % (self.tr("chat.private_mark"), to), tags +
-                             ("private",))
-        self.text.insert(index, "  " + entry["time"] + "\n", tags + ("meta",))
-        self.text.insert(index, entry["text"] + "\n\n", tags)
-        return entry["text"].count("\n") + 3
+    # Pieces of a message's text by their style (ui/presenters/chat.message_parts).
+    PART_TAGS = {"text": (), "link": ("link",), "mention": ("mention",), "code": ("code",)}
+
+    def _pieces(self, entry: Entry) -> Tuple[List[Any], int]:
+        """The arguments of one Text.insert that draws the entry (text, tags, text, tags,
+        ...), and how many lines it takes."""
+        args: List[Any] = []
+
+        def add(text: str, *tags: str) -> None:
+            args.extend((text, tags))
+        if entry.get("day"):
+            add(entry["day"] + "\n", "day")
+        kind = entry["kind"]
+        if kind == "system":
+            add("— %s  %s —\n" % (entry["text"], entry["time"]), "system")
+        elif kind == "deleted":
+            add("%s: %s  %s\n" % (entry["who"], entry["text"], entry["time"]), "deleted")
+        elif kind == "marker":
+            add("——  %s  ——\n" % entry["text"], "marker")
+        else:
+            base: Tuple[str, ...] = ("mine",) if kind == "mine" else ()
+            if entry.get("mention"):
+                base += ("mentioned",)
+            if entry.get("header", True):
+                add(entry["who"], *base, "who", "head")
+                if entry["private"]:
+                    to = self.tr("chat.to", user=entry["to"]) if kind == "mine" else ""
+                    add(" %s %s" % (self.tr("chat.private_mark"), to), *base, "private", "head")
+                add("  " + entry["time"] + "\n", *base, "meta", "head")
+            for style, text in entry.get("parts") or [("text", entry["text"] + "\n")]:
+                add(text, *(base + self.PART_TAGS.get(style, ())))
+        return args, sum(text.count("\n") for text in args[::2])
 
     # -- ChatView -------------------------------------------------------------------------
 
     def show_conversation(self, entries: List[Entry]) -> None:
+        self._hover_off()
         self.text.configure(state="normal")
         self.text.delete("1.0", "end")
-        self._entry_lines = deque(self._insert(entry) for entry in entries)
-        self._entry_ids = deque(entry.get("msg_id") for entry in entries)
+        self._entry_lines.clear()
+        self._entry_ids.clear()
+        self._entry_when.clear()
+        for entry in entries:
+            pieces, lines = self._pieces(entry)
+            self.text.insert("end", *pieces)
+            self._entry_lines.append(lines)
+            self._entry_ids.append(entry.get("msg_id"))
+            self._entry_when.append(entry.get("when", ""))
         self.text.configure(state="disabled")
         self.text.see("end")
 
     def append_entry(self, entry: Entry) -> None:
         at_bottom = self.text.yview()[1] > 0.98
+        pieces, lines = self._pieces(entry)
         self.text.configure(state="normal")
-        self._entry_lines.append(self._insert(entry))
-        self._entry_ids.append(entry.get("msg_id"))
+        self.text.insert("end", *pieces)
         self.text.configure(state="disabled")
+        self._entry_lines.append(lines)
+        self._entry_ids.append(entry.get("msg_id"))
+        self._entry_when.append(entry.get("when", ""))
         if at_bottom or entry["kind"] == "mine":
             self.text.see("end")
 
     def prepend_entries(self, entries: List[Entry]) -> None:
+        """Drawn in one insert before the first entry, in their order. What the user was
+        looking at stays in place, unless they were at the very top: then the first of the
+        entries drawn is shown."""
+        at_top = self.text.yview()[0] <= 0.0
+        top_line = int(self.text.index("@0,0").split(".")[0])
+        pieces: List[Any] = []
+        counts: List[int] = []
+        for entry in entries:
+            drawn, lines = self._pieces(entry)
+            pieces.extend(drawn)
+            counts.append(lines)
         self.text.configure(state="normal")
-        for entry in reversed(entries):
-            self._entry_lines.appendleft(self._insert(entry, "1.0"))
-            self._entry_ids.appendleft(entry.get("msg_id"))
+        if pieces:
+            self.text.insert("1.0", *pieces)
         self.text.configure(state="disabled")
-        self.text.see("1.0")
+        for entry, lines in zip(reversed(entries), reversed(counts)):
+            self._entry_lines.appendleft(lines)
+            self._entry_ids.appendleft(entry.get("msg_id"))
+            self._entry_when.appendleft(entry.get("when", ""))
+        self.text.yview("1.0" if at_top else "%d.0" % (top_line + sum(counts)))
 
     def drop_oldest(self, count: int) -> None:
         """Forget the first `count` entries: a long-running room stays as fast as a new one."""
@@ -303,26 +595,60 @@ class ChatWindow:
         lines = sum(self._entry_lines.popleft() for _ in range(count))
         for _ in range(count):
             self._entry_ids.popleft()
+            self._entry_when.popleft()
         self.text.configure(state="normal")
         self.text.delete("1.0", "%d.0" % (lines + 1))
         self.text.configure(state="disabled")
 
+    def remove_entry(self, index: int) -> None:
+        if not 0 <= index < len(self._entry_lines):
+            return
+        start = 1 + sum(self._entry_lines[i] for i in range(index))
+        lines = self._entry_lines[index]
+        del self._entry_lines[index]
+        del self._entry_ids[index]
+        del self._entry_when[index]
+        self.text.configure(state="normal")
+        self.text.delete("%d.0" % start, "%d.0" % (start + lines))
+        self.text.configure(state="disabled")
+
+    def set_recipient(self, text: str, private: bool) -> None:
+        self._private = private
+        self.recipient.configure(text=text)
+        self._colour_recipient()
+
+    def _colour_recipient(self) -> None:
+        p = self.palette
+        if self._private:
+            self.recipient.configure(background=p.private_bg, foreground=p.private_fg)
+            self.input.configure(highlightbackground=p.private_fg, highlightcolor=p.private_fg)
+        else:
+            self.recipient.configure(background=p.bg, foreground=p.muted_fg)
+            self.input.configure(highlightbackground=p.bg, highlightcolor=ACCENT)
+
+    def set_online_header(self, text: str) -> None:
+        self.online_label.configure(text=text)
+
+    def mark_self(self, name: str) -> None:
+        self._me = name
+        self.mark_teachers(self._teachers)
+
     def set_online(self, names: List[str]) -> None:
         self.online_names = list(names)
-        self.online.delete(0, "end")
-        for name in names:
-            self.online.insert("end", name)
         self.online_label.configure(text=self.tr("chat.online", n=len(names)))
         self.mark_teachers(self._teachers)
 
     def mark_teachers(self, names: List[str]) -> None:
-        """A teacher's name reads 'name (Teacher)', in the badge's colour."""
+        """A teacher's name reads 'name (Teacher)', in the badge's colour; this user's own
+        'name (you)'."""
         self._teachers = list(names)
+        self.online.delete(0, "end")
         for i, name in enumerate(self.online_names):
             teacher = name in self._teachers
-            self.online.delete(i)
-            self.online.insert(i, "%s (%s)" % (name, self.tr("role.admin")) if teacher
-                               else name)
+            label = "%s (%s)" % (name, self.tr("role.admin")) if teacher else name
+            if name == self._me:
+                label = self.tr("chat.you", name=label)
+            self.online.insert("end", label)
             if teacher:
                 self.online.itemconfigure(i, foreground=BADGE_BG)
 
@@ -354,8 +680,14 @@ class ChatWindow:
         except tk.TclError:
             pass
 
+    def show_info(self, text: str) -> None:
+        self._note(text, self.palette.info_fg)
+
     def show_error(self, text: str) -> None:
-        self.error.configure(text=text)
+        self._note(text, ERROR_FG)
+
+    def _note(self, text: str, colour: str) -> None:
+        self.error.configure(text=text, foreground=colour)
         if self._error_after is not None:
             self.frame.after_cancel(self._error_after)
         self._error_after = self.frame.after(ERROR_SHOWN_MS, self._clear_error)
@@ -411,7 +743,7 @@ class ChatWindow:
         self.input.delete("1.0", "end")
         if text:
             self.input.insert("1.0", text, ("lock",))
-            self.input.configure(state="disabled", background="#F2F2F2")
+            self.input.configure(state="disabled", background=self.palette.locked_bg)
             self.send_button.configure(state="disabled")
         else:
             self.input.insert("1.0", self._locked_draft)
@@ -434,6 +766,48 @@ class ChatWindow:
         if int(self.input.cget("height")) != lines:
             self.input.configure(height=lines)
 
+    # -- members, search, passwords (ui/tk/directory.py) ----------------------------------
+
+    def _open_people(self, kind: str, make: Callable[[], Any]) -> Any:
+        """The window of that kind: the open one raised, or a new one. Its presenter reaches
+        this window and the chat presenter through weak proxies only."""
+        window = self.people.get(kind)
+        if window is not None and window.exists():
+            window.lift()
+            return window
+        window = self.people[kind] = make()
+        window.presenter.attach(window)
+        return window
+
+    def open_members(self) -> MembersWindow:
+        chat, me = self.presenter, weakref.proxy(self)
+        return self._open_people("members", lambda: MembersWindow(
+            self.root, self.tr, MembersPresenter(self.tr, chat.session,
+                                                 lambda user: chat.open_private(user),
+                                                 lambda user: me.open_password(user))))
+
+    def open_search(self) -> SearchWindow:
+        chat = self.presenter
+
+        def show(with_user: Optional[str], room: Optional[int]) -> None:
+            if with_user:
+                chat.open_private(with_user)
+            else:
+                chat.switch_to(room_key(room or 1))
+
+        def room_name(room: int) -> str:
+            return str(chat.rooms.get(room, {}).get("name", "#%d" % room))
+        return self._open_people("search", lambda: SearchWindow(
+            self.root, self.tr, SearchPresenter(self.tr, chat.session, show, room_name)))
+
+    def open_password(self, user: Optional[str] = None) -> PasswordDialog:
+        """Change our password; with user (a teacher), reset theirs."""
+        old = self.people.pop("password", None)
+        if old is not None:
+            old.close()
+        return self._open_people("password", lambda: PasswordDialog(
+            self.root, self.tr, PasswordPresenter(self.tr, self.presenter.session, user)))
+
     # -- rooms (docs/PROTOCOL.md §12) -----------------------------------------------------
 
     def _open_dialog(self, dialog: Any) -> Any:
@@ -445,6 +819,60 @@ class ChatWindow:
     def open_new_room(self) -> NewRoomDialog:
         return self._open_dialog(NewRoomDialog(self.root, self.tr,
                                                lambda *a: self.presenter.create_room(*a)))
+
+    def relabel(self) -> None:
+        """The window's own words in the language just chosen (ui/tk/app.App.set_language);
+        what the presenter drew from data it redraws itself (ChatPresenter.relabel)."""
+        tr = self.tr
+        for widget, key in ((self.new_room_button, "room.new"), (self.browse_button, "room.browse"),
+                            (self.invite_button, "room.invite"), (self.leave_button, "room.leave"),
+                            (self.quiet_check, "mod.quiet_toggle"),
+                            (self.older_button, "chat.load_older"), (self.hint, "chat.enter_hint"),
+                            (self.send_button, "chat.send")):
+            widget.configure(text=tr(key))
+        self.online_label.configure(text=tr("chat.online", n=len(self.online_names)))
+        self.mark_teachers(self._teachers)
+
+    # -- appearance (Preferences) ---------------------------------------------------------
+
+    def apply_font_size(self, points: int) -> None:
+        """Every text of the window at this size, at once (the fonts are shared)."""
+        for name, font in self.fonts.items():
+            font.configure(size=points - 1 if name == "small" else points)
+
+    def apply_theme(self, dark: bool) -> None:
+        """Colours of the messages, the input and the lists (ttk's are set by common)."""
+        self.palette = p = palette(dark)
+        t = self.text
+        t.configure(background=p.text_bg, foreground=p.fg, insertbackground=p.fg,
+                    selectbackground=ACCENT, selectforeground="white")
+        t.tag_configure("meta", foreground=p.meta_fg)
+        t.tag_configure("who", foreground=p.who_fg)
+        t.tag_configure("mine", background=p.mine_bg, lmargin1=40, lmargin2=40)
+        t.tag_configure("private", foreground=p.private_fg)
+        t.tag_configure("system", foreground=p.system_fg)
+        t.tag_configure("deleted", foreground=p.muted_fg)
+        t.tag_configure("day", foreground=p.meta_fg)
+        t.tag_configure("marker", foreground=ERROR_FG if not dark else "#FF8A80")
+        t.tag_configure("code", background=p.code_bg, foreground=p.fg)
+        t.tag_configure("link", foreground=p.link_fg)
+        t.tag_configure("mention", background=p.mention_bg, foreground=p.fg)
+        try:  # a bar in the margin of a message that names this user (Tk 8.6.6 and later)
+            t.tag_configure("mentioned", lmargincolor=p.mention_bg, lmargin1=6, lmargin2=6)
+        except tk.TclError:
+            pass
+        # Tag priority: code's and the mention's backgrounds over 'mine'.
+        for tag in ("code", "mention", "link"):
+            t.tag_raise(tag)
+        self.input.configure(background=p.input_bg, foreground=p.fg, insertbackground=p.fg)
+        self._input_bg = p.input_bg
+        if self._lock:
+            self.input.configure(background=p.locked_bg)
+        for listbox in (self.conversations, self.online):
+            listbox.configure(background=p.text_bg, foreground=p.fg,
+                              highlightbackground=p.bg, selectbackground=ACCENT,
+                              selectforeground="white")
+        self._colour_recipient()
 
     def open_invite(self) -> InviteDialog:
         return self._open_dialog(InviteDialog(self.root, self.tr,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tkinter as tk
 from tkinter import filedialog, messagebox, ttk
-from typing import List, Optional
+from typing import List, NamedTuple, Optional
 
 from ui.i18n import Catalog
 from ui.presenters.common import trust_question
@@ -34,6 +34,7 @@ def apply_style(root: tk.Tk) -> None:
     style.configure("Horizontal.TProgressbar", background=ACCENT, troughcolor="#E8E8EE")
     style.configure("Card.TFrame", background="white")
     style.configure("Card.TLabel", background="white")
+    bind_keyboard_habits(root)
 
 
 def ask_files(parent: tk.Misc) -> List[str]:
@@ -54,3 +55,97 @@ def ask_trust(parent: tk.Misc, tr: Catalog, server: str, fingerprint: str,
     return messagebox.askyesno(tr("tls.title"),
                                trust_question(tr, server, fingerprint, announced),
                                parent=parent)
+
+
+# -- issue 20: keyboard habits, dialogs over their parent, the dark theme ---------------------
+
+def bind_keyboard_habits(root: tk.Misc) -> None:
+    """Ctrl+A selects everything in a field, as on every other desktop (Tk's own binding on
+    X11 moves to the start of the line instead)."""
+    def select_all_entry(event: tk.Event) -> str:
+        event.widget.selection_range(0, "end")
+        event.widget.icursor("end")
+        return "break"
+
+    def select_all_text(event: tk.Event) -> str:
+        event.widget.tag_add("sel", "1.0", "end-1c")
+        return "break"
+    for cls in ("TEntry", "Entry", "TCombobox", "TSpinbox"):
+        for key in ("<Control-a>", "<Control-A>"):
+            root.bind_class(cls, key, select_all_entry)
+    for key in ("<Control-a>", "<Control-A>"):
+        root.bind_class("Text", key, select_all_text)
+
+
+def place_over(window: tk.Toplevel, parent: tk.Misc) -> None:
+    """Open a dialog centred over the window it belongs to (not at a corner of the
+    screen, not behind another window), kept on the screen."""
+    top = parent.winfo_toplevel()
+    window.withdraw()  # measured before it is first shown: it never flashes at a corner
+    window.update_idletasks()
+    width, height = window.winfo_reqwidth(), window.winfo_reqheight()
+    x = top.winfo_rootx() + (top.winfo_width() - width) // 2
+    y = top.winfo_rooty() + (top.winfo_height() - height) // 3
+    x = max(0, min(x, window.winfo_screenwidth() - width))
+    y = max(0, min(y, window.winfo_screenheight() - height))
+    window.geometry("+%d+%d" % (x, y))
+    window.deiconify()
+    window.lift(top)
+
+
+class Palette(NamedTuple):
+    """The colours of a theme (Preferences → Theme)."""
+
+    bg: str  # the window
+    fg: str  # text
+    text_bg: str  # the messages, the lists
+    input_bg: str
+    locked_bg: str  # the input while it is closed
+    meta_fg: str  # times, date dividers
+    who_fg: str  # a sender's name
+    mine_bg: str  # my messages
+    private_fg: str  # private marks, the recipient bar in private mode
+    private_bg: str
+    system_fg: str  # notices
+    muted_fg: str
+    info_fg: str
+    code_bg: str
+    link_fg: str
+    mention_bg: str  # @me
+
+
+LIGHT = Palette(bg="#DCDAD5", fg="#000000", text_bg="#FFFFFF", input_bg="#FFFFFF",
+                locked_bg="#F2F2F2", meta_fg="#888888", who_fg=ACCENT, mine_bg=MINE_BG,
+                private_fg="#8B008B", private_bg="#F3E5F5", system_fg="#708090",
+                muted_fg=MUTED_FG, info_fg=INFO_FG, code_bg="#F2F2F2", link_fg="#1A0DAB",
+                mention_bg="#FFF3B0")
+DARK = Palette(bg="#2B2B2B", fg="#E6E6E6", text_bg="#1E1E1E", input_bg="#262626",
+               locked_bg="#3A3A3A", meta_fg="#9A9A9A", who_fg="#8AB4F8", mine_bg="#1F3347",
+               private_fg="#E1A6F0", private_bg="#4A2A52", system_fg="#A0AAB4",
+               muted_fg="#A0A0A0", info_fg="#B0C4C4", code_bg="#2D2D2D", link_fg="#8AB4F8",
+               mention_bg="#5C4B00")
+
+
+def palette(dark: bool) -> Palette:
+    return DARK if dark else LIGHT
+
+
+def apply_theme(root: tk.Misc, dark: bool) -> Palette:
+    """ttk's colours for the theme (every window's frames, labels, buttons and fields);
+    the Text and Listbox widgets are coloured by their windows from the palette."""
+    p = palette(dark)
+    style = ttk.Style(root)
+    style.configure(".", background=p.bg, foreground=p.fg, fieldbackground=p.input_bg,
+                    insertcolor=p.fg)
+    for name in ("TFrame", "TLabel", "TCheckbutton", "TRadiobutton", "TLabelframe",
+                 "TLabelframe.Label", "TPanedwindow", "TNotebook"):
+        style.configure(name, background=p.bg, foreground=p.fg)
+    style.configure("TButton", background=p.bg if not dark else "#3C3C3C", foreground=p.fg)
+    style.configure("TEntry", fieldbackground=p.input_bg, foreground=p.fg)
+    style.configure("Treeview", background=p.text_bg, fieldbackground=p.text_bg,
+                    foreground=p.fg)
+    style.map("TCheckbutton", background=[("active", p.bg)])
+    style.map("TRadiobutton", background=[("active", p.bg)])
+    style.map("TButton", background=[("active", "#BEBAB3" if not dark else "#505050")])
+    root.configure(background=p.bg)
+    return p

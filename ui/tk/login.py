@@ -48,7 +48,7 @@ class LoginWindow:
     presenter through a weak reference: the presenter owns the view, never the reverse."""
 
     def __init__(self, master: tk.Tk, tr: Catalog, presenter: LoginPresenter, server: str,
-                 last_login: str) -> None:
+                 last_login: str, tls: bool = False) -> None:
         self.tr = tr
         self.presenter = weakref.proxy(presenter)
         self._after_ids: Dict[str, str] = {}  # one pending timer per animation
@@ -72,13 +72,16 @@ class LoginWindow:
         self.server = tk.StringVar(frame, value=server)
         self.login = tk.StringVar(frame, value=last_login)
         self.password = tk.StringVar(frame)
+        self.tls = tk.BooleanVar(frame, value=tls)
         entries = []
+        self.labels: List[Tuple[ttk.Label, str]] = []  # each with its catalog key (relabel)
         # Row 1 is the list of servers found, shown from the first "Find servers".
-        for row, (label, var, show) in zip((0, 2, 3), [
-                (tr("login.server"), self.server, ""), (tr("login.login"), self.login, ""),
-                (tr("login.password"), self.password, "•")]):
-            ttk.Label(form, text=label, style="Card.TLabel").grid(row=row, column=0, sticky="w",
-                                                                  pady=4, padx=(0, 8))
+        for row, (key, var, show) in zip((0, 2, 3), [
+                ("login.server", self.server, ""), ("login.login", self.login, ""),
+                ("login.password", self.password, "•")]):
+            label = ttk.Label(form, text=tr(key), style="Card.TLabel")
+            label.grid(row=row, column=0, sticky="w", pady=4, padx=(0, 8))
+            self.labels.append((label, key))
             entry = ttk.Entry(form, textvariable=var, width=28, show=show)
             entry.grid(row=row, column=1, pady=4)
             entry.bind("<Return>", lambda e: self.presenter.submit())
@@ -88,8 +91,15 @@ class LoginWindow:
                                       command=lambda: self.presenter.find_servers())
         self.find_button.grid(row=0, column=2, padx=(6, 0), pady=4)
         self.servers = self._server_list(form, tr)
+        # issue 20: a plain client at a TLS server only saw "connection reset by peer"
+        style = ttk.Style(frame)  # on the card's colour, whatever the theme makes it
+        style.configure("Card.TCheckbutton",
+                        background=style.lookup("Card.TFrame", "background") or "white")
+        self.tls_check = ttk.Checkbutton(form, text=tr("login.tls"), variable=self.tls,
+                                         style="Card.TCheckbutton")
+        self.tls_check.grid(row=6, column=1, columnspan=2, sticky="w", pady=(2, 0))
         buttons = ttk.Frame(form, style="Card.TFrame")
-        buttons.grid(row=4, column=0, columnspan=3, pady=(10, 0))
+        buttons.grid(row=7, column=0, columnspan=3, pady=(10, 0))
         self.submit_button = ttk.Button(buttons, text=tr("login.submit"), style="Accent.TButton",
                                         command=lambda: self.presenter.submit())
         self.submit_button.pack(side="left", padx=4)
@@ -98,7 +108,7 @@ class LoginWindow:
         self.register_button.pack(side="left", padx=4)
         self.message = ttk.Label(form, text="", style="Card.TLabel", wraplength=400,
                                  foreground=ERROR_FG)
-        self.message.grid(row=5, column=0, columnspan=3, pady=(8, 0))
+        self.message.grid(row=8, column=0, columnspan=3, pady=(8, 0))
         self.form_item = self.canvas.create_window(CANVAS_WIDTH // 2, FORM_TOP, window=form,
                                                    anchor="n")
         self._fit()
@@ -157,6 +167,22 @@ class LoginWindow:
         self._after_ids["bubbles"] = self.frame.after(BUBBLE_INTERVAL_MS,
                                                       self._animate_bubbles)
 
+    def relabel(self) -> None:
+        """The language changed (App.set_language): every fixed text again, from tr."""
+        tr = self.tr
+        self.banner.configure(text=tr("login.banner"))
+        for label, key in self.labels:
+            label.configure(text=tr(key))
+        self.find_button.configure(text=tr("discover.find"))
+        self.tls_check.configure(text=tr("login.tls"))
+        self.submit_button.configure(text=tr("login.submit"))
+        self.register_button.configure(text=tr("login.register"))
+        self.servers.heading("#0", text=tr("discover.tls"))
+        for column, title in (("name", "discover.name"), ("address", "discover.address"),
+                              ("users", "discover.users")):
+            self.servers.heading(column, text=tr(title))
+        self._fit()
+
     def close(self) -> None:
         """Stop the animations and destroy the widgets (their callbacks go with them)."""
         for after_id in self._after_ids.values():
@@ -171,7 +197,14 @@ class LoginWindow:
 
     def prefill(self, login: str) -> None:
         self.login.set(login)
+        self.password.set("")  # issue 20: a password typed before registering stayed
         self.password_entry.focus_set()
+
+    def tls_ticked(self) -> bool:
+        return bool(self.tls.get())
+
+    def set_tls(self, ticked: bool) -> None:
+        self.tls.set(ticked)
 
     def set_busy(self, busy: bool) -> None:
         state = "disabled" if busy else "normal"

@@ -1,12 +1,13 @@
-"""The preferences window: language, server, download folder, notifications."""
+"""The preferences window: language, server, download folder, notifications, text size and
+theme (both applied the moment they are saved)."""
 from __future__ import annotations
 
 import tkinter as tk
 from tkinter import ttk
 
 from ui.i18n import Catalog
-from ui.presenters.preferences import Preferences, PreferencesPresenter
-from ui.tk.common import MUTED_FG, ask_folder
+from ui.presenters.preferences import FONT_SIZES, Preferences, PreferencesPresenter
+from ui.tk.common import MUTED_FG, ask_folder, place_over
 
 
 class PreferencesWindow:
@@ -42,11 +43,28 @@ class PreferencesWindow:
                                                                                  padx=4)
         ttk.Checkbutton(body, text=tr("settings.notify"), variable=self.notify).grid(
             row=3, column=0, columnspan=2, sticky="w", pady=8)
+        self.font_size = tk.StringVar(window, value=str(current.font_size))
+        self.theme = tk.StringVar(window, value=current.theme)
+        ttk.Label(body, text=tr("settings.font_size")).grid(row=4, column=0, sticky="w", pady=4)
+        self.font_size_box = ttk.Spinbox(body, from_=FONT_SIZES[0], to=FONT_SIZES[-1],
+                                         textvariable=self.font_size, width=5)
+        self.font_size_box.grid(row=4, column=1, sticky="w")
+        ttk.Label(body, text=tr("settings.theme")).grid(row=5, column=0, sticky="w", pady=4)
+        themes = ttk.Frame(body)
+        themes.grid(row=5, column=1, sticky="w")
+        ttk.Radiobutton(themes, text=tr("settings.theme_light"), value="light",
+                        variable=self.theme).pack(side="left")
+        ttk.Radiobutton(themes, text=tr("settings.theme_dark"), value="dark",
+                        variable=self.theme).pack(side="left", padx=8)
         ttk.Label(body, text=tr("settings.restart_lang"), foreground=MUTED_FG).grid(
-            row=4, column=0, columnspan=2, sticky="w")
+            row=6, column=0, columnspan=2, sticky="w")
         self.save_button = ttk.Button(body, text=tr("settings.save"), style="Accent.TButton",
                                       command=self._save)
-        self.save_button.grid(row=5, column=1, sticky="e", pady=(10, 0))
+        self.save_button.grid(row=7, column=1, sticky="e", pady=(10, 0))
+        window.bind("<Escape>", lambda e: self.close())
+        window.bind("<Return>", lambda e: self._save())
+        window.transient(master.winfo_toplevel())
+        place_over(window, master)
 
     def close(self) -> None:
         self.window.destroy()
@@ -58,5 +76,6 @@ class PreferencesWindow:
 
     def _save(self) -> None:
         self.presenter.save(Preferences(self.language.get(), self.server.get(),
-                                        self.download_dir.get(), self.notify.get()))
+                                        self.download_dir.get(), self.notify.get(),
+                                        self.font_size.get(), self.theme.get()))
         self.close()

@@ -31,6 +31,8 @@ class RegisterWindow:
         self.hints: Dict[str, ttk.Label] = {}
         self.rows: Dict[str, List[tk.Widget]] = {}
         self.entries: Dict[str, ttk.Entry] = {}
+        self.hint_keys: Dict[str, str] = {}  # the catalog key each hint shows (relabel)
+        self.labels: List[Tuple[ttk.Label, str]] = []
         # Variable traces are Tcl commands that outlive the widgets: close() removes them.
         self._traces: List[Tuple[tk.StringVar, str]] = []
         labels = [("username", "register.username", ""), ("password", "register.password", "•"),
@@ -41,10 +43,11 @@ class RegisterWindow:
             self.vars[name] = var
             label = ttk.Label(body, text=tr(key))
             label.grid(row=row, column=0, sticky="w", pady=3)
+            self.labels.append((label, key))
             entry = ttk.Entry(body, textvariable=var, width=26, show=show)
             entry.grid(row=row, column=1, sticky="w", pady=3, padx=6)
             self.entries[name] = entry
-            hint = ttk.Label(body, text="", foreground=MUTED_FG, width=34)
+            hint = ttk.Label(body, text="", foreground=MUTED_FG, width=34, wraplength=300)
             hint.grid(row=row, column=3, sticky="w")
             self.hints[name] = hint
             trace = var.trace_add("write", lambda *_, n=name: self.presenter.check(n))
@@ -74,6 +77,19 @@ class RegisterWindow:
     def lift(self) -> None:
         self.window.lift()
 
+    def relabel(self) -> None:
+        """The language changed (App.set_language): every fixed text again, from tr."""
+        tr = self.tr
+        self.window.title(tr("register.title"))
+        for label, key in self.labels:
+            label.configure(text=tr(key))
+        for field, key in self.hint_keys.items():
+            self.hints[field].configure(text=tr(key))
+        if str(self.send_button.cget("state")) == "normal":  # else the countdown redraws it
+            self.send_button.configure(text=tr("register.send_code"))
+        self.submit_button.configure(text=tr("register.submit"))
+        self.back_button.configure(text=tr("register.back"))
+
     def close(self) -> None:
         for var, trace in self._traces:
             var.trace_remove("write", trace)
@@ -87,6 +103,7 @@ class RegisterWindow:
 
     def set_hint(self, field: str, key: str, ok: Optional[bool]) -> None:
         colour = MUTED_FG if ok is None else (OK_FG if ok else ERROR_FG)
+        self.hint_keys[field] = key
         self.hints[field].configure(text=self.tr(key), foreground=colour)
 
     def set_code_visible(self, visible: bool) -> None:

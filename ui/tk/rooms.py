@@ -8,16 +8,24 @@ from tkinter import ttk
 from typing import Any, Callable, Dict, List
 
 from ui.i18n import Catalog
+from ui.tk.common import place_over
 
 
 class _Dialog:
+    """A Toplevel over its parent (centred on it: place() once its body is built), that
+    Esc closes."""
+
     def __init__(self, master: tk.Misc, title: str) -> None:
+        self.master = master
         self.window = window = tk.Toplevel(master)
         window.title(title)
         window.transient(master.winfo_toplevel())
         window.bind("<Escape>", lambda e: self.close())
         self.body = ttk.Frame(window, padding=12)
         self.body.pack(fill="both", expand=True)
+
+    def place(self) -> None:
+        place_over(self.window, self.master)
 
     def exists(self) -> bool:
         try:
@@ -56,6 +64,7 @@ class NewRoomDialog(_Dialog):
                                                                                padx=6)
         body.columnconfigure(1, weight=1)
         self.window.bind("<Return>", lambda e: self._submit())
+        self.place()
         self.name.focus_set()
 
     def _submit(self) -> None:
@@ -91,6 +100,9 @@ class RoomListDialog(_Dialog):
         self.join_button.pack(side="right")
         ttk.Button(buttons, text=tr("room.cancel"), command=self.close).pack(side="right",
                                                                                padx=6)
+        self.window.bind("<Return>", lambda e: self._joined())
+        self.place()
+        self.tree.focus_set()
 
     def show(self, rooms: List[Dict[str, Any]], join: Callable[[int], None]) -> None:
         self._join = join
@@ -111,6 +123,7 @@ class RoomListDialog(_Dialog):
         else:
             self.empty.pack_forget()
             self.tree.selection_set(str(self.ids[0]))
+            self.tree.focus(str(self.ids[0]))  # the keyboard cursor, visible, on it
 
     def _joined(self) -> None:
         picked = self.tree.selection()
@@ -137,6 +150,7 @@ class InviteDialog(_Dialog):
         ttk.Button(buttons, text=tr("room.cancel"), command=self.close).pack(side="right",
                                                                                padx=6)
         self.window.bind("<Return>", lambda e: self._submit())
+        self.place()
         self.user.focus_set()
 
     def _submit(self) -> None:
