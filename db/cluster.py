@@ -68,6 +68,7 @@ class ClusterLog:
     """Methods for the writer thread:
         register(host, pid) -> node        this process joins (a new node id each start)
         position()                         the newest log number
+        newest_message()                   the newest message id
         commit(node, items) -> [number]    append messages and events in one transaction
         read(node, after, upto)            what others appended in (after, upto], in order
         heartbeat(node)                    one more beat
@@ -94,6 +95,11 @@ class ClusterLog:
         row = self.store._read(lambda cur: self.store._q(
             cur, "SELECT value FROM cluster_seq WHERE name = 'log'").fetchone())
         return int(row[0]) if row else 0
+
+    def newest_message(self) -> int:
+        row = self.store._read(lambda cur: self.store._q(
+            cur, "SELECT MAX(id) FROM messages").fetchone())
+        return int(row[0] or 0)
 
     def commit(self, node: int, items: Sequence[Item]) -> List[int]:
         """One transaction: every item gets its log number, in order."""

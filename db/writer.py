@@ -78,6 +78,7 @@ class MessageWriter:
         self.batches = 0  # for benchmarks: how many commits served how many messages
         self.messages = 0
         self.node: Optional[int] = None  # this process's cluster_nodes id, once joined
+        self.newest_message = 0  # the newest message id stored before this process joined
         self._on_entries: Optional[OnEntries] = None
         self._seen = 0  # every log number up to this has been posted (or was our own)
         self._watch: Dict[int, Tuple[int, float]] = {}  # node -> (beats, unchanged since)
@@ -105,6 +106,7 @@ class MessageWriter:
         # they must wait for it when they answer an auth (sync).
         self._log.commit(self.node, [Item("event", {"kind": "node_up", "node": self.node})])
         self._seen = max(self._seen, self._log.position())
+        self.newest_message = self._log.newest_message()
         self._on_entries = on_entries
         return [row for row in self._log.online() if row[0] != self.node]
 

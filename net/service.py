@@ -64,7 +64,8 @@ class PeerAPI(Protocol):
         abort()                        close now, dropping what is queued
     Fields: state (the service's per-connection object), service (its Service), host (the
     peer's IP address),
-    peer ("host:port", for logs), closed, outbox_bytes, opened_s, last_seen_s, on_drain.
+    peer ("host:port", for logs), closed, closing (close() was called: only what is queued
+    still goes out), outbox_bytes, opened_s, last_seen_s, on_drain.
     """
 
     state: Any
@@ -78,6 +79,9 @@ class PeerAPI(Protocol):
 
     @property
     def closed(self) -> bool: ...
+
+    @property
+    def closing(self) -> bool: ...
 
     def send(self, message: Request) -> None: ...
 

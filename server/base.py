@@ -109,7 +109,23 @@ class AuthenticatedService(BaseService):
             self.sessions.add(peer, user.id, token)
             self.welcome(peer, request, user, extra)
 
-        peer.call(request, "db", self.load_user, token, then=verified, on_error=peer.close)
+        known = self.sessions.known_user(token)
+        if known is not None:
+            loaded = self.load_from_memory(known)
+            if loaded is not None:
+                verified(loaded)
+                return
+
+        def looked_up(result: Tuple[Optional[User], Any]) -> None:
+            if result[0] is not None:
+                self.sessions.remember(token, result[0])
+            verified(result)
+        peer.call(request, "db", self.load_user, token, then=looked_up, on_error=peer.close)
+
+    def load_from_memory(self, user: User) -> Optional[Tuple[User, Any]]:
+        """On the loop, for a token this process knows: (user, whatever welcome needs), or
+        None when that needs the database after all."""
+        return user, None
 
     def load_user(self, token: str) -> Tuple[Optional[User], Any]:
         """Runs on a db worker: (the token's user or None, whatever welcome needs)."""

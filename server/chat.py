@@ -86,6 +86,8 @@ class ChatService(RoomOps, ModerationOps, DirectoryOps, ClusterOps, Authenticate
         (docs/PROTOCOL.md §13)."""
         self.fanout = Fanout(self.loop.call_soon, lambda: self.loop.trace)
         self.join_cluster()
+        # The ring of recent messages holds every message from now on (server/fanout.py).
+        self.fanout.complete_from = self.writer.newest_message + 1
         self.quiet = set(self.load_moderation())
         self.load_rooms()
 
@@ -152,19 +154,26 @@ class ChatService(RoomOps, ModerationOps, DirectoryOps, ClusterOps, Authenticate
 
     # -- auth -----------------------------------------------------------------------------
 
-    def load_user(self, token: str) -> Tuple[Optional[User], List[Message]]:
+    def load_user(self, token: str) -> Tuple[Optional[User], List[Dict[str, Any]]]:
         """Runs on a db worker: one trip for the token and the history of every room the
         user is in with their private messages (docs/PROTOCOL.md §12)."""
         user = self.accounts.user_for_token(token)
         if user is None:
             return None, []
         rooms = self.store.user_rooms(user.id)
-        return user, self.store.history(user.id, None, AUTH_HISTORY_MESSAGES, rooms=rooms)
+        return user, history_events(self.store.history(user.id, None, AUTH_HISTORY_MESSAGES,
+                                                       rooms=rooms))
+
+    def load_from_memory(self, user: User) -> Optional[Tuple[User, Any]]:
+        """A token this process knows: the history from the fan-out's ring of recent
+        messages, when it holds enough of them (no database trip at all)."""
+        history = self.fanout.history(user.id, AUTH_HISTORY_MESSAGES, self.may_see_room)
+        return None if history is None else (user, history)
 
     def welcome(self, peer: PeerAPI, request: Dict[str, Any], user: User,
-                messages: List[Message]) -> None:
+                history: List[Dict[str, Any]]) -> None:
         if not self.writer.clustered:
-            self._welcome(peer, request, user, messages)
+            self._welcome(peer, request, user, history)
             return
         # docs/PROTOCOL.md §13: the reply says who is online anywhere. So the other processes
         # learn of this user (when this is their first connection here) before the reply
@@ -175,12 +184,16 @@ class ChatService(RoomOps, ModerationOps, DirectoryOps, ClusterOps, Authenticate
         def abandoned() -> None:  # closed while waiting: take the presence back if need be
             if user.id not in self.by_user:
                 self.writer.presence(user.id, user.username, False)
-        self.writer.sync(peer.pending(
-            request, lambda _: self._welcome(peer, request, user, messages, written=True),
-            on_error=abandoned))
+
+        def synced(_: Any) -> None:
+            if peer.closed or peer.closing:  # e.g. logged out elsewhere meanwhile
+                abandoned()
+            else:
+                self._welcome(peer, request, user, history, written=True)
+        self.writer.sync(peer.pending(request, synced, on_error=abandoned))
 
     def _welcome(self, peer: PeerAPI, request: Dict[str, Any], user: User,
-                 messages: List[Message], written: bool = False) -> None:
+                 history: List[Dict[str, Any]], written: bool = False) -> None:
         burst = self.config.flood_limit * FLOOD_BURST_FACTOR
         state = peer.state = ChatState(user, burst, time.monotonic())
         if user.muted_until > time.time():
@@ -197,8 +210,8 @@ class ChatService(RoomOps, ModerationOps, DirectoryOps, ClusterOps, Authenticate
                    quiet=LOBBY in self.quiet,
                    muted_until=self.muted[user.id] if muted_s else 0, online=self.online(),
                    rooms=[self.rooms[r].record(user.id, online) for r in self.rooms_of(user.id)],
-                   history=history_events(messages))
-        self.fanout.welcome(peer, user.id, messages[-1].id if messages else 0,
+                   history=history)
+        self.fanout.welcome(peer, user.id, history[-1]["msg_id"] if history else 0,
                             self.may_see_room)
 
     def online(self) -> List[str]:

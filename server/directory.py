@@ -238,9 +238,11 @@ class DirectoryOps:
 
     def apply_password_changed(self, change: Dict[str, Any]) -> None:
         """(server/cluster.py) Every login of the user but the one that changed it ends."""
+        self.sessions.forget_user(change["user_id"])
         self.sessions.end_user_but(change["user_id"], change["keep"], change["event"])
 
     def apply_password_reset(self, change: Dict[str, Any]) -> None:
+        self.sessions.forget_user(change["user_id"])
         self.sessions.end_user(change["user_id"], change["event"], service="chat")
 
     def op_reset_password(self, peer: PeerAPI, request: Dict[str, Any]) -> None:

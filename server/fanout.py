@@ -30,6 +30,14 @@ Audience = Optional[Tuple[Any, int]]
 Run = List[Tuple[Optional[int], bytes, Dict[str, Any]]]
 
 
+def _visible(audience: Audience, user_id: int, may_see_room: Callable[[int, int], bool]) -> bool:
+    if audience is None:
+        return True
+    if audience[0] == "room":  # (not "user_id in audience": a user id may equal a room id)
+        return may_see_room(user_id, audience[1])
+    return user_id in audience
+
+
 class Fanout:
     """Methods for callers:
         to_everyone(event, msg_id=None)          every member, after the events before it
@@ -49,7 +57,11 @@ class Fanout:
         # audience of a private message).
         self._pending: List[Tuple[Optional[Iterable[PeerAPI]], Optional[int], bytes,
                                   Dict[str, Any], Audience]] = []
-        self._recent: Deque[Tuple[int, Audience, bytes]] = deque(maxlen=RECENT_EVENTS)
+        self._recent: Deque[Tuple[int, Audience, bytes, Dict[str, Any]]] = deque(
+            maxlen=RECENT_EVENTS)
+        # Every message with an id from here on is in the ring (or was deleted): set at start
+        # to one past the newest message stored before, raised as the ring forgets.
+        self.complete_from = 1
 
     def to_everyone(self, event: Dict[str, Any], msg_id: Optional[int] = None) -> None:
         self.to(None, event, msg_id)
@@ -69,13 +81,27 @@ class Fanout:
         if len(recent) == RECENT_EVENTS and recent[0][0] > newest + 1:
             log.warning("a connection joined %d messages behind; the oldest of them are only "
                         "in its history", recent[0][0] - newest)
-        for msg_id, audience, frame in recent:
+        for msg_id, audience, frame, _ in recent:
             if msg_id <= newest:
                 continue
-            if (audience is None or (audience[0] == "room" and may_see_room(user_id, audience[1]))
-                    or user_id in audience):
+            if _visible(audience, user_id, may_see_room):
                 peer.send_encoded(frame)
         peer.state.floor = newest
+
+    def history(self, user_id: int, limit: int,
+                may_see_room: Callable[[int, int], bool]) -> Optional[List[Dict[str, Any]]]:
+        """The latest ``limit`` messages the user may see, oldest first, from the ring alone
+        (an auth that needs no database trip); None when older ones may be missing from it."""
+        found: List[Dict[str, Any]] = []
+        for _, audience, _, event in reversed(self._recent):
+            if _visible(audience, user_id, may_see_room):
+                found.append(event)
+                if len(found) == limit:
+                    break
+        if len(found) < limit and self.complete_from > 1:
+            return None
+        found.reverse()
+        return found
 
     def forget(self, msg_id: int) -> None:
         """A deleted message: a connection joining now must not be sent it from the ring."""
@@ -86,9 +112,11 @@ class Fanout:
         pending, self._pending = self._pending, []
         trace = self._trace()
         recent = self._recent
-        for _, msg_id, frame, _, audience in pending:
+        for _, msg_id, frame, event, audience in pending:
             if msg_id is not None:
-                recent.append((msg_id, audience, frame))
+                if len(recent) == RECENT_EVENTS:  # the oldest is about to be forgotten
+                    self.complete_from = max(self.complete_from, recent[0][0] + 1)
+                recent.append((msg_id, audience, frame, event))
         i = 0
         while i < len(pending):
             targets, msg_id, frame, event, _ = pending[i]

@@ -280,7 +280,9 @@ class FileService(AuthenticatedService):
                 peer.reply(request, status)
                 return
             peer.reply(request)
-            self.chat.share("file", event={"op": "file_removed", "file_id": file_id},
+            # `by`: the notice can say who deleted it (docs/PROTOCOL.md §6)
+            self.chat.share("file", event={"op": "file_removed", "file_id": file_id,
+                                           "by": state.username},
                             visibility=record.visibility, owner_id=record.owner_id)
 
         peer.call(request, "disk", self.library.delete, state.user_id, file_id,

@@ -89,14 +89,17 @@ class ModerationOps:
     # -- the changes, as every process applies them (server/cluster.py) -----------------
 
     def apply_mute(self, change: Dict[str, Any]) -> None:
+        self.sessions.forget_user(change["user_id"])  # (the token cache has the old record)
         self.muted[change["user_id"]] = change["until"]
         self.fanout.to_everyone(change["event"])
 
     def apply_unmute(self, change: Dict[str, Any]) -> None:
+        self.sessions.forget_user(change["user_id"])
         self.muted.pop(change["user_id"], None)
         self.fanout.to_everyone(change["event"])
 
     def apply_kick(self, change: Dict[str, Any]) -> None:
+        self.sessions.forget_user(change["user_id"])
         self.sessions.end_user(change["user_id"], change["kicked"], service="chat")
         self.fanout.to_everyone(change["event"])
 

@@ -6,11 +6,21 @@ connection its token opened (docs/PROTOCOL.md §5).
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Callable, Dict, List, Optional, Set
+import time
+from collections import OrderedDict
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from net.service import PeerAPI
 
 LOGGED_OUT_EVENT = {"op": "logged_out"}
+# Tokens whose user this process looked up lately, so that a reconnect (or a client's file
+# connection after its chat connection) needs no database trip to authenticate. Logout,
+# kick, mute and password changes drop entries at once, on every process (they come through
+# the cluster log, docs/PROTOCOL.md §13); an entry is trusted this long at most, which is also
+# as long as an expired session can outlive its expiry here.
+TOKEN_CACHE_TTL_S = 60.0
+# Entries at most (each a user record and a time: a few hundred bytes).
+TOKEN_CACHE_MAX = 10_000
 
 
 def token_hash(token: str) -> str:
@@ -39,6 +49,7 @@ class Sessions:
         self._by_user: Dict[int, Set[PeerAPI]] = {}
         self._by_token: Dict[str, Set[PeerAPI]] = {}
         self._keys: Dict[PeerAPI, tuple] = {}
+        self._known: "OrderedDict[str, Tuple[Any, float]]" = OrderedDict()  # hash -> (user, at)
 
     def may_add(self, user_id: int) -> bool:
         if not self.max_per_user:
@@ -95,7 +106,34 @@ class Sessions:
         self.publish({"kind": "logout", "token_hash": key})
         return self.end_token_hash(key)
 
+    # -- the token cache -------------------------------------------------------------------
+
+    def known_user(self, token: str) -> Any:
+        """The user a token authenticated lately on this process, or None (ask the store)."""
+        key = token_hash(token)
+        entry = self._known.get(key)
+        if entry is None:
+            return None
+        user, at = entry
+        if time.monotonic() - at > TOKEN_CACHE_TTL_S:
+            del self._known[key]
+            return None
+        return user
+
+    def remember(self, token: str, user: Any) -> None:
+        key = token_hash(token)
+        self._known.pop(key, None)
+        while len(self._known) >= TOKEN_CACHE_MAX:
+            self._known.popitem(last=False)
+        self._known[key] = (user, time.monotonic())
+
+    def forget_user(self, user_id: int) -> None:
+        """Something about the user changed (muted, kicked, a password): look them up again."""
+        for key in [k for k, (user, _) in self._known.items() if user.id == user_id]:
+            del self._known[key]
+
     def end_token_hash(self, key: str) -> int:
+        self._known.pop(key, None)
         peers: List[PeerAPI] = list(self._by_token.get(key, ()))
         for peer in peers:
             peer.send(LOGGED_OUT_EVENT)

@@ -358,3 +358,17 @@ def test_a_password_reset_on_one_process_ends_the_students_connections_on_the_ot
     closing = on_b.expect_closed(10)
     assert any(e.get("op") == "logged_out" and e.get("reason") == "password_reset"
                for e in closing), closing
+
+
+def test_a_token_known_to_a_process_stops_working_there_when_it_logs_out_elsewhere(cluster):
+    a, b = cluster(2)
+    ann = register(a)
+    chat_client(b, ann).close()  # b now knows ann's token (server/sessions.py token cache)
+    with WireClient(a.auth) as auth:
+        assert auth.request("logout", token=ann["token"])["status"] == "ok"
+    with WireClient(b.chat) as late:  # at once: the logout may not have reached b yet
+        late.send({"op": "auth", "id": 1, "token": ann["token"]})
+        seen = late.expect_closed(10)
+    assert not any(f.get("op") == "auth" and f.get("status") == "ok" for f in seen), seen
+    with WireClient(b.chat) as again:
+        assert again.request("auth", token=ann["token"])["status"] == "unauthorized"

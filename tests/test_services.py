@@ -50,6 +50,30 @@ def test_fanout_joins_one_turns_public_events_once_per_member():
     assert [m["msg_id"] for m in b.messages()] == [1, 2]
 
 
+def test_fanout_history_comes_from_the_ring_only_when_the_ring_is_enough():
+    loop = FakeLoop()
+    fanout = Fanout(loop.call_soon, lambda: False)
+    rooms_of = {7: {5}}  # user 7 is in room 5; user 5 is in no room
+
+    def may_see_room(user, room):
+        return room in rooms_of.get(user, ())
+    fanout.to_everyone({"op": "message", "msg_id": 1}, 1)
+    fanout.to([], {"op": "message", "msg_id": 2}, 2, ("room", 5))
+    fanout.to([], {"op": "message", "msg_id": 3}, 3, (5, 9))  # private: users 5 and 9
+    fanout.to_everyone({"op": "message", "msg_id": 4}, 4)
+    loop.pump()
+    ids = lambda events: [e["msg_id"] for e in events]  # noqa: E731
+    # a user whose id is the room's id does not thereby see the room
+    assert ids(fanout.history(5, 50, may_see_room)) == [1, 3, 4]
+    assert ids(fanout.history(7, 2, may_see_room)) == [2, 4]
+    fanout.forget(4)
+    assert ids(fanout.history(7, 50, may_see_room)) == [1, 2]
+    # messages stored before the process started are not in the ring: ask the database
+    fanout.complete_from = 3
+    assert fanout.history(7, 50, may_see_room) is None
+    assert ids(fanout.history(9, 1, may_see_room)) == [3]  # (enough found in the ring)
+
+
 def test_fanout_welcome_replays_what_a_joiner_missed_and_the_floor_drops_duplicates():
     loop = FakeLoop()
     fanout = Fanout(loop.call_soon, lambda: False)
