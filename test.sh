@@ -37,6 +37,11 @@ command -v Xvfb >/dev/null || missing+=(xvfb)
 command -v xdotool >/dev/null || missing+=(xdotool)
 command -v openssl >/dev/null || missing+=(openssl)
 command -v ip >/dev/null || missing+=(iproute2)  # the broadcast test's network namespaces
+# the two-node Galera cluster of tests/test_galera.py (docs/PROTOCOL.md §13): the provider,
+# and rsync for the state transfer that fills the second node
+ls /usr/lib/galera/libgalera_smm.so /usr/lib/*/galera*/libgalera_smm.so >/dev/null 2>&1 \
+    || missing+=(galera-4)
+command -v rsync >/dev/null || missing+=(rsync)
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         t0=$(date +%s)

@@ -196,11 +196,24 @@ class MySQLDialect(Dialect):
     def connect(self) -> Any:
         import pymysql
         try:
-            return self._connect(self.database)
+            conn = self._connect(self.database)
         except pymysql.err.OperationalError as exc:
             if exc.args and exc.args[0] == 1049:  # unknown database: create it if we may
-                return self._create_database()
+                return self._causal(self._create_database())
             raise StoreUnavailable("cannot connect to %s: %s" % (self.describe(), exc)) from None
+        return self._causal(conn)
+
+    @staticmethod
+    def _causal(conn: Any) -> Any:
+        """On a Galera node, reads wait until the node has applied what other nodes committed
+        before them (a token made on one node is known on the next read on another); on a
+        server without Galera the setting does nothing, and MySQL without it refuses it."""
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SET SESSION wsrep_sync_wait = 1")
+        except Exception:  # not MariaDB: nothing to wait for
+            pass
+        return conn
 
     def _create_database(self) -> Any:
         import pymysql
