@@ -64,23 +64,26 @@ def main(argv=None) -> int:
     tmp = tempfile.mkdtemp()
     os.environ["CHATROOM_CONFIG_DIR"] = os.path.join(tmp, "config")
     os.makedirs(OUT, exist_ok=True)
-    from tests.procs import ServerProc
-    srv = ServerProc(os.path.join(tmp, "server"), "--flood-limit", "0")
     from net.tls import make_self_signed
+    from tests.procs import ServerProc
     cert, key = make_self_signed(os.path.join(tmp, "tls"), "localhost")
     tls_srv = ServerProc(os.path.join(tmp, "tls-server"), "--tls-cert", cert, "--tls-key", key)
     try:
         for lang in ("zh", "en"):
-            shoot_language(srv, lang, tmp)
+            srv = ServerProc(os.path.join(tmp, "server-" + lang), "--flood-limit", "0")
+            try:  # a server of its own: the other language's messages stay out of sight
+                shoot_language(srv, lang, tmp)
+            finally:
+                srv.stop()
             shoot_trust(tls_srv, lang, tmp)
             shoot_class(lang, tmp)
         shoot_discovery_all()
         shoot_inspector_all()
     finally:
-        srv.stop()
         tls_srv.stop()
         if xvfb is not None:
             xvfb.terminate()
+        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
@@ -123,40 +126,112 @@ def shoot_language(srv, lang, tmp):
         app.login_view.password.set(password)
         app.login_view.submit_button.invoke()
         pump(apps, until=lambda a=app: a.chat is not None and a.session.state == "online")
-    me.root.geometry("980x620")
-    lines = {"zh": ["大家好！今天的作业在共享文件里。", "收到，谢谢老师！", "第二题的图在哪一页？"],
-             "en": ["Hello everyone! Today's exercises are in the shared files.",
-                    "Got it, thanks!", "Which page is the figure for question 2 on?"]}[lang]
-    for i, text in enumerate(lines):
-        sender = other if i % 2 == 0 else me
+    # Yesterday's messages, for the date dividers (issue 20): said now, then dated a day
+    # back in the database while the server is stopped; the history after the restart
+    # carries their dates. `me` logs in again afterwards, to be sent that history.
+    me.logout()
+    yesterday = {"zh": "提醒：第一周作业明天交。",
+                 "en": "Reminder: week 1 homework is due tomorrow."}
+    other.session.say(yesterday[lang], None)
+    pump(apps, until=lambda: yesterday[lang] in [e["text"] for e in
+                                                 other.chat.conversations.get("", [])])
+    srv.stop()
+    import sqlite3
+    with contextlib.closing(sqlite3.connect(os.path.join(srv.data_dir, "chatroom.db"))) as db:
+        db.execute("UPDATE messages SET created_at = created_at - 86400")
+        db.commit()
+    srv.restart()
+    for _ in range(3):  # the first try may meet the auth connection the restart closed
+        me.login_view.password.set(password)
+        me.login_view.submit_button.invoke()
+        pump(apps, until=lambda: me.chat is not None or me.login_view.message.cget("text")
+             and str(me.login_view.submit_button.cget("state")) == "normal")
+        if me.chat is not None:
+            break
+    pump(apps, until=lambda: me.chat is not None and me.session.state == "online" and
+         other.session.state == "online")
+    other.root.withdraw()  # it stays connected, out of the pictures
+    me.root.geometry("980x640")
+    me.root.lift()
+    teacher_name = names[1]
+    lines = {"zh": [(other, "大家好！今天的作业在共享文件里。"),
+                    (other, "讲义在这里：https://docs.python.org/zh-cn/3/tutorial/"),
+                    (me, "收到，谢谢老师！"),
+                    (other, "第二题可以这样开始：\n```\nfor i in range(3):\n    print(i * i)\n```"),
+                    (other, "@%s 你的图画得很好，可以分享给大家吗？" % names[0])],
+             "en": [(other, "Hello everyone! Today's exercises are in the shared files."),
+                    (other, "The notes: https://docs.python.org/3/tutorial/"),
+                    (me, "Got it, thanks!"),
+                    (other, "Question 2 can start like this:\n```\nfor i in range(3):\n"
+                            "    print(i * i)\n```"),
+                    (other, "@%s your figure is great, could you share it?" % names[0])]}[lang]
+    for sender, text in lines:
         sender.session.say(text, None)
         pump(apps, until=lambda t=text: t in [e["text"] for e in
                                               me.chat.conversations.get("", [])])
     other.session.say({"zh": "下课后来一下办公室。", "en": "Can you drop by after class?"}[lang],
                       names[0])
-    pump(apps, until=lambda: me.chat.unread.get(names[1]))
+    pump(apps, until=lambda: me.chat.unread.get(teacher_name))
     me.chat_view.input.insert("1.0", {"zh": "好的，马上到", "en": "Sure, on my way"}[lang])
     pump(apps, 0.3)
     shoot(me.root, "chat-%s.png" % lang)
 
+    # a private conversation: the recipient bar says who reads what is typed
+    me.chat.switch_to(teacher_name)
+    pump(apps, 0.3)
+    shoot(me.root, "chat-private-%s.png" % lang)
+    me.chat.switch_to("")
+    me.root.geometry("480x400")  # the smallest a class laptop's split screen gives
+    pump(apps, 0.5)
+    shoot(me.root, "chat-narrow-%s.png" % lang)
+    me.root.geometry("980x640")
+    me.remember(theme="dark")
+    pump(apps, 0.5)
+    shoot(me.root, "chat-dark-%s.png" % lang)
+    me.remember(theme="light")
+    me.chat_view.input.delete("1.0", "end")
+
+    from tests.conftest import register  # classmates who are not online: listed too
+    for n, name in enumerate({"zh": ("小红", "小刚"), "en": ("hong", "gang")}[lang]):
+        register(srv, name, "138000001%02d" % (n + (10 if lang == "zh" else 20)), password)
+    members = me.chat_view.open_members()
+    pump(apps, until=lambda: len(members.table.get_children()) >= 4)
+    pump(apps, 0.3)
+    shoot(members.window, "members-%s.png" % lang)
+    members.close()
+    search = me.chat_view.open_search()
+    search.text.insert(0, {"zh": "作业", "en": "exercises"}[lang])
+    search.search_button.invoke()
+    pump(apps, until=lambda: len(search.table.get_children()) >= 1)
+    pump(apps, 0.3)
+    shoot(search.window, "search-%s.png" % lang)
+    search.close()
+
     folder = os.path.join(tmp, lang, {"zh": "第一周作业", "en": "week1-homework"}[lang])
     os.makedirs(os.path.join(folder, "figures"), exist_ok=True)
-    for rel, size in (("exercises.pdf", 180_000), ("figures/q2.png", 64_000),
-                      ("notes.txt", 3_000)):
+    for rel, size in (("exercises.pdf", 180_000), ("notes.txt", 3_000)):
         with open(os.path.join(folder, rel), "wb") as f:
             f.write(os.urandom(size))
+    figure = os.path.join(folder, "figures", "q2.png")
+    chart(me.root, figure)
     big = os.path.join(tmp, lang, "lecture.mp4")
     with open(big, "wb") as f:
         f.write(os.urandom(60 * 1024 * 1024))
     me.open_files()
+    me.files_view.window.geometry("1040x760")  # room for the preview beside every column
     me.files.upload_paths([folder, big])
     pump(apps, until=lambda: sum(t.state == "done" for t in me.files.queue.items) >= 3,
          timeout_s=60)
-    me.files_view.tree.item(me.files_view.folder_item(Folder(names[0],
-                                                            os.path.basename(folder))),
-                            open=True)
+    view = me.files_view
+    pump(apps, until=lambda: view.tree.exists(view.folder_item(Folder(
+        names[0], os.path.basename(folder)))))
+    view.tree.item(view.folder_item(Folder(names[0], os.path.basename(folder))), open=True)
+    picture = next(r["file_id"] for r in me.files.files.values()
+                   if r["name"].endswith("q2.png"))
+    view.tree.selection_set("f:%d" % picture)  # the picture is previewed beside the list
+    pump(apps, until=lambda: view.preview_path is not None, timeout_s=30)
     pump(apps, 0.3)
-    shoot(me.files_view.window, "files-%s.png" % lang)
+    shoot(view.window, "files-%s.png" % lang)
     pump(apps, until=lambda: all(t.finished for t in me.files.queue.items), timeout_s=120)
 
     settings = me.open_settings()
@@ -165,6 +240,20 @@ def shoot_language(srv, lang, tmp):
     settings.close()
     for app in apps:
         app.quit()
+
+
+def chart(master, path):
+    """A small bar chart as a PNG (Tk writes it: no other library), the picture shared."""
+    import tkinter as tk
+    picture = tk.PhotoImage(master=master, width=360, height=240)
+    picture.put("#ffffff", to=(0, 0, 360, 240))
+    picture.put("#9e9e9e", to=(30, 210, 340, 212))
+    for i, (height, colour) in enumerate(((60, "#4c78a8"), (120, "#f58518"),
+                                          (170, "#54a24b"), (95, "#e45756"),
+                                          (140, "#72b7b2"))):
+        left = 45 + i * 58
+        picture.put(colour, to=(left, 210 - height, left + 40, 210))
+    picture.write(path, format="png")
 
 
 def shoot_trust(srv, lang, tmp):
@@ -193,7 +282,8 @@ def shoot_trust(srv, lang, tmp):
     app.root.after(300, capture)
     app.login_view.password.set("anything 1")
     app.login_view.submit_button.invoke()
-    pump([app], until=lambda: "trusted" in app.login_view.message.cget("text"))
+    refused = app.tr("net.not_trusted", server="127.0.0.1:%d" % srv.auth)
+    pump([app], until=lambda: refused in app.login_view.message.cget("text"))
     assert known.get("127.0.0.1:%d" % srv.auth) is None
     app.quit()
 
@@ -222,6 +312,7 @@ def screen(size: str) -> Iterator[str]:
         for proc in reversed(started):
             proc.terminate()
             proc.wait(10)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def shoot_discovery_all() -> int:

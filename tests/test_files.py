@@ -153,7 +153,9 @@ def test_only_owner_deletes_and_chat_hears_about_it(server, alice, files):
         with file_client(server, bob) as bobs:
             assert bobs.request("delete", file_id=fid)["status"] == "forbidden"
         assert files.request("delete", file_id=fid)["status"] == "ok"
-        assert chat.next_event("file_removed") == {"op": "file_removed", "file_id": fid}
+        # `by`: who deleted it (docs/PROTOCOL.md §6), for the clients' notice
+        assert chat.next_event("file_removed") == {"op": "file_removed", "file_id": fid,
+                                                   "by": alice["username"]}
         assert files.request("delete", file_id=fid)["status"] == "not_found"
         assert files.request("download", file_id=fid)["status"] == "not_found"
 

@@ -145,7 +145,10 @@ def test_register_login_chat_files_and_reconnect(tk_env, make_server, tmp_path):
     alice.files.upload_paths([str(single), str(folder)])
     pump(apps, lambda: len(alice.files.queue.items) == 3 and
          all(t.state == "done" for t in alice.files.queue.items), 30, "uploads done")
-    pump(apps, lambda: len(bob.chat.conversations[""]) >= 4, what="file_added notices")
+    # the folder's files make one line (issue 20: not one line per file)
+    pump(apps, lambda: "alice_gui 分享了 notes.txt" in conversation_texts(bob) and
+         "alice_gui 分享了文件夹 homework/（2 个文件）" in conversation_texts(bob),
+         what="file_added notices")
     bob.open_files()
     pump(apps, lambda: len(bob.files.files) == 3, what="bob sees three files")
     target = tmp_path / "downloads"

@@ -50,6 +50,7 @@ from ui.presenters.directory import (
     unread_counts,
 )
 from ui.presenters.files import failure_text
+from ui.presenters.login import ended_text
 from ui.presenters.moderation import (
     AUDIT_ACTIONS,
     kicked_text,
@@ -556,7 +557,8 @@ class Cli:
     def on_logged_out(self, status: str) -> None:
         for transfer in self.transfers.active():
             transfer.cancel()
-        self.error(self.tr("login.logged_out" if status == "logged_out" else "login.expired"))
+        # a password reset by a teacher says who, to ask them for the new one (issue 20)
+        self.error(ended_text(self.tr, status, self.session.ended_because))
 
     # -- input ----------------------------------------------------------------------------
 

@@ -827,6 +827,27 @@ teachers (admins) only:
     "settings.theme": {"en": "Theme", "zh": "主题"},
     "settings.theme_light": {"en": "Light", "zh": "浅色"},
     "settings.theme_dark": {"en": "Dark", "zh": "深色"},
+    # -- issue 20 follow-ups: folder lines, who deleted what, why a session ended ---------
+    "chat.folder_shared": {"en": "{user} shared the folder {name} ({n} files)",
+                           "zh": "{user} 分享了文件夹 {name}（{n} 个文件）"},
+    "chat.folder_handed_in": {"en": "{user} handed in the folder {name} ({n} files)",
+                              "zh": "{user} 上交了作业文件夹 {name}（{n} 个文件）"},
+    "chat.file_deleted": {"en": "{user} deleted {owner}'s {name}",
+                          "zh": "{user} 删除了 {owner} 的 {name}"},
+    "chat.file_deleted_own": {"en": "{user} deleted {name}", "zh": "{user} 删除了 {name}"},
+    "chat.folder_deleted": {"en": "{user} deleted {owner}'s folder {name} ({n} files)",
+                            "zh": "{user} 删除了 {owner} 的文件夹 {name}（{n} 个文件）"},
+    "chat.folder_deleted_own": {"en": "{user} deleted the folder {name} ({n} files)",
+                                "zh": "{user} 删除了文件夹 {name}（{n} 个文件）"},
+    "chat.file_removed_by": {"en": "{user} deleted a shared file",
+                             "zh": "{user} 删除了一个共享文件"},
+    "login.password_reset": {"en": "A teacher ({by}) reset your password; ask them for the "
+                                   "new one, then log in with it.",
+                             "zh": "老师（{by}）重置了你的密码；请向老师索取新密码后重新登录。"},
+    "login.password_changed": {"en": "Your password was changed on another device. Log in "
+                                     "with the new password.",
+                               "zh": "你的密码已在另一台设备上修改。请用新密码重新登录。"},
+    # -- end of issue 20 follow-ups -------------------------------------------------------
 }
 
 LANGUAGES = ("zh", "en")

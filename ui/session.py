@@ -126,7 +126,8 @@ class SessionListener(Protocol):
 
     def on_logged_out(self, status: str) -> None:
         """The session ended for good and will not reconnect: 'logged_out' (somebody logged
-        this token out, from another window say) or 'unauthorized' (the token expired)."""
+        this token out, from another window say; Session.ended_because says when it was a
+        password changed or reset) or 'unauthorized' (the token expired)."""
 
     def on_moderation(self, event: Dict[str, Any]) -> None:
         """A teacher muted, unmuted or removed someone, or made the room quiet or not
@@ -264,6 +265,9 @@ class Session:
         # server be refused before it starts (issue 20, 6). Asked on the file connection.
         self.limits: Dict[str, Any] = {}
         self.state = "offline"
+        # Why the last session ended, as its logged_out event said: {'reason':
+        # 'password_reset', 'by': 'teacher'}, {'reason': 'password_changed'} or {}.
+        self.ended_because: Dict[str, str] = {}
         self.refusal: Optional[Refusal] = None
         self._refused_wait_s = 0  # the refusal's retry_after
         # Bumped whenever the chat and file connections are replaced or dropped, so a late
@@ -394,11 +398,15 @@ class Session:
         self.refusal = None
         self._set_state("offline", offline_because)
 
-    def _ended(self, status: str) -> None:
+    def _ended(self, status: str, event: Optional[Dict[str, Any]] = None) -> None:
         """The token is no longer valid: 'logged_out' (a logout elsewhere) or 'unauthorized'
-        (expired). Offline for good; the owner goes back to its login."""
+        (expired). Offline for good; the owner goes back to its login. event: the
+        logged_out event, whose `reason` and `by` (docs/PROTOCOL.md §5: a password changed
+        or reset by a teacher) the owner finds in ended_because."""
         if self.token is None:
             return  # both connections say so; the first one ends the session
+        self.ended_because = {key: event[key] for key in ("reason", "by")
+                              if isinstance((event or {}).get(key), str)}
         self._drop(offline_because="")
         self._emit(self.listener.on_logged_out, status)
 
@@ -766,7 +774,7 @@ class Session:
     def _event(self, event: Dict[str, Any]) -> None:
         op = event.get("op")
         if op == "logged_out":
-            self._ended("logged_out")
+            self._ended("logged_out", event)
             return
         if op == "kicked":
             self._kicked(event)

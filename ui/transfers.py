@@ -37,9 +37,13 @@ Reply = Dict[str, Any]
 # opener(on_auth) -> a new authenticated file connection; on_auth gets the auth reply
 Opener = Callable[[Optional[Callable[[Reply], None]]], ClientConnection]
 
-# How much of a file one step hashes: ~5 ms at this machine's SHA-256 speed, so a GUI tick
-# stays far below the 30 ms that feels like a stutter.
-HASH_SLICE_BYTES = 4 * 1024 * 1024
+# How much of a file one step hashes, and how much of a download one step reads (then writes
+# and hashes): ~1 ms here, a few ms on an old lab PC without SHA instructions. The queue
+# takes steps while the GUI tick's budget lasts, so a small step costs no speed, and a tick
+# overruns its budget by one step at most: far below the 30 ms that feels like a stutter
+# (bench/gui_tick.py: a 1 GiB upload and download).
+HASH_SLICE_BYTES = 1024 * 1024
+DOWNLOAD_STEP_BYTES = 1024 * 1024
 # Chunk size for uploads; the server accepts up to 1 MiB per frame.
 UPLOAD_CHUNK_BYTES = 256 * 1024
 # Keep at most this much unsent on an upload's connection: enough to fill the pipe, small
@@ -164,6 +168,9 @@ class Transfer:
         self.retries = 0
         self.retry_at = 0.0
         self.retry_why: Optional[str] = None  # why the last attempt ended, while waiting
+        # The connection's own reason when it dropped (net/client.py's English sentence,
+        # "connection lost: [Errno 104] ..."), put in the user's words by ui/neterrors.py.
+        self.lost_reason: Optional[str] = None
         # (when, done_bytes) a few times a second while sending: the speed's window.
         self._samples: Deque[Tuple[float, int]] = collections.deque(
             maxlen=int(SPEED_WINDOW_S / SPEED_SAMPLE_S) + 1)
@@ -239,6 +246,7 @@ class Transfer:
         last word was an answer that stays the same (DEFINITIVE). A refused connection waits
         as long as the server asks, and at least REFUSED_RETRY_S."""
         last_word = self.conn.last_word if self.conn is not None else None
+        self.lost_reason = self.conn.error if self.conn is not None else None
         self._close()
         if last_word is not None and last_word.get("status") in DEFINITIVE:
             self.fail(last_word["status"], last_word)
@@ -436,7 +444,7 @@ class Download(Transfer):
         conn.request("download", started, file_id=self.record["file_id"], offset=offset)
 
     def _receive(self, now: float) -> None:
-        for item in self.conn.poll():
+        for item in self.conn.poll(DOWNLOAD_STEP_BYTES):
             if isinstance(item, bytes) and self.state == "sending":
                 self._file.write(item)
                 self._hasher.update(item)

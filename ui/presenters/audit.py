@@ -42,6 +42,11 @@ class AuditPresenter:
     def detach(self) -> None:
         self.view = None
 
+    def relabel(self) -> None:
+        """After a language switch: the entries loaded, their actions in the new words."""
+        if self.view is not None and not self._loading:
+            self.view.show_rows([self.row(e) for e in self.entries])
+
     def refresh(self) -> None:
         """The newest page again."""
         self._generation += 1

@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional, Protocol, Tuple
 
 from net.rules import TEXT_MAX_CHARS, check_text
 from ui.i18n import Catalog
+from ui.neterrors import network_error_text
 from ui.presenters.common import Shell, status_text
 from ui.presenters.directory import ReadMarks, unread_counts
 from ui.presenters.moderation import (
@@ -55,6 +56,11 @@ def room_of(key: str) -> Optional[int]:
 GROUP_WITHIN_S = 5 * 60
 # A pasted text is cut to what one message may hold (the rest would be refused anyway).
 PASTE_MAX_CHARS = TEXT_MAX_CHARS
+# The files of one folder shared (or deleted) one after the other, each within this long of
+# the one before, make one line: "alice shared the folder hw/ (12 files)", not twelve lines.
+# Uploads of a folder follow each other by the time one file takes to send (small files:
+# milliseconds), and a slower one starting a second line is harmless.
+FOLDER_BURST_S = 3.0
 
 # An entry is what the view draws for one message, worked out once when it arrives (the view
 # only lays out pieces; the GUI tick never re-renders history): kind ('mine', 'other',
@@ -160,6 +166,21 @@ class ChatView(Protocol):
     def hide_invitation(self, room_id: int) -> None: ...
 
 
+class _FileBurst:
+    """The chat line that stands for files of one folder arriving one after the other: the
+    key says what they have in common (shared or deleted, owner, folder, hand-in or not,
+    deleted by whom), `drawn` whether the view shows the line's latest text yet."""
+
+    __slots__ = ("key", "entry", "count", "last_s", "drawn")
+
+    def __init__(self, key: Tuple[str, ...], entry: Entry, last_s: float) -> None:
+        self.key = key
+        self.entry = entry
+        self.count = 1
+        self.last_s = last_s
+        self.drawn = True
+
+
 class ChatPresenter:
     """Session events come in through on_state, on_welcome, on_message, on_presence,
     on_file_added and on_file_removed (the App passes them on); the view calls the
@@ -187,6 +208,7 @@ class ChatPresenter:
         self.invitations: Dict[int, Dict[str, Any]] = {}  # room records we are invited to
         self.read_marks = ReadMarks(session)  # what the server knows we have read
         self.listed: set = set()  # private conversations `conversations` told us of
+        self._burst: Optional[_FileBurst] = None  # the folder line that may grow (issue 20)
 
     def attach(self, view: ChatView) -> None:
         self.view = view
@@ -208,7 +230,8 @@ class ChatPresenter:
             else:
                 self.view.set_status(self.tr("status.reconnecting", n=detail))
         elif state == "offline":
-            self.view.set_status(self.tr("status.offline", why=detail or "-"))
+            self.view.set_status(self.tr("status.offline", why=network_error_text(
+                self.tr, detail) if detail else "-"))
         if state != "online" and self.online:
             # Who was online then is not who is online now: the list waits for the welcome.
             self.online = []
@@ -289,10 +312,69 @@ class ChatPresenter:
         self._show_online()
 
     def on_file_added(self, event: Dict[str, Any]) -> None:
-        self._system(file_added_text(self.tr, event["file"]))
+        """'bob shared notes.txt'; the files of a folder arriving one after the other grow
+        one line, 'bob shared the folder hw/ (12 files)'."""
+        record = event["file"]
+        hand_in = record.get("visibility") == "admins"
+        key = "chat.folder_handed_in" if hand_in else "chat.folder_shared"
+        self._file_notice(("added", record["owner"], record["name"], str(hand_in), ""),
+                          file_added_text(self.tr, record),
+                          lambda folder, n: self.tr(key, user=record["owner"], name=folder,
+                                                    n=n))
 
-    def on_file_removed(self, event: Dict[str, Any]) -> None:
-        self._system(self.tr("chat.file_removed"))
+    def on_file_removed(self, event: Dict[str, Any],
+                        record: Optional[Dict[str, Any]] = None) -> None:
+        """'bob deleted alice's notes.txt': record is the file as the files list knew it
+        (FilesPresenter.record), `by` who deleted it (docs/PROTOCOL.md §6; an older server
+        does not say). A folder deleted is one line, as a folder shared is."""
+        by = event.get("by")
+        if record is None or not isinstance(by, str):
+            self._system(self.tr("chat.file_removed_by", user=by) if isinstance(by, str)
+                         else self.tr("chat.file_removed"))
+            return
+        owner = record["owner"]
+        own = owner == by
+        single = "chat.file_deleted_own" if own else "chat.file_deleted"
+        folder_key = "chat.folder_deleted_own" if own else "chat.folder_deleted"
+        self._file_notice(("removed", owner, record["name"], "", by),
+                          self.tr(single, user=by, owner=owner, name=record["name"]),
+                          lambda folder, n: self.tr(folder_key, user=by, owner=owner,
+                                                    name=folder, n=n))
+
+    def _file_notice(self, what: Tuple[str, str, str, str, str], text: str,
+                     folder_text: Any) -> None:
+        """A notice about a file; a file of the same folder as the one of the line before
+        it, within FOLDER_BURST_S, makes that line count one more instead (redrawn by
+        tick(): a folder of a thousand files costs one redraw per tick, not a thousand).
+        what: (action, owner, name, hand-in, by)."""
+        action, owner, name, hand_in, by = what
+        now = self.session.clock()
+        folder = name.split("/")[0] + "/" if "/" in name else ""
+        key = (action, owner, folder, hand_in, by)
+        burst = self._burst
+        entries = self.conversations.get(PUBLIC, [])
+        if folder and burst is not None and burst.key == key and \
+                now - burst.last_s <= FOLDER_BURST_S and entries and entries[-1] is burst.entry:
+            burst.count += 1
+            burst.last_s = now
+            text = folder_text(folder, burst.count)
+            burst.entry = entries[-1] = dict(burst.entry, text=text, parts=[("text", text)])
+            burst.drawn = False
+            return
+        self._system(text)
+        self._burst = _FileBurst(key, self.conversations[PUBLIC][-1], now) if folder else None
+
+    def _draw_burst(self) -> None:
+        """Show the folder line's latest count, when it is still the last line shown."""
+        burst = self._burst
+        if burst is None or burst.drawn:
+            return
+        burst.drawn = True
+        entries = self.conversations.get(PUBLIC, [])
+        if self.current == PUBLIC and self.view is not None and entries and \
+                entries[-1] is burst.entry:
+            self.view.remove_entry(len(entries) - 1)
+            self.view.append_entry(burst.entry)
 
     def on_moderation(self, event: Dict[str, Any]) -> None:
         """A notice for everyone; the session has already noted what it changes for us."""
@@ -317,7 +399,8 @@ class ChatPresenter:
 
     def tick(self) -> None:
         """Called a few times a second by the application: a mute that ran out opens the
-        input again."""
+        input again; a folder's line shows how many files it has come to."""
+        self._draw_burst()
         if self.lock:
             self._update_lock()
         self._mark_current()
@@ -404,6 +487,7 @@ class ChatPresenter:
             self.view.append_entry(marker)
 
     def _add_message(self, event: Dict[str, Any], live: bool) -> None:
+        self._draw_burst()  # drawn while it is the last line
         msg_id = event.get("msg_id")
         if msg_id in self.seen:
             return  # resynced history after a reconnect: nothing twice
@@ -466,6 +550,7 @@ class ChatPresenter:
                     self.view.drop_oldest(extra)
 
     def _system(self, text: str, key: str = PUBLIC) -> None:
+        self._draw_burst()  # drawn while it is the last line
         entry = self._stamped({"kind": "system", "who": "", "to": None, "text": text,
                                "private": False, "msg_id": None})
         entries = self.conversations.setdefault(key, [])
@@ -1011,5 +1096,9 @@ def send_failure_text(tr: Catalog, reply: Dict[str, Any]) -> str:
     if status == "bad_request":
         return tr("chat.refused", why=reply.get("message") or status)
     if status == "disconnected" and refusal_of(reply) is None:
-        return tr("chat.maybe_not_sent", why=reply.get("message") or status)
+        # the connection's reason is net/client.py's English: in the user's words (a
+        # sentence of its own, so without its full stop inside the brackets)
+        message = reply.get("message")
+        why = network_error_text(tr, message) if message else tr("error.connection_lost")
+        return tr("chat.maybe_not_sent", why=why.rstrip("。."))
     return tr("chat.not_sent", why=status_text(tr, reply))

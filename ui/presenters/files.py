@@ -18,6 +18,7 @@ import time
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Protocol, Set, Tuple
 
 from ui.i18n import Catalog
+from ui.neterrors import known_network_error
 from ui.presenters.common import Shell, status_text
 from ui.session import FILES_PAGE, Session
 from ui.settings import config_dir
@@ -52,6 +53,9 @@ class TransferRow(NamedTuple):
 # thousand files is a thousand transfers, and a thousand rows of widgets would make every
 # redraw slow; the line above the rows counts them all.
 SHOWN_TRANSFERS = 100
+# Files removed from the list are remembered this long (in number) for the chat's notice
+# of their removal, which may arrive after the list forgot them (a folder: one per file).
+REMOVED_KEPT = 1000
 # A selected PNG or GIF up to this size is previewed (Tk reads both with no other library);
 # a bigger one would take a while to fetch for a glance.
 PREVIEW_MAX_BYTES = 5 * 1024 * 1024
@@ -133,6 +137,7 @@ class FilesPresenter:
         self.view = view
         self.tr = app.tr
         self.files: Dict[int, Record] = {}
+        self._removed: Dict[int, Record] = {}  # the last REMOVED_KEPT removed, oldest first
         self.more = False  # older files remain on the server (not loaded yet)
         self._last_listed: Optional[int] = None  # file_id of the last file of the last page
         self._loading = False  # a "Load more" page is on its way: one at a time
@@ -173,6 +178,20 @@ class FilesPresenter:
                 if not transfer.cancel():
                     transfer.fail("connection_lost")
 
+    def relabel(self) -> None:
+        """After a language switch (ui/tk/app.App.set_language): the list (its folder rows,
+        the hand-ins' counts, "older files remain"), the transfer rows and the preview's
+        caption again, in the new language."""
+        if self.view is None:
+            return
+        self._show()
+        self.redraw()
+        wanted = self.files.get(self._preview_wanted) \
+            if self._preview_wanted is not None else None
+        if wanted is not None:
+            self._preview_wanted = None  # select() shows it again, or says it is on its way
+            self.select([wanted["file_id"]], None)
+
     # -- from the session -----------------------------------------------------------------
 
     def on_files(self, files: List[Record], more: bool) -> None:
@@ -195,13 +214,19 @@ class FilesPresenter:
         self._dirty = True
 
     def on_file_removed(self, event: Dict[str, Any]) -> None:
-        if self.files.pop(event["file_id"], None) is not None:
+        record = self.files.pop(event["file_id"], None)
+        if record is not None:
             self._dirty = True
+            # The chat's notice of this removal may come after our own delete's reply
+            # (another connection): it still finds what was deleted (record()).
+            self._removed[event["file_id"]] = record
+            while len(self._removed) > REMOVED_KEPT:
+                del self._removed[next(iter(self._removed))]
 
     def record(self, file_id: int) -> Optional[Record]:
-        """The shared file with this id, when it is in the loaded pages (the chat's notice of
-        a removal may ask, before this presenter forgets it)."""
-        return self.files.get(file_id)
+        """The shared file with this id, when it is in the loaded pages or was removed from
+        them a moment ago (the chat's notice of a removal asks, to say what and whose)."""
+        return self.files.get(file_id) or self._removed.get(file_id)
 
     def _show(self) -> None:
         self._dirty = False
@@ -646,7 +671,9 @@ class FilesPresenter:
         if t.state == "waiting" and t.refusal is not None:
             return self.tr("transfer.retrying", why=self.tr(t.refusal.value))
         if t.state == "waiting" and t.retries and t.retry_why:
-            return self.tr("transfer.retry", why=why_text(self.tr, t.retry_why),
+            why = lost_text(self.tr, t) if t.retry_why == "connection_lost" \
+                else why_text(self.tr, t.retry_why)
+            return self.tr("transfer.retry", why=why,
                            tries=t.retries, most=MAX_RETRIES)
         if t.state == "done" and isinstance(t, Download) and \
                 os.path.basename(t.dest) != t.name.split("/")[-1]:
@@ -661,6 +688,13 @@ def why_text(tr: Catalog, why: str) -> str:
     return tr.error(why) if tr.has_error(why) else why
 
 
+def lost_text(tr: Catalog, t: Transfer) -> str:
+    """Why a transfer's connection dropped: what the OS said (net/client.py's English, in
+    the user's words by ui/neterrors.py), or that it was lost when that is all we know."""
+    known = known_network_error(tr, t.lost_reason) if t.lost_reason else None
+    return known if known is not None else tr(WHY_KEYS["connection_lost"])
+
+
 def failure_text(tr: Catalog, t: Transfer) -> str:
     """Why a transfer failed, for people: the server's answer in our words (quota_exceeded,
     a refused connection, ...), else the server's own message, else what went wrong here."""
@@ -668,6 +702,8 @@ def failure_text(tr: Catalog, t: Transfer) -> str:
     if isinstance(t, Upload) and t.error == "too_large" and t.limit_bytes is not None:
         return tr("files.too_large", name=t.name.split("/")[-1], size=human_size(t.size),
                   limit=human_size(t.limit_bytes))
+    if t.error == "connection_lost":
+        return lost_text(tr, t)
     if t.error in WHY_KEYS:
         return why_text(tr, t.error or "")
     if reply is not None and reply.get("status") == "forbidden" and t.kind == "up":

@@ -88,12 +88,25 @@ class InspectorPresenter:
         self._labels: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
         self._seen_per_service: Dict[str, int] = {}
         self._status = ""
+        self._selected: Optional[int] = None  # the frame the hex view shows
 
     def attach(self, view: InspectorView) -> None:
         self.view = view
         view.show_paused(self.paused)
         view.show_detail(self.tr("inspector.hint"))
         self._redraw()
+
+    def relabel(self) -> None:
+        """After a language switch: the table (its direction column is in words), the
+        pause button, the status line and the hex view, in the new language."""
+        if self.view is None:
+            return
+        self.view.show_paused(self.paused)
+        self._status = ""  # said again
+        self._redraw()
+        frame = self.find(self._selected) if self._selected is not None else None
+        self.view.show_detail(self.detail(frame) if frame is not None
+                              else self.tr("inspector.hint"))
 
     def close(self) -> None:
         self.closed = True
@@ -218,6 +231,7 @@ class InspectorPresenter:
             self._redraw()
 
     def select(self, number: int) -> None:
+        self._selected = number
         frame = self.find(number)
         if frame is not None and self.view is not None:
             self.view.show_detail(self.detail(frame))

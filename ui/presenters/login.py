@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Protocol, Tuple
 
 from net.discovery import Found
+from ui.i18n import Catalog
 from ui.presenters.common import Search, Shell, status_text
 from ui.presenters.moderation import kicked_text
 from ui.session import parse_address
@@ -40,6 +41,18 @@ class LoginView(Protocol):
 
     def show_servers(self, rows: List[ServerRow]) -> None:
         """The servers found so far, in this order; [] empties the list."""
+
+
+def ended_text(tr: Catalog, status: str, because: Optional[Dict[str, str]] = None) -> str:
+    """Why a session ended on its own, for the login window and the terminal client:
+    a password reset by a teacher (who, and to ask them for the new one), changed on
+    another device, a logout elsewhere, or an expired login (docs/PROTOCOL.md §5)."""
+    because = because or {}
+    if status == "logged_out" and because.get("reason") == "password_reset":
+        return tr("login.password_reset", by=because.get("by") or "?")
+    if status == "logged_out" and because.get("reason") == "password_changed":
+        return tr("login.password_changed")
+    return tr("login.logged_out" if status == "logged_out" else "login.expired")
 
 
 class LoginPresenter:
@@ -95,11 +108,11 @@ class LoginPresenter:
         self.app.connect(address)
         self.app.open_register()
 
-    def ended(self, status: str) -> None:
-        """Back from a session that ended on its own: 'logged_out' (a logout elsewhere) or
-        'unauthorized' (the login expired)."""
-        self.view.show_error(self.tr("login.logged_out" if status == "logged_out"
-                                     else "login.expired"))
+    def ended(self, status: str, because: Optional[Dict[str, str]] = None) -> None:
+        """Back from a session that ended on its own: 'logged_out' (a logout elsewhere, or
+        a password changed or reset: `because`, Session.ended_because) or 'unauthorized'
+        (the login expired)."""
+        self.view.show_error(ended_text(self.tr, status, because))
 
     def kicked(self, event: Dict[str, Any]) -> None:
         """Back from a session a teacher ended (docs/PROTOCOL.md §11): who, why, until when."""

@@ -127,7 +127,15 @@ class App:
         started = time.perf_counter()
         try:
             if self.session is not None:
-                self.session.poll()
+                # the messages of this poll are drawn together, after it (ChatWindow.hold)
+                view = self.chat_view
+                if view is not None:
+                    view.hold()
+                try:
+                    self.session.poll()
+                finally:
+                    if view is not None and view is self.chat_view:
+                        view.release()
             if self.login_presenter is not None:
                 self.login_presenter.poll()  # answers to "Find servers"
             if self.files is not None:
@@ -177,8 +185,10 @@ class App:
             self.files.on_file_added(event)
 
     def on_file_removed(self, event: Dict[str, Any]) -> None:
-        if self.chat is not None:
-            self.chat.on_file_removed(event)
+        if self.chat is not None:  # its notice says what was deleted, and whose it was
+            record = self.files.record(event.get("file_id")) if self.files is not None \
+                else None
+            self.chat.on_file_removed(event, record)
         if self.files is not None:
             self.files.on_file_removed(event)
 
@@ -215,8 +225,9 @@ class App:
             return
         self._close_chat()
         self.show_login()
-        if self.login_presenter is not None:
-            self.login_presenter.ended(status)
+        if self.login_presenter is not None:  # a password reset says by whom (issue 20)
+            because = self.session.ended_because if self.session is not None else {}
+            self.login_presenter.ended(status, because)
 
     # -- for the presenters ---------------------------------------------------------------
 

@@ -60,6 +60,16 @@ class AuditWindow:
         self.presenter.detach()
         self.window.destroy()
 
+    def relabel(self) -> None:
+        """The window's own words in the language just chosen (ui/tk/app.App.set_language);
+        the rows are the presenter's (AuditPresenter.relabel)."""
+        tr = self.tr
+        self.window.title(tr("audit.title"))
+        self.older_button.configure(text=tr("audit.older"))
+        self.refresh_button.configure(text=tr("audit.refresh"))
+        for col, key, _ in self.COLUMNS:
+            self.table.heading(col, text=tr(key))
+
     # -- AuditView ------------------------------------------------------------------------
 
     def show_rows(self, rows: List[AuditRow]) -> None:

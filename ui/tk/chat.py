@@ -90,6 +90,13 @@ class ChatWindow:
         self._entry_lines: Deque[int] = deque()
         self._entry_ids: Deque[Optional[int]] = deque()
         self._entry_when: Deque[str] = deque()
+        # While the App's tick polls the session (hold() ... release()), what arrives is
+        # drawn at once at the end: entries to put before what is shown, how many shown
+        # entries to drop from the top, entries to put after it.
+        self._held = False
+        self._front: List[Entry] = []
+        self._drop = 0
+        self._back: List[Entry] = []
         self._me = ""  # this user, marked '(you)' in the online list
         self._private = False  # what is typed now goes to one user only
         self._at_bottom = True  # the newest message is in sight (told to the presenter)
@@ -539,7 +546,35 @@ class ChatWindow:
 
     # -- ChatView -------------------------------------------------------------------------
 
+    # -- a tick's messages drawn at once ---------------------------------------------------
+
+    def hold(self) -> None:
+        """Until release(): entries appended, the oldest dropped and a regrouped first one
+        put back are only noted, then drawn by release() in one go. At 1,000 messages a
+        second a tick brings dozens, and each drawn alone (an insert, a scroll, a trim of
+        the top) would cost the tick a millisecond or more (bench/gui_tick.py)."""
+        self._held = True
+
+    def release(self) -> None:
+        """Draw what hold() noted: the top dropped, the front put back, the new ones added."""
+        self._held = False
+        front, drop, back = self._front, self._drop, self._back
+        self._front, self._drop, self._back = [], 0, []
+        if drop:
+            self._drop_now(drop)
+        if front:
+            self._prepend_now(front)
+        if back:
+            self._append_now(back)
+
+    def _flush(self) -> None:
+        """Draw what is noted now (before a change that needs the text as it should be)."""
+        if self._held:
+            self.release()
+            self._held = True
+
     def show_conversation(self, entries: List[Entry]) -> None:
+        self._front, self._drop, self._back = [], 0, []  # all of it is drawn again
         self._hover_off()
         self.text.configure(state="normal")
         self.text.delete("1.0", "end")
@@ -556,21 +591,38 @@ class ChatWindow:
         self.text.see("end")
 
     def append_entry(self, entry: Entry) -> None:
+        if self._held:
+            self._back.append(entry)
+        else:
+            self._append_now([entry])
+
+    def _append_now(self, entries: List[Entry]) -> None:
+        """Drawn in one insert after the last entry; the view follows them when it showed
+        the newest one, or when one is the user's own."""
         at_bottom = self.text.yview()[1] > 0.98
-        pieces, lines = self._pieces(entry)
+        pieces: List[Any] = []
+        for entry in entries:
+            drawn, lines = self._pieces(entry)
+            pieces.extend(drawn)
+            self._entry_lines.append(lines)
+            self._entry_ids.append(entry.get("msg_id"))
+            self._entry_when.append(entry.get("when", ""))
         self.text.configure(state="normal")
         self.text.insert("end", *pieces)
         self.text.configure(state="disabled")
-        self._entry_lines.append(lines)
-        self._entry_ids.append(entry.get("msg_id"))
-        self._entry_when.append(entry.get("when", ""))
-        if at_bottom or entry["kind"] == "mine":
+        if at_bottom or any(entry["kind"] == "mine" for entry in entries):
             self.text.see("end")
 
     def prepend_entries(self, entries: List[Entry]) -> None:
         """Drawn in one insert before the first entry, in their order. What the user was
         looking at stays in place, unless they were at the very top: then the first of the
         entries drawn is shown."""
+        if self._held:
+            self._front[:0] = entries
+        else:
+            self._prepend_now(entries)
+
+    def _prepend_now(self, entries: List[Entry]) -> None:
         at_top = self.text.yview()[0] <= 0.0
         top_line = int(self.text.index("@0,0").split(".")[0])
         pieces: List[Any] = []
@@ -591,6 +643,19 @@ class ChatWindow:
 
     def drop_oldest(self, count: int) -> None:
         """Forget the first `count` entries: a long-running room stays as fast as a new one."""
+        if not self._held:
+            self._drop_now(count)
+            return
+        # the first entries are those noted to go before the text, then the text's, then
+        # those noted to go after it
+        put_back = min(count, len(self._front))
+        del self._front[:put_back]
+        count -= put_back
+        shown = min(count, len(self._entry_lines) - self._drop)
+        self._drop += shown
+        del self._back[:count - shown]
+
+    def _drop_now(self, count: int) -> None:
         count = min(count, len(self._entry_lines))
         lines = sum(self._entry_lines.popleft() for _ in range(count))
         for _ in range(count):
@@ -601,6 +666,7 @@ class ChatWindow:
         self.text.configure(state="disabled")
 
     def remove_entry(self, index: int) -> None:
+        self._flush()
         if not 0 <= index < len(self._entry_lines):
             return
         start = 1 + sum(self._entry_lines[i] for i in range(index))

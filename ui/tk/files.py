@@ -36,7 +36,7 @@ class Row(NamedTuple):
     bar: ttk.Progressbar
     state: ttk.Label
     cancel: ttk.Button
-    shown: List[object]  # [fraction, text, cancellable] as last drawn
+    shown: List[object]  # [label, fraction, text, cancellable] as last drawn
 
 
 class FilesWindow:
@@ -81,7 +81,8 @@ class FilesWindow:
         self.refresh_button = ttk.Button(filter_bar, text=tr("files.refresh"), width=-6,
                                          command=lambda: self.presenter.refresh())
         self.refresh_button.pack(side="right", padx=(6, 0))
-        ttk.Label(filter_bar, text=tr("files.filter")).pack(side="left")
+        self.filter_label = ttk.Label(filter_bar, text=tr("files.filter"))
+        self.filter_label.pack(side="left")
         # Told of every change by key validation, not a StringVar trace: a trace would hold
         # this window in a reference cycle past its end (ui/tk/app.py frees by counting).
         self.filter_entry = ttk.Entry(filter_bar, validate="key")
@@ -108,6 +109,7 @@ class FilesWindow:
         self.notebook.pack(fill="both", expand=True, pady=(6, 0))
         shared = ttk.Frame(self.notebook)
         self.notebook.add(shared, text=tr("files.tab_shared"))
+        self.shared_tab = shared
         self.hand_ins_tab = ttk.Frame(self.notebook, padding=(0, 4, 0, 0))
         admin = presenter.is_admin
         self.notebook.add(self.hand_ins_tab, text=tr("files.tab_hand_ins" if admin
@@ -245,6 +247,41 @@ class FilesWindow:
         self.presenter.detach()
         self._photo = None
         self.window.destroy()
+
+    def relabel(self) -> None:
+        """The window's own words in the language just chosen (ui/tk/app.App.set_language);
+        the list, the rows' states and the notes are the presenter's
+        (FilesPresenter.relabel)."""
+        tr = self.tr
+        admin = self.presenter.is_admin
+        self.window.title(tr("files.title"))
+        for widget, key in ((self.download_button, "files.download"),
+                            (self.delete_button, "files.delete"),
+                            (self.hand_in_button, "files.hand_in"),
+                            (self.tools[0], "menu.upload_file"),
+                            (self.tools[1], "menu.upload_folder"),
+                            (self.refresh_button, "files.refresh"),
+                            (self.filter_label, "files.filter"),
+                            (self.open_button, "files.open_folder"),
+                            (self.download_all_button, "files.download_all"),
+                            (self.clear_button, "files.clear_finished"),
+                            (self.queue_label, "files.queue"),
+                            (self.more_button, "files.load_more"),
+                            (self.hand_ins_note, "files.hand_ins_admin_note" if admin
+                             else "files.hand_ins_note")):
+            widget.configure(text=tr(key))
+        self.notebook.tab(self.shared_tab, text=tr("files.tab_shared"))
+        self.notebook.tab(self.hand_ins_tab, text=tr("files.tab_hand_ins" if admin
+                                                     else "files.tab_my_hand_ins"))
+        for tree, columns in ((self.tree, self.COLUMNS), (self.hand_ins, self.COLUMNS[1:])):
+            tree.heading("#0", text=tr("files.name"))
+            for col in columns:
+                tree.heading(col, text=tr("files." + col))
+        for row in self.rows.values():
+            row.cancel.configure(text=tr("files.cancel"))
+        # The buttons' widths changed with their words: lay the toolbar out again.
+        width, self._flowed_width = self._flowed_width, 0
+        self._flow(width)
 
     @staticmethod
     def folder_item(folder: Folder) -> str:
@@ -395,9 +432,11 @@ class FilesWindow:
             if row.id not in self.rows:
                 self.rows[row.id] = self._new_row(row)
             drawn = self.rows[row.id]
-            if drawn.shown == [row.fraction, row.text, row.cancellable]:
+            if drawn.shown == [row.label, row.fraction, row.text, row.cancellable]:
                 continue  # nothing changed: a thousand idle rows cost nothing
-            drawn.shown[:] = [row.fraction, row.text, row.cancellable]
+            if drawn.shown[0] != row.label:  # the language changed (relabel)
+                drawn.name.configure(text=row.label)
+            drawn.shown[:] = [row.label, row.fraction, row.text, row.cancellable]
             drawn.bar.configure(value=row.fraction)
             drawn.state.configure(text=row.text)
             drawn.cancel.configure(state="normal" if row.cancellable else "disabled")
@@ -427,7 +466,7 @@ class FilesWindow:
             wraplength=max(80, e.width - b.winfo_reqwidth() - 24)))
         for widget in (frame, name, bar, state):
             self._wheel(widget)
-        return Row(frame, name, bar, state, cancel, [None, None, None])
+        return Row(frame, name, bar, state, cancel, [row.label, None, None, None])
 
     def show_downloaded(self, text: str, folder: str) -> None:
         self.show_info(text)

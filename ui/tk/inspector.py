@@ -39,7 +39,8 @@ class InspectorWindow:
         self.clear_button = ttk.Button(toolbar, text=tr("inspector.clear"), width=-6,
                                        command=lambda: self.presenter.clear())
         self.clear_button.pack(side="left", padx=4)
-        ttk.Label(toolbar, text=tr("inspector.filter")).pack(side="left", padx=(12, 4))
+        self.filter_label = ttk.Label(toolbar, text=tr("inspector.filter"))
+        self.filter_label.pack(side="left", padx=(12, 4))
         self.filter = tk.StringVar(window)
         self.filter_entry = ttk.Entry(toolbar, textvariable=self.filter, width=24)
         self.filter_entry.pack(side="left")
@@ -87,6 +88,18 @@ class InspectorWindow:
         if self.exists():
             self.filter.trace_remove("write", self._trace)
             self.window.destroy()
+
+    def relabel(self) -> None:
+        """The window's own words in the language just chosen (ui/tk/app.App.set_language);
+        the rows, the status and the hex view are the presenter's (it redraws them after
+        this: InspectorPresenter.relabel)."""
+        tr = self.tr
+        self.window.title(tr("inspector.title"))
+        self.clear_button.configure(text=tr("inspector.clear"))
+        self.filter_label.configure(text=tr("inspector.filter"))
+        for column, key, _ in COLUMNS:
+            self.tree.heading(column, text=tr(key))
+        self._in_text = tr("inspector.in")
 
     # -- InspectorView ---------------------------------------------------------------------
 
