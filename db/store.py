@@ -462,17 +462,7 @@ class Store:
         the private conversation with `with_user_id`; or the messages of `room_id`; or else
         the messages of `rooms` (those the user is in) and the user's private messages."""
         before_id = NO_MSG_LIMIT if before is None else before
-        if with_user_id is not None:
-            where = ("((m.sender_id = ? AND m.recipient_id = ?) OR "
-                     "(m.sender_id = ? AND m.recipient_id = ?))")
-            params: Tuple[Any, ...] = (user_id, with_user_id, with_user_id, user_id)
-        elif room_id is not None:
-            where, params = "m.room_id = ?", (room_id,)
-        else:
-            marks = ", ".join("?" for _ in rooms)
-            where = ("(m.room_id IN (%s) OR (m.recipient_id IS NOT NULL AND "
-                     "(m.sender_id = ? OR m.recipient_id = ?)))" % marks)
-            params = tuple(rooms) + (user_id, user_id)
+        where, params = _readable(user_id, with_user_id, room_id, rooms)
         sql = (_MESSAGE_SELECT + "WHERE " + where + " AND m.id < ? AND m.deleted = 0 "
                "ORDER BY m.id DESC LIMIT ?")
         rows = self._read(lambda cur: self._q(cur, sql, params + (before_id, limit)).fetchall())
@@ -722,17 +712,7 @@ class Store:
         LIKE pattern (``!`` escapes), newest first, among those the user may read: the
         private conversation with ``with_user_id``; or ``room_id``'s; or else the messages of
         ``rooms`` and the user's private messages. Deleted messages never match."""
-        if with_user_id is not None:
-            where = ("((m.sender_id = ? AND m.recipient_id = ?) OR "
-                     "(m.sender_id = ? AND m.recipient_id = ?))")
-            params: Tuple[Any, ...] = (user_id, with_user_id, with_user_id, user_id)
-        elif room_id is not None:
-            where, params = "m.room_id = ?", (room_id,)
-        else:
-            marks = ", ".join("?" for _ in rooms)
-            where = ("(m.room_id IN (%s) OR (m.recipient_id IS NOT NULL AND "
-                     "(m.sender_id = ? OR m.recipient_id = ?)))" % marks)
-            params = tuple(rooms) + (user_id, user_id)
+        where, params = _readable(user_id, with_user_id, room_id, rooms)
         sql = (_MESSAGE_SELECT + "WHERE " + where + " AND m.id < ? AND m.deleted = 0 "
                "AND LOWER(m.text) LIKE ? ESCAPE '!' ORDER BY m.id DESC LIMIT ?")
         before_id = NO_MSG_LIMIT if before is None else before
@@ -829,6 +809,23 @@ class Store:
                 self._q(cur, "DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?",
                         (user_id, keep_token_hash))
         self._write(run)
+
+
+def _readable(user_id: int, with_user_id: Optional[int], room_id: Optional[int],
+              rooms: Sequence[int]) -> Tuple[str, Tuple[Any, ...]]:
+    """The WHERE clause (and its parameters) of the messages a user reads: the private
+    conversation with ``with_user_id``; or ``room_id``'s; or else the messages of ``rooms``
+    and the user's private messages."""
+    if with_user_id is not None:
+        return ("((m.sender_id = ? AND m.recipient_id = ?) OR "
+                "(m.sender_id = ? AND m.recipient_id = ?))",
+                (user_id, with_user_id, with_user_id, user_id))
+    if room_id is not None:
+        return "m.room_id = ?", (room_id,)
+    marks = ", ".join("?" for _ in rooms)
+    return ("(m.room_id IN (%s) OR (m.recipient_id IS NOT NULL AND "
+            "(m.sender_id = ? OR m.recipient_id = ?)))" % marks,
+            tuple(rooms) + (user_id, user_id))
 
 
 def _message(r: Sequence[Any]) -> Message:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import tkinter as tk
 from tkinter import ttk
-from typing import Any, List
+from typing import Any, Callable, List
 
 from ui.i18n import Catalog
 from ui.presenters.directory import (
@@ -19,6 +19,26 @@ from ui.tk.common import ERROR_FG, INFO_FG, MUTED_FG
 
 ONLINE_FG = "#2E7D32"
 
+
+
+def scrolled_table(body: Any, columns: Any, tr: Any, stretch: str,
+                   choose: Callable[[], None]) -> Any:
+    """A one-row-at-a-time table with a scrollbar, filling ``body``; a double click or Return
+    chooses the row."""
+    frame = ttk.Frame(body)
+    frame.pack(fill="both", expand=True, pady=(6, 0))
+    table = ttk.Treeview(frame, columns=[c for c, _, _ in columns], show="headings",
+                         selectmode="browse", height=12)
+    for column, key, width in columns:
+        table.heading(column, text=tr(key))
+        table.column(column, width=width, anchor="w", stretch=(column == stretch))
+    scroll = ttk.Scrollbar(frame, command=table.yview)
+    table.configure(yscrollcommand=scroll.set)
+    scroll.pack(side="right", fill="y")
+    table.pack(side="left", fill="both", expand=True)
+    table.bind("<Double-Button-1>", lambda e: choose())
+    table.bind("<Return>", lambda e: choose())
+    return table
 
 class _Window:
     """A non-modal window over the chat window: Escape closes it; so does the window
@@ -84,20 +104,8 @@ class MembersWindow(_Window):
         self.reset_button = ttk.Button(buttons, text=tr("members.reset"), command=self._reset)
         self.note = ttk.Label(body, text="", foreground=MUTED_FG, wraplength=380)
         self.note.pack(side="bottom", fill="x", pady=(4, 0))
-        frame = ttk.Frame(body)
-        frame.pack(fill="both", expand=True, pady=(6, 0))
-        self.table = ttk.Treeview(frame, columns=[c for c, _, _ in self.COLUMNS],
-                                  show="headings", selectmode="browse", height=12)
-        for column, key, width in self.COLUMNS:
-            self.table.heading(column, text=tr(key))
-            self.table.column(column, width=width, anchor="w", stretch=(column == "name"))
+        self.table = scrolled_table(body, self.COLUMNS, tr, "name", self._message)
         self.table.tag_configure("online", foreground=ONLINE_FG)
-        scroll = ttk.Scrollbar(frame, command=self.table.yview)
-        self.table.configure(yscrollcommand=scroll.set)
-        scroll.pack(side="right", fill="y")
-        self.table.pack(side="left", fill="both", expand=True)
-        self.table.bind("<Double-Button-1>", lambda e: self._message())
-        self.table.bind("<Return>", lambda e: self._message())
         self.query.focus_set()
 
     def _typed(self) -> None:
@@ -171,19 +179,7 @@ class SearchWindow(_Window):
         self.older_button.pack(side="left")
         self.note = ttk.Label(body, text="", foreground=MUTED_FG, wraplength=640)
         self.note.pack(side="bottom", fill="x", pady=(4, 0))
-        frame = ttk.Frame(body)
-        frame.pack(fill="both", expand=True, pady=(6, 0))
-        self.table = ttk.Treeview(frame, columns=[c for c, _, _ in self.COLUMNS],
-                                  show="headings", selectmode="browse", height=12)
-        for column, key, width in self.COLUMNS:
-            self.table.heading(column, text=tr(key))
-            self.table.column(column, width=width, anchor="w", stretch=(column == "text"))
-        scroll = ttk.Scrollbar(frame, command=self.table.yview)
-        self.table.configure(yscrollcommand=scroll.set)
-        scroll.pack(side="right", fill="y")
-        self.table.pack(side="left", fill="both", expand=True)
-        self.table.bind("<Double-Button-1>", lambda e: self._open())
-        self.table.bind("<Return>", lambda e: self._open())
+        self.table = scrolled_table(body, self.COLUMNS, tr, "text", self._open)
         self.text.focus_set()
 
     def _search(self) -> None:
