@@ -325,7 +325,10 @@ def pingpong(driver: Any, server: Any, count: int, tag: str = "") -> Dict[str, A
     """One sender, one receiver, one message in flight: the round trip through the server."""
     result = fanout(driver, server, clients=2, senders=1, per_sender=count, window=1,
                     timeout_s=60, tag="pp" + tag)
-    return {k: result[k] for k in ("server", "messages", "lost", "p50_ms", "p99_ms", "max_ms")}
+    out = {k: result[k] for k in ("server", "messages", "lost", "p50_ms", "p99_ms", "max_ms",
+                                  "cpu_s")}
+    out["cpu_us_per_message"] = 1e6 * result["cpu_s"] / max(1, count)  # issue 22
+    return out
 
 
 def idle(driver: Any, server: Any, count: int, tag: str = "",

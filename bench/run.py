@@ -88,6 +88,38 @@ class Bench:
         self.results["fanout_rooms_10x10"] = {
             "chatroom": median_run(self.with_server(self.ours, ours), "deliveries_per_s")}
 
+    def fanout_flood(self) -> None:
+        """Issue 22: the second load pattern (bench/flood.py): 10 senders with no window, one
+        message per send(), 100 members reading whatever arrives; ours and miniircd
+        alternated run by run. Medians of each figure; every message of ours checked stored."""
+        import statistics
+
+        from bench import flood
+        per_sender = 300 if self.quick else 3000
+        ours = self.ours()
+        mini = MiniIrcd() if MiniIrcd.available() else None
+        try:
+            runs = flood.compare(ours, mini, self.reps, per_sender,
+                                 lambda s: loadgen.Ours(s.ports["auth"], s.ports["chat"]),
+                                 lambda s: loadgen.Irc("miniircd", s.port))
+        finally:
+            ours.stop()
+            if mini is not None:
+                mini.stop()
+        out: Dict[str, Any] = {}
+        for name, mine in runs.items():
+            if not mine:
+                continue
+            row = dict(median_run(mine, "cpu_us_per_delivery"))
+            row["deliveries_per_s"] = statistics.median(r["deliveries_per_s"] for r in mine)
+            row["lost"] = max(r["lost"] for r in mine)
+            row["runs"] = [[round(r["deliveries_per_s"]), round(r["cpu_us_per_delivery"], 3)]
+                           for r in mine]
+            if "stored" in mine[0]:
+                row["all_stored"] = all(r["stored"] == r["messages"] for r in mine)
+            out[name] = row
+        self.results["fanout_flood"] = out
+
     def pingpong(self) -> None:
         count = 300 if self.quick else 2000
         out = {"chatroom": median_run(self.with_server(self.ours, lambda s: [
@@ -124,11 +156,19 @@ class Bench:
         seconds = 1.0 if self.quick else 3.0
         out: Dict[str, Any] = {}
         for k in (1, 4, 50):
-            out["chatroom %d" % k] = self.with_server(self.ours, lambda s: loadgen.handshakes(
-                loadgen.Ours(s.ports["auth"], s.ports["chat"]), s, k, seconds))
-            if MiniIrcd.available():
-                out["miniircd %d" % k] = self.with_server(MiniIrcd, lambda s: loadgen.handshakes(
-                    loadgen.Irc("miniircd", s.port), s, k, seconds))
+            # Issue 22: ours and miniircd alternate, rep by rep; the median of each is kept.
+            runs: Dict[str, List[Dict[str, Any]]] = {"chatroom": [], "miniircd": []}
+            for _ in range(self.reps):
+                runs["chatroom"].append(self.with_server(self.ours, lambda s: loadgen.handshakes(
+                    loadgen.Ours(s.ports["auth"], s.ports["chat"]), s, k, seconds)))
+                if MiniIrcd.available():
+                    runs["miniircd"].append(self.with_server(
+                        MiniIrcd, lambda s: loadgen.handshakes(loadgen.Irc("miniircd", s.port),
+                                                               s, k, seconds)))
+            for name, mine in runs.items():
+                if mine:
+                    out["%s %d" % (name, k)] = dict(median_run(mine, "per_s"),
+                                                    runs=[round(r["per_s"]) for r in mine])
             if NgIrcd.available():
                 out["ngircd %d" % k] = self.with_server(
                     lambda: NgIrcd(os.path.join(self.tmp, "ngh%d" % k)),
@@ -190,20 +230,36 @@ class Bench:
 
     def files(self) -> None:
         size = (64 if self.quick else 1024) * 1024 * 1024
-        plain = median_run([scenarios.plain_pair(size) for _ in range(self.reps)], "mb_per_s")
+        # Issue 22: the upload's reference is the simplest program doing its work (receive,
+        # SHA-256, write, fsync: bench/upload_reference.py) on the same file system; the
+        # three measurements alternate, rep by rep, so they share the machine's noise.
+        from bench.upload_reference import reference
+        pairs: List[Dict[str, Any]] = []
+        refs: List[Dict[str, Any]] = []
 
         def run(s: OurServer) -> List[Dict[str, Any]]:
             d = loadgen.Ours(s.ports["auth"], s.ports["chat"])
-            return [scenarios.upload_download(d, s, size) for _ in range(self.reps)]
+            out = []
+            for _ in range(self.reps):
+                pairs.append(scenarios.plain_pair(size))
+                refs.append(reference(size, self.tmp))
+                out.append(scenarios.upload_download(d, s, size))
+            return out
         ours = self.with_server(self.ours, run)
+        plain = median_run(pairs, "mb_per_s")
+        ref = median_run(refs, "mb_per_s")
         up = median_run(ours, "upload_mb_per_s")
         down = median_run(ours, "download_mb_per_s")
         self.results["files"] = {
             "plain_pair_mb_per_s": plain["mb_per_s"], "bytes": size,
+            "reference_mb_per_s": ref["mb_per_s"],
             "upload_mb_per_s": up["upload_mb_per_s"],
             "download_mb_per_s": down["download_mb_per_s"],
             "upload_ratio": up["upload_mb_per_s"] / plain["mb_per_s"],
+            "upload_reference_ratio": up["upload_mb_per_s"] / ref["mb_per_s"],
             "download_ratio": down["download_mb_per_s"] / plain["mb_per_s"],
+            "runs": [[round(p["mb_per_s"]), round(f["mb_per_s"]), round(o["upload_mb_per_s"]),
+                      round(o["download_mb_per_s"])] for p, f, o in zip(pairs, refs, ours)],
             "rss_growth_mib": max(r["rss_growth_mib"] for r in ours)}
 
     def storage(self) -> None:
@@ -284,9 +340,16 @@ class Bench:
         self.results["soak"] = runs
 
 
-SECTIONS = ["fanout", "fanout_rooms", "pingpong", "idle", "handshakes", "pings", "stall", "files",
+    def cluster(self) -> None:
+        """Issue #18: several processes on one database (bench/cluster.py)."""
+        from bench import cluster
+        self.results["cluster"] = cluster.run_all(self.quick, self.notes)
+
+
+SECTIONS = ["fanout", "fanout_rooms", "fanout_flood", "pingpong", "idle", "handshakes",
+            "pings", "stall", "files",
             "storage",
-            "gui", "tls", "soak"]
+            "gui", "tls", "soak", "cluster"]
 
 
 def machine() -> Dict[str, str]:
