@@ -121,6 +121,13 @@ class Dialect:
         (it may simply be run again)."""
         return False
 
+    def bump_counter(self, cur: Any, update: str, select: str, step: int) -> int:
+        """Run ``update`` (``value = value + ?``, inside the caller's transaction) and return
+        the new value: here with a second statement; the dialects do it in one."""
+        cur.execute(self.sql(update), (step,))
+        cur.execute(self.sql(select))
+        return int(cur.fetchone()[0])
+
     @staticmethod
     def _duplicate(message: str) -> Optional[Exception]:
         if "username_key" in message:
@@ -158,6 +165,12 @@ class SQLiteDialect(Dialect):
 
     def schema(self) -> List[str]:
         return sqlite_schema(schema_statements())
+
+    def bump_counter(self, cur: Any, update: str, select: str, step: int) -> int:
+        if sqlite3.sqlite_version_info < (3, 35):  # no RETURNING (old Pythons' SQLite)
+            return super().bump_counter(cur, update, select, step)
+        cur.execute(update + " RETURNING value", (step,))
+        return int(cur.fetchone()[0])
 
     def is_conflict(self, exc: BaseException) -> bool:
         # Another process held the write lock past the busy timeout.
@@ -246,6 +259,13 @@ class MySQLDialect(Dialect):
             return True
         except Exception:  # any failure means: replace it
             return False
+
+    def bump_counter(self, cur: Any, update: str, select: str, step: int) -> int:
+        # LAST_INSERT_ID(expr) sets the value the server returns with the UPDATE's own answer:
+        # no second round trip.
+        cur.execute(self.sql(update.replace("value = value + ?",
+                                            "value = LAST_INSERT_ID(value + ?)")), (step,))
+        return int(cur.lastrowid)
 
     def is_conflict(self, exc: BaseException) -> bool:
         # 1213: a deadlock, or on Galera a certification failure (another node committed a

