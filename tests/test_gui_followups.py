@@ -115,3 +115,21 @@ def test_a_student_whose_password_a_teacher_reset_is_told_by_whom(tk_env, make_s
     pump([t_app, s_app], lambda: s_app.login_view is not None, what="the login window")
     assert expected.format(teacher=teacher) in s_app.login_view.message.cget("text")
     assert s_app.chat is None and s_app.session.state == "offline"
+
+
+def test_the_member_directory_and_search_windows_switch_language_live(tk_env,  # noqa: F811
+                                                                      make_server):
+    srv, teacher, student, t_app, s_app = a_class(tk_env, make_server)
+    apps = [t_app, s_app]
+    chat = t_app.chat_view
+    members, search = chat.open_members(), chat.open_search()
+    pump(apps, lambda: members.names, what="the member list")
+    t_app.remember(language="zh")
+    t_app.root.update()
+    assert members.window.title() == ZH("members.title")
+    assert members.message_button.cget("text") == ZH("members.message")
+    assert members.table.heading("status", "text") == ZH("members.status")
+    statuses = {members.table.set(item, "status") for item in members.table.get_children()}
+    assert statuses and statuses <= {ZH("members.online"), ZH("members.offline")}
+    assert search.window.title() == ZH("search.title")
+    assert search.search_button.cget("text") == ZH("search.submit")

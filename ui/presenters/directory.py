@@ -122,6 +122,11 @@ class MembersPresenter:
             self.view.show_members([self.row(m) for m in self.members], note)
         self.session.member_directory(query, MEMBERS_PAGE, got)
 
+    def relabel(self) -> None:
+        """After a language switch: the members shown, in the new words."""
+        if self.view is not None and self.members:
+            self.view.show_members([self.row(m) for m in self.members], "")
+
     def row(self, member: Dict[str, Any]) -> MemberRow:
         name = str(member.get("user", ""))
         me = self.session.username or ""
@@ -219,6 +224,12 @@ class SearchPresenter:
             self.view.show_results([self.row(m) for m in self.results], note)
             self.view.set_more(bool(reply.get("more")))
         self.session.search(self.text, got, before=before, limit=SEARCH_PAGE)
+
+    def relabel(self) -> None:
+        """After a language switch: the results shown, in the new words."""
+        if self.view is not None and self.results:
+            self.view.show_results([self.row(m) for m in self.results],
+                                   self.tr("search.count", n=len(self.results)))
 
     def _peer(self, message: Dict[str, Any]) -> str:
         return peer_of(message, self.session.username or "")

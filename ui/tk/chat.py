@@ -898,6 +898,9 @@ class ChatWindow:
             widget.configure(text=tr(key))
         self.online_label.configure(text=tr("chat.online", n=len(self.online_names)))
         self.mark_teachers(self._teachers)
+        for window in list(self.people.values()):  # members, search (ui/tk/directory.py)
+            if window.exists() and hasattr(window, "relabel"):
+                window.relabel()
 
     # -- appearance (Preferences) ---------------------------------------------------------
 

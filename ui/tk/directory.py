@@ -91,7 +91,8 @@ class MembersWindow(_Window):
         body = self.body
         top = ttk.Frame(body)
         top.pack(fill="x")
-        ttk.Label(top, text=tr("members.search")).pack(side="left")
+        self.search_label = ttk.Label(top, text=tr("members.search"))
+        self.search_label.pack(side="left")
         self.query = ttk.Entry(top)
         self.query.pack(side="left", fill="x", expand=True, padx=(6, 0))
         self.query.bind("<KeyRelease>", lambda e: self._typed())
@@ -111,6 +112,19 @@ class MembersWindow(_Window):
     def _typed(self) -> None:
         if self.presenter is not None:
             self.presenter.search(self.query.get())
+
+    def relabel(self) -> None:
+        """The window's words in the language just chosen (ui/tk/app.App.set_language); the
+        rows are the presenter's (MembersPresenter.relabel)."""
+        tr = self.tr
+        self.window.title(tr("members.title"))
+        self.search_label.configure(text=tr("members.search"))
+        self.message_button.configure(text=tr("members.message"))
+        self.reset_button.configure(text=tr("members.reset"))
+        for column, key, _ in self.COLUMNS:
+            self.table.heading(column, text=tr(key))
+        if self.presenter is not None:
+            self.presenter.relabel()
 
     def selected(self) -> str:
         picked = self.table.selection()
@@ -185,6 +199,18 @@ class SearchWindow(_Window):
     def _search(self) -> None:
         if self.presenter is not None:
             self.presenter.search(self.text.get())
+
+    def relabel(self) -> None:
+        """As MembersWindow.relabel."""
+        tr = self.tr
+        self.window.title(tr("search.title"))
+        for widget, key in ((self.search_button, "search.submit"), (self.go_button, "search.go"),
+                            (self.older_button, "search.older")):
+            widget.configure(text=tr(key))
+        for column, key, _ in self.COLUMNS:
+            self.table.heading(column, text=tr(key))
+        if self.presenter is not None:
+            self.presenter.relabel()
 
     def _open(self) -> None:
         picked = self.table.selection()
