@@ -355,14 +355,15 @@ def test_a_selected_picture_is_fetched_into_the_cache_once_and_shown(tmp_path):
 
 
 def test_the_preview_cache_is_bounded(tmp_path, monkeypatch):
-    monkeypatch.setattr(files_module, "PREVIEW_CACHE_BYTES", 250)
+    import ui.previews
+    monkeypatch.setattr(ui.previews, "PREVIEW_CACHE_BYTES", 250)
     app, view, files = presenter(tmp_path=tmp_path)
     cache = tmp_path / "previews"
     cache.mkdir()
     for i in range(4):
         (cache / ("%d.png" % i)).write_bytes(b"x" * 100)
         os.utime(str(cache / ("%d.png" % i)), (1000 + i, 1000 + i))
-    files._trim_preview_cache()
+    files.previews.trim()
     assert sorted(os.listdir(str(cache))) == ["2.png", "3.png"]
 
 

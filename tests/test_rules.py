@@ -61,6 +61,7 @@ def test_file_name(name, ok):
 def test_check_text_refuses_exactly_the_control_characters_but_newline_and_tab():
     """The regex in net/rules.py against Unicode's own Cc category, over every code point."""
     import unicodedata
+
     from net.rules import check_text
     for cp in range(0x110000):
         if 0xD800 <= cp <= 0xDFFF:

@@ -848,6 +848,14 @@ teachers (admins) only:
                                      "with the new password.",
                                "zh": "你的密码已在另一台设备上修改。请用新密码重新登录。"},
     # -- end of issue 20 follow-ups -------------------------------------------------------
+    # -- issue 20: thumbnails of shared pictures in the chat ------------------------------
+    "chat.picture_loading": {"en": "[loading the picture…]", "zh": "［正在加载图片…］"},
+    "chat.picture_failed": {"en": "[the picture could not be loaded: click to see it in "
+                                  "Files]",
+                            "zh": "［图片加载失败：点击在“文件”中查看］"},
+    "chat.picture_open": {"en": "[picture: click to see it in Files]",
+                          "zh": "［图片：点击在“文件”中查看］"},
+    # -- end of thumbnails -----------------------------------------------------------------
 }
 
 LANGUAGES = ("zh", "en")

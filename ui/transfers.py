@@ -38,10 +38,14 @@ Reply = Dict[str, Any]
 Opener = Callable[[Optional[Callable[[Reply], None]]], ClientConnection]
 
 # How much of a file one step hashes, and how much of a download one step reads (then writes
-# and hashes): ~1 ms here, a few ms on an old lab PC without SHA instructions. The queue
-# takes steps while the GUI tick's budget lasts, so a small step costs no speed, and a tick
-# overruns its budget by one step at most: far below the 30 ms that feels like a stutter
-# (bench/gui_tick.py: a 1 GiB upload and download).
+# and hashes): well under 1 ms here, a few ms on an old lab PC without SHA instructions. The
+# queue takes steps while the GUI tick's budget lasts, so a small step costs no speed, and a
+# tick overruns its budget by one step at most (bench/gui_tick.py: a 1 GiB upload and
+# download). Smaller download steps were tried: 256 KiB made a 1 GiB download 4x slower
+# (16.8 s; why was not pinned down: the socket seemed to hold less per tick). Asking the
+# kernel to write back early (posix_fadvise DONTNEED behind the writes) was measured and
+# left out: the call itself waits when the disk's queue is full (183 ms once), the very
+# stall it was meant to avoid.
 HASH_SLICE_BYTES = 1024 * 1024
 DOWNLOAD_STEP_BYTES = 1024 * 1024
 # Chunk size for uploads; the server accepts up to 1 MiB per frame.
@@ -483,15 +487,17 @@ class Download(Transfer):
 
 
 class TransferQueue:
-    """Runs up to MAX_PARALLEL transfers; ``step()`` does one slice of work for each and
-    returns the transfers that finished during it. A step touches the running transfers
+    """Runs up to `parallel` (MAX_PARALLEL) transfers; ``step()`` does one slice of work for
+    each and returns the transfers that finished during it. A step touches the running transfers
     only, however many wait or have finished: a folder of a thousand files costs a GUI tick
     no more than one file does."""
 
     def __init__(self, opener: Opener,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 parallel: int = MAX_PARALLEL) -> None:
         self.opener = opener
         self.clock = clock
+        self.parallel = parallel
         self.items: List[Transfer] = []  # every transfer in the order added, until cleared
         self._unfinished: List[Transfer] = []  # the same order; finished ones pruned in step
 
@@ -503,6 +509,11 @@ class TransferQueue:
 
     def active(self) -> List[Transfer]:
         return [t for t in self._unfinished if not t.finished]
+
+    @property
+    def busy(self) -> bool:
+        """Some transfer is not finished (the GUI ticks more often meanwhile)."""
+        return any(not t.finished for t in self._unfinished)
 
     def find(self, transfer_id: int) -> Optional[Transfer]:
         for transfer in self.items:
@@ -525,7 +536,7 @@ class TransferQueue:
         finished: List[Transfer] = []
         while True:
             self._unfinished = [t for t in self._unfinished if not t.finished]
-            running = self._unfinished[:MAX_PARALLEL]
+            running = self._unfinished[:self.parallel]
             before = [(t.state, t.hashed_bytes, t.done_bytes) for t in running]
             finished += self._step_once(running)
             after = [(t.state, t.hashed_bytes, t.done_bytes) for t in running]
@@ -533,7 +544,7 @@ class TransferQueue:
                 return finished
 
     def _step_once(self, running: List[Transfer]) -> List[Transfer]:
-        """The first MAX_PARALLEL unfinished transfers run (one waiting to retry keeps its
+        """The first `parallel` unfinished transfers run (one waiting to retry keeps its
         place); the rest wait their turn."""
         now = self.clock()
         finished = []

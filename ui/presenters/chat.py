@@ -5,12 +5,14 @@ right-click on a user or a message offers, the quiet-room switch, the notices of
 deleted messages, and an input that says why it is closed while this user may not speak;
 and rooms (docs/PROTOCOL.md §12): the lobby, the rooms this user is in, each with its own
 messages, unread count and topic, making, browsing, joining, inviting and leaving, and the
-notices of rooms made, closed, joined and left, and of invitations."""
+notices of rooms made, closed, joined and left, and of invitations; and a thumbnail under
+the notice of a shared PNG or GIF (fetched through ui/previews.py, the files window's cache)."""
 from __future__ import annotations
 
+import collections
 import re
 import time
-from typing import Any, Dict, List, Optional, Protocol, Tuple
+from typing import Any, Deque, Dict, List, Optional, Protocol, Tuple
 
 from net.rules import TEXT_MAX_CHARS, check_text
 from ui.i18n import Catalog
@@ -24,6 +26,7 @@ from ui.presenters.moderation import (
     moderation_notice,
     speaking_lock,
 )
+from ui.previews import PreviewCache
 from ui.session import Session, refusal_of, retry_after_s
 
 # The chat view keeps at most this many messages per conversation; older ones are reloaded
@@ -61,6 +64,10 @@ PASTE_MAX_CHARS = TEXT_MAX_CHARS
 # Uploads of a folder follow each other by the time one file takes to send (small files:
 # milliseconds), and a slower one starting a second line is harmless.
 FOLDER_BURST_S = 3.0
+# Thumbnails are fetched and drawn for the last this many pictures shared (older ones say
+# "click to see it"): 500 pictures shared one by one never start 500 downloads nor hold 500
+# images, and a screenful of chat shows about this many anyway.
+PICTURES_SHOWN = 12
 
 # An entry is what the view draws for one message, worked out once when it arrives (the view
 # only lays out pieces; the GUI tick never re-renders history): kind ('mine', 'other',
@@ -69,7 +76,9 @@ FOLDER_BURST_S = 3.0
 # time, shown on hover), ts, private (bool), msg_id (None for a notice or the marker),
 # day (the date divider drawn before it, '' for none), header (False: it continues the
 # previous message of the same sender, drawn without name and time), mention (it names this
-# user with @), parts (see message_parts).
+# user with @), parts (see message_parts), and for the notice of a shared PNG or GIF,
+# picture: {file_id, sha256, state ('loading', 'ready', 'failed', 'skipped': not fetched,
+# older than the last PICTURES_SHOWN), path (the cached copy once ready)}.
 Entry = Dict[str, Any]
 # One piece of a message's text: (style, text), style 'text', 'link' (an http/https address,
 # opened on a click), 'mention' (@ this user) or 'code' (a block of whole lines, monospace).
@@ -90,6 +99,10 @@ class ChatView(Protocol):
 
     def drop_oldest(self, count: int) -> None:
         """Forget the first count entries shown."""
+
+    def show_picture(self, entry: Entry) -> None:
+        """The entry's picture changed state (fetched, failed, not to be fetched): draw it
+        again where the entry is shown (nothing when it is not)."""
 
     def remove_entry(self, index: int) -> None:
         """Forget the entry shown at this position (the "new messages" line that moves)."""
@@ -186,7 +199,8 @@ class ChatPresenter:
     on_file_added and on_file_removed (the App passes them on); the view calls the
     actions (switch_to, open_private, typed, send, load_older, focus_changed)."""
 
-    def __init__(self, app: Shell, session: Session, view: Optional[ChatView] = None) -> None:
+    def __init__(self, app: Shell, session: Session, view: Optional[ChatView] = None,
+                 previews: Optional[PreviewCache] = None) -> None:
         self.app = app
         self.session = session
         self.view = view
@@ -209,6 +223,9 @@ class ChatPresenter:
         self.read_marks = ReadMarks(session)  # what the server knows we have read
         self.listed: set = set()  # private conversations `conversations` told us of
         self._burst: Optional[_FileBurst] = None  # the folder line that may grow (issue 20)
+        # Thumbnails (None: none are drawn): the pictures' entries, the last PICTURES_SHOWN.
+        self.previews = previews
+        self._pictures: Deque[Entry] = collections.deque()
 
     def attach(self, view: ChatView) -> None:
         self.view = view
@@ -320,7 +337,7 @@ class ChatPresenter:
         self._file_notice(("added", record["owner"], record["name"], str(hand_in), ""),
                           file_added_text(self.tr, record),
                           lambda folder, n: self.tr(key, user=record["owner"], name=folder,
-                                                    n=n))
+                                                    n=n), record)
 
     def on_file_removed(self, event: Dict[str, Any],
                         record: Optional[Dict[str, Any]] = None) -> None:
@@ -342,11 +359,12 @@ class ChatPresenter:
                                                     name=folder, n=n))
 
     def _file_notice(self, what: Tuple[str, str, str, str, str], text: str,
-                     folder_text: Any) -> None:
+                     folder_text: Any, record: Optional[Dict[str, Any]] = None) -> None:
         """A notice about a file; a file of the same folder as the one of the line before
         it, within FOLDER_BURST_S, makes that line count one more instead (redrawn by
         tick(): a folder of a thousand files costs one redraw per tick, not a thousand).
-        what: (action, owner, name, hand-in, by)."""
+        what: (action, owner, name, hand-in, by); record: a file shared (its picture gets a
+        thumbnail, on a line of its own: a folder's line has none)."""
         action, owner, name, hand_in, by = what
         now = self.session.clock()
         folder = name.split("/")[0] + "/" if "/" in name else ""
@@ -358,10 +376,12 @@ class ChatPresenter:
             burst.count += 1
             burst.last_s = now
             text = folder_text(folder, burst.count)
-            burst.entry = entries[-1] = dict(burst.entry, text=text, parts=[("text", text)])
+            self._forget_picture(burst.entry)
+            burst.entry = entries[-1] = dict(burst.entry, text=text, parts=[("text", text)],
+                                             picture=None)
             burst.drawn = False
             return
-        self._system(text)
+        self._system(text, picture=self._picture_of(record))
         self._burst = _FileBurst(key, self.conversations[PUBLIC][-1], now) if folder else None
 
     def _draw_burst(self) -> None:
@@ -537,6 +557,10 @@ class ChatPresenter:
         entries = self.conversations[key]
         extra = len(entries) - MAX_VIEW_MESSAGES
         if extra > 0:
+            if self._pictures:
+                for entry in entries[:extra]:
+                    if entry.get("picture"):
+                        self._forget_picture(entry)
             del entries[:extra]
             first = entries[0]
             regroup = not first["header"]  # its header went with the message before it
@@ -549,16 +573,70 @@ class ChatPresenter:
                 else:
                     self.view.drop_oldest(extra)
 
-    def _system(self, text: str, key: str = PUBLIC) -> None:
+    def _system(self, text: str, key: str = PUBLIC,
+                picture: Optional[Dict[str, Any]] = None) -> None:
         self._draw_burst()  # drawn while it is the last line
         entry = self._stamped({"kind": "system", "who": "", "to": None, "text": text,
-                               "private": False, "msg_id": None})
+                               "private": False, "msg_id": None, "picture": picture})
+        if picture is not None:
+            self._pictures.append(entry)
+            if len(self._pictures) > PICTURES_SHOWN:  # the oldest goes without a thumbnail
+                oldest = self._pictures.popleft()
+                self._forget_picture(oldest)
+                oldest["picture"] = dict(oldest["picture"], state="skipped", path=None)
+                if self.view is not None and key == self.current:
+                    self.view.show_picture(oldest)
         entries = self.conversations.setdefault(key, [])
         entries.append(entry)
         self._link(entries, len(entries) - 1)
         if self.current == key:
             self.view.append_entry(entry)
         self._trim(key)
+
+    # -- thumbnails of shared pictures -----------------------------------------------------
+
+    def _picture_of(self, record: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+        """The picture of a file shared (None: no thumbnail for it), asked for at once: the
+        path when it is in the cache, else a download, once per picture (ui/previews.py)."""
+        if record is None or self.previews is None or \
+                self.previews.path_for(record) is None:
+            return None
+        picture = {"file_id": record["file_id"], "sha256": record["sha256"],
+                   "state": "loading", "path": None}
+        path = self.previews.want(record, self._picture_fetched, urgent=False)
+        if path is not None:
+            picture.update(state="ready", path=path)
+        return picture
+
+    def _forget_picture(self, entry: Entry) -> None:
+        """The entry leaves the view or the last PICTURES_SHOWN: its fetch is not needed."""
+        picture = entry.get("picture")
+        if not picture:
+            return
+        for i, waiting in enumerate(self._pictures):
+            if waiting is entry:  # (by identity: entries are dicts, == would compare them)
+                del self._pictures[i]
+                break
+        if picture["state"] == "loading" and self.previews is not None:
+            if not any(e["picture"]["sha256"] == picture["sha256"] for e in self._pictures):
+                self.previews.unwant(picture["sha256"], self._picture_fetched)
+
+    def _picture_fetched(self, record: Dict[str, Any], path: Optional[str]) -> None:
+        """ui/previews.py answered: the entries waiting for this picture show it now."""
+        for entry in self._pictures:
+            picture = entry["picture"]
+            if picture["sha256"] == record["sha256"] and picture["state"] == "loading":
+                entry["picture"] = dict(picture, state="ready" if path else "failed",
+                                        path=path)
+                if self.view is not None and self.current == PUBLIC:
+                    self.view.show_picture(entry)
+
+    def open_picture(self, file_id: int) -> None:
+        """A thumbnail (or its line) was clicked: the files window, with the file selected
+        (where the user sees it larger, and downloads it if they want to keep it)."""
+        show_file = getattr(self.app, "show_file", None)
+        if show_file is not None:
+            show_file(file_id)
 
     def _refresh_conversation(self) -> None:
         self.view.show_conversation(list(self.conversations.get(self.current, [])))

@@ -10,7 +10,6 @@ window does not stop a transfer."""
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Protocol, Se
 from ui.i18n import Catalog
 from ui.neterrors import known_network_error
 from ui.presenters.common import Shell, status_text
+from ui.previews import PreviewCache
 from ui.session import FILES_PAGE, Session
 from ui.settings import config_dir
 from ui.transfers import (
@@ -56,14 +56,6 @@ SHOWN_TRANSFERS = 100
 # Files removed from the list are remembered this long (in number) for the chat's notice
 # of their removal, which may arrive after the list forgot them (a folder: one per file).
 REMOVED_KEPT = 1000
-# A selected PNG or GIF up to this size is previewed (Tk reads both with no other library);
-# a bigger one would take a while to fetch for a glance.
-PREVIEW_MAX_BYTES = 5 * 1024 * 1024
-PREVIEW_TYPES = {"image/png": ".png", "image/gif": ".gif"}
-# The preview cache (in the settings folder) keeps at most this much; the least recently
-# shown go first.
-PREVIEW_CACHE_BYTES = 50 * 1024 * 1024
-SHA256_RE = re.compile(r"[0-9a-f]{64}")
 # Transfer.error codes of our own (not server statuses) and their sentences.
 WHY_KEYS = {"connection_lost": "error.connection_lost", "local_missing": "error.local_missing",
             "local_denied": "error.local_denied", "local_full": "error.local_full",
@@ -95,6 +87,9 @@ class FilesView(Protocol):
     def show_preview(self, path: Optional[str], caption: str) -> None:
         """Show the image at path (a PNG or GIF) beside the list; None: no preview; a
         caption alone: one is on its way."""
+
+    def select_file(self, file_id: int) -> None:
+        """Select this file in the list and scroll to it (a picture clicked in the chat)."""
 
     def show_error(self, text: str) -> None: ...
 
@@ -131,7 +126,8 @@ class FilesPresenter:
 
     def __init__(self, app: Shell, session: Session, view: Optional[FilesView] = None,
                  preview_dir: Optional[str] = None,
-                 opener: Callable[[str], bool] = open_folder) -> None:
+                 opener: Callable[[str], bool] = open_folder,
+                 previews: Optional[PreviewCache] = None) -> None:
         self.app = app
         self.session = session
         self.view = view
@@ -150,10 +146,15 @@ class FilesPresenter:
         self._dirty = False
         self._targets: Dict[int, str] = {}  # download's Transfer.id -> the folder chosen
         self.opener = opener
-        # Previews: their own queue (not the user's transfers), one download at a time.
-        self.preview_dir = preview_dir or os.path.join(config_dir(), "previews")
-        self.previews = TransferQueue(session.open_file_connection)
+        # Previews: the pictures' cache, shared with the chat's thumbnails (the App steps
+        # it); one made here for a presenter alone is stepped by tick().
+        self._own_previews = previews is None
+        self.previews = previews or PreviewCache(
+            session.open_file_connection,
+            preview_dir or os.path.join(config_dir(), "previews"))
+        self.preview_dir = self.previews.folder
         self._preview_wanted: Optional[int] = None  # the file_id the view waits to see
+        self._reveal: Optional[int] = None  # the file to select once the list has it
 
     @property
     def is_admin(self) -> bool:
@@ -167,16 +168,24 @@ class FilesPresenter:
 
     def detach(self) -> None:
         self.view = None
-        self._preview_wanted = None
+        self._want_preview(None)
 
     def close(self) -> None:
         """Logged out or quitting: stop every transfer (each closes its connection). One
         being verified is let go: its connection closes with the session's."""
         self.view = None
-        for queue in (self.queue, self.previews):
-            for transfer in queue.active():
-                if not transfer.cancel():
-                    transfer.fail("connection_lost")
+        for transfer in self.queue.active():
+            if not transfer.cancel():
+                transfer.fail("connection_lost")
+        if self._own_previews:
+            self.previews.close()
+        else:
+            self._want_preview(None)
+
+    @property
+    def busy(self) -> bool:
+        """A transfer of the user's is under way (the App ticks more often meanwhile)."""
+        return self.queue.busy
 
     def relabel(self) -> None:
         """After a language switch (ui/tk/app.App.set_language): the list (its folder rows,
@@ -208,6 +217,9 @@ class FilesPresenter:
             self._last_listed = files[-1]["file_id"]
         self.more = more and bool(files)
         self._show()
+        if self._reveal is not None and self._reveal in self.files and self.view is not None:
+            self.view.select_file(self._reveal)
+            self._reveal = None
 
     def on_file_added(self, event: Dict[str, Any]) -> None:
         self.files[event["file"]["file_id"]] = event["file"]
@@ -523,69 +535,53 @@ class FilesPresenter:
 
     def select(self, file_ids: List[int], folder: Optional[Folder]) -> None:
         """The view's selection changed: preview a lone PNG or GIF (fetched into the
-        preview cache first, once)."""
+        preview cache first, once: ui/previews.py)."""
         record = self.files.get(file_ids[0]) if len(file_ids) == 1 and folder is None \
             else None
         if record is not None and record["file_id"] == self._preview_wanted:
             return  # shown, or on its way (the list was redrawn around it)
-        extension = PREVIEW_TYPES.get(record.get("type", "")) if record else None
-        if record is None or extension is None or record["size"] > PREVIEW_MAX_BYTES or \
-                not SHA256_RE.fullmatch(str(record.get("sha256", ""))):
-            self._preview_wanted = None
+        if self.previews.path_for(record) is None or record is None:
+            self._want_preview(None)
             if self.view is not None:
                 self.view.show_preview(None, "")
             return
-        self._preview_wanted = record["file_id"]
-        path = os.path.join(self.preview_dir, record["sha256"] + extension)
-        if os.path.isfile(path):
+        self._want_preview(record)
+        path = self.previews.want(record, self._preview_done)  # the latest selection first
+        if path is not None:
             self._show_preview(record, path)
-            return
-        for transfer in self.previews.active():  # one at a time: the latest selection's
-            if transfer.record is None or transfer.record["file_id"] != record["file_id"]:
-                transfer.cancel()
-        if not any(t.record is not None and t.record["file_id"] == record["file_id"]
-                   for t in self.previews.active()):
-            self.previews.clear_finished()
-            self.previews.add(Download(record, path))
-        if self.view is not None:
+        elif self.view is not None:
             self.view.show_preview(None, self.tr("files.preview_loading"))
 
+    def _want_preview(self, record: Optional[Record]) -> None:
+        """One preview at a time: the one wanted before is no longer (its download stops
+        unless the chat wants the picture too)."""
+        old = self.files.get(self._preview_wanted) or self._removed.get(self._preview_wanted) \
+            if self._preview_wanted is not None else None
+        if old is not None and (record is None or old["sha256"] != record["sha256"]):
+            self.previews.unwant(old["sha256"], self._preview_done)
+        self._preview_wanted = record["file_id"] if record is not None else None
+
+    def reveal(self, file_id: int) -> None:
+        """Select this file in the window (a picture clicked in the chat): now when the list
+        has it, else once the fresh list the window asked for comes."""
+        if file_id in self.files and self.view is not None:
+            self._reveal = None
+            self.view.select_file(file_id)
+        else:
+            self._reveal = file_id
+
     def _show_preview(self, record: Record, path: str) -> None:
-        try:
-            os.utime(path)  # recently shown: the cache keeps it longest
-        except OSError:
-            pass
         if self.view is not None:
             self.view.show_preview(path, self.tr("files.preview_caption", name=record["name"],
                                                  size=human_size(record["size"])))
 
-    def _preview_done(self, transfer: Transfer) -> None:
-        record = transfer.record or {}
-        if transfer.state == "done":
-            self._trim_preview_cache()
+    def _preview_done(self, record: Record, path: Optional[str]) -> None:
         if record.get("file_id") != self._preview_wanted or self.view is None:
             return
-        if transfer.state == "done" and isinstance(transfer, Download):
-            self._show_preview(record, transfer.dest)
+        if path is not None:
+            self._show_preview(record, path)
         else:
             self.view.show_preview(None, self.tr("files.preview_failed"))
-
-    def _trim_preview_cache(self) -> None:
-        """Keep the preview cache under PREVIEW_CACHE_BYTES: the least recently shown go."""
-        try:
-            entries = [(e.stat().st_mtime, e.stat().st_size, e.path)
-                       for e in os.scandir(self.preview_dir) if e.is_file()]
-        except OSError:
-            return
-        total = sum(size for _, size, _ in entries)
-        for _, size, path in sorted(entries):
-            if total <= PREVIEW_CACHE_BYTES:
-                break
-            try:
-                os.unlink(path)
-                total -= size
-            except OSError:
-                pass
 
     # -- the tick -------------------------------------------------------------------------
 
@@ -598,8 +594,8 @@ class FilesPresenter:
                 self.on_file_added({"file": transfer.record})
             elif isinstance(transfer, Download) and transfer.state == "done":
                 self._downloaded(transfer)
-        for transfer in self.previews.step():
-            self._preview_done(transfer)
+        if self._own_previews:
+            self.previews.step()
 
     def _downloaded(self, download: Download) -> None:
         target = self._targets.get(download.id) or os.path.dirname(download.dest)

@@ -7,13 +7,16 @@ it (docs/PROTOCOL.md §12); a room's topic and any invitations show above the me
 The bar right above the input says who will receive what is typed.
 
 Each message is drawn once, from the pieces its presenter worked out when it arrived (one
-Text insert per message): the GUI tick never redraws the history."""
+Text insert per message): the GUI tick never redraws the history. A shared picture's notice
+has a line under it: "loading…", then the thumbnail (embedded in the Text), which opens the
+files window on a click."""
 from __future__ import annotations
 
+import math
 import tkinter as tk
 import weakref
 import webbrowser
-from collections import deque
+from collections import OrderedDict, deque
 from tkinter import font as tkfont
 from tkinter import ttk
 from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
@@ -45,6 +48,13 @@ HIDE_ONLINE_BELOW_PX = 760
 NARROW_LIST_BELOW_PX = 600
 # The text size when the settings name none (points), and the range Preferences offers.
 DEFAULT_FONT_PT = 10
+# A shared picture's thumbnail fits in this box (pixels), shrunk by whole factors (Tk's
+# subsample: no other library); a few lines of text high, so it does not push the
+# conversation away.
+THUMBNAIL_BOX = (160, 120)
+# Thumbnails kept made (PhotoImage) while off screen: switching back to the lobby draws them
+# without reading the files again. The presenter draws at most PICTURES_SHOWN at once.
+THUMBNAILS_KEPT = 24
 # Tk's event.state bits.
 SHIFT_MASK, CONTROL_MASK = 0x0001, 0x0004
 ALT_MASK = 0x0008 | 0x0080  # Mod1 (Alt on X11, Windows); Mod5/AltGr is left alone
@@ -119,6 +129,9 @@ class ChatWindow:
         master.minsize(MIN_WIDTH_PX, MIN_HEIGHT_PX)
         self._error_after: Optional[str] = None
         self._menu: Optional[tk.Menu] = None  # the right-click menu last shown
+        # file_id -> its thumbnail. Tk shows an image only while its Python object lives;
+        # thumbnails no longer drawn go when more than THUMBNAILS_KEPT are made.
+        self._thumbnails: "OrderedDict[int, tk.PhotoImage]" = OrderedDict()
         self._lock = ""  # why the input is closed ('' while it is open)
         self._locked_draft = ""  # what was typed when it closed; back when it opens
         self.frame = frame = ttk.Frame(master)
@@ -227,6 +240,10 @@ class ChatWindow:
         t.tag_bind("link", "<Button-1>", self._link_clicked)
         t.tag_bind("link", "<Enter>", lambda e: t.configure(cursor="hand2"))
         t.tag_bind("link", "<Leave>", lambda e: t.configure(cursor="arrow"))
+        t.tag_configure("picture", justify="center", spacing1=4, spacing3=4)
+        t.tag_bind("picture", "<Button-1>", self._picture_clicked)
+        t.tag_bind("picture", "<Enter>", lambda e: t.configure(cursor="hand2"))
+        t.tag_bind("picture", "<Leave>", lambda e: t.configure(cursor="arrow"))
         t.bind("<Button-3>", self._message_clicked)
         t.bind("<Motion>", self._hovered)
         t.bind("<Leave>", lambda e: self._hover_off())
@@ -526,6 +543,10 @@ class ChatWindow:
         kind = entry["kind"]
         if kind == "system":
             add("— %s  %s —\n" % (entry["text"], entry["time"]), "system")
+            picture = entry.get("picture")
+            if picture:  # its words now; the thumbnail replaces them (_place_pictures)
+                add(self._picture_words(picture), "picture", "pic%d" % picture["file_id"])
+                add("\n", "picture")
         elif kind == "deleted":
             add("%s: %s  %s\n" % (entry["who"], entry["text"], entry["time"]), "deleted")
         elif kind == "marker":
@@ -587,6 +608,7 @@ class ChatWindow:
             self._entry_lines.append(lines)
             self._entry_ids.append(entry.get("msg_id"))
             self._entry_when.append(entry.get("when", ""))
+        self._place_pictures(entries)
         self.text.configure(state="disabled")
         self.text.see("end")
 
@@ -609,6 +631,7 @@ class ChatWindow:
             self._entry_when.append(entry.get("when", ""))
         self.text.configure(state="normal")
         self.text.insert("end", *pieces)
+        self._place_pictures(entries)
         self.text.configure(state="disabled")
         if at_bottom or any(entry["kind"] == "mine" for entry in entries):
             self.text.see("end")
@@ -634,6 +657,7 @@ class ChatWindow:
         self.text.configure(state="normal")
         if pieces:
             self.text.insert("1.0", *pieces)
+        self._place_pictures(entries)
         self.text.configure(state="disabled")
         for entry, lines in zip(reversed(entries), reversed(counts)):
             self._entry_lines.appendleft(lines)
@@ -664,6 +688,88 @@ class ChatWindow:
         self.text.configure(state="normal")
         self.text.delete("1.0", "%d.0" % (lines + 1))
         self.text.configure(state="disabled")
+        self._forget_thumbnails()
+
+    # -- thumbnails of shared pictures -----------------------------------------------------
+
+    def _picture_words(self, picture: Dict[str, Any]) -> str:
+        """What stands in the picture's place until (or instead of) its thumbnail."""
+        state = picture["state"]
+        key = "chat.picture_failed" if state == "failed" else \
+            "chat.picture_open" if state == "skipped" else "chat.picture_loading"
+        return self.tr(key)
+
+    def _thumbnail(self, picture: Dict[str, Any]) -> Optional[tk.PhotoImage]:
+        """The picture shrunk into THUMBNAIL_BOX (made once, kept while drawn); None when Tk
+        cannot read the file after all."""
+        file_id = picture["file_id"]
+        photo = self._thumbnails.get(file_id)
+        if photo is None:
+            try:
+                full = tk.PhotoImage(master=self.text, file=picture["path"])
+            except tk.TclError:
+                return None
+            factor = max(1, math.ceil(full.width() / THUMBNAIL_BOX[0]),
+                         math.ceil(full.height() / THUMBNAIL_BOX[1]))
+            photo = full.subsample(factor) if factor > 1 else full
+            self._thumbnails[file_id] = photo
+        self._thumbnails.move_to_end(file_id)
+        return photo
+
+    def _place_pictures(self, entries: List[Entry]) -> None:
+        """Put the thumbnails of these entries (just drawn) in place of their words."""
+        for entry in entries:
+            picture = entry.get("picture")
+            if picture and picture["state"] == "ready":
+                self._draw_picture(picture)
+
+    def _draw_picture(self, picture: Dict[str, Any]) -> None:
+        """Draw the picture's line again as it is now (the text must be editable)."""
+        tag = "pic%d" % picture["file_id"]
+        found = self.text.tag_ranges(tag)
+        if not found:
+            return
+        start = self.text.index(found[0])
+        self.text.delete(start, found[-1])
+        photo = self._thumbnail(picture) if picture["state"] == "ready" else None
+        if photo is not None:
+            self.text.image_create(start, image=photo, padx=4)
+            self.text.tag_add("picture", start)
+            self.text.tag_add(tag, start)
+        else:
+            words = self._picture_words(dict(picture, state="failed")
+                                        if picture["state"] == "ready" else picture)
+            self.text.insert(start, words, ("picture", tag))
+
+    def show_picture(self, entry: Entry) -> None:
+        picture = entry.get("picture")
+        if not picture:
+            return
+        self._flush()  # (an entry still noted by hold() is drawn as it is now anyway)
+        self.text.configure(state="normal")
+        self._draw_picture(picture)
+        self.text.configure(state="disabled")
+        self._forget_thumbnails()
+
+    def _forget_thumbnails(self) -> None:
+        """Beyond THUMBNAILS_KEPT, the oldest thumbnails no longer drawn go (with the lines
+        the chat dropped), so the images held stay few however long the chat runs."""
+        extra = len(self._thumbnails) - THUMBNAILS_KEPT
+        if extra <= 0:
+            return
+        for file_id in list(self._thumbnails):  # oldest first
+            if extra <= 0:
+                break
+            if not self.text.tag_ranges("pic%d" % file_id):
+                del self._thumbnails[file_id]
+                self.text.tag_delete("pic%d" % file_id)
+                extra -= 1
+
+    def _picture_clicked(self, event: tk.Event) -> None:
+        for tag in self.text.tag_names("@%d,%d" % (event.x, event.y)):
+            if tag.startswith("pic") and tag[3:].isdigit():
+                self.presenter.open_picture(int(tag[3:]))
+                return
 
     def remove_entry(self, index: int) -> None:
         self._flush()

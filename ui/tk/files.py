@@ -499,6 +499,20 @@ class FilesWindow:
         elif not self.preview.winfo_manager():
             self.preview.pack(side="right", fill="y", before=self._tree_scroll)
 
+    def select_file(self, file_id: int) -> None:
+        item = "f:%d" % file_id
+        if self.hand_ins.exists(item):  # a picture handed in (a teacher sees those)
+            tab, tree = self.hand_ins_tab, self.hand_ins
+        else:
+            if not self.tree.exists(item):  # hidden by the filter: show every file again
+                self.filter_entry.delete(0, "end")
+            tab, tree = self.shared_tab, self.tree
+        if tree.exists(item):
+            self.notebook.select(tab)
+            tree.see(item)
+            tree.selection_set(item)
+            tree.focus(item)
+
     def show_more(self, note: str, loading: bool) -> None:
         if not note:
             self.more.pack_forget()
