@@ -233,6 +233,17 @@ def shoot_language(srv, lang, tmp):
     pump(apps, 0.3)
     shoot(view.window, "files-%s.png" % lang)
     pump(apps, until=lambda: all(t.finished for t in me.files.queue.items), timeout_s=120)
+    view.close()
+
+    # A picture the teacher shares shows in the chat as a thumbnail (issue 20).
+    shared = os.path.join(tmp, lang, {"zh": "第二题答案.png", "en": "answer-q2.png"}[lang])
+    chart(me.root, shared)
+    other.files.upload_paths([shared])
+    pump(apps, until=lambda: me.chat_view.text.image_names(), timeout_s=30)
+    me.root.lift()
+    me.chat_view.text.see("end")
+    pump(apps, 0.5)
+    shoot(me.root, "chat-picture-%s.png" % lang)
 
     settings = me.open_settings()
     pump(apps, 0.3)
