@@ -274,6 +274,21 @@ def write_report(data: Dict[str, Any], path: str) -> None:
                 _f(gui["uploading_longest_tick_ms"], 1), gui["upload_seconds"],
                 _verdict(max(gui["receiving_1000_per_s_longest_tick_ms"],
                              gui["uploading_longest_tick_ms"]) < 30)))
+        phases = [(key, label) for key, label in (
+            ("receiving", "receiving 1,000 messages/s"),
+            ("uploading", "uploading %s MiB" % _f(gui["upload_bytes"] // (1024 * 1024))),
+            ("downloading", "downloading it back")) if isinstance(gui.get(key), dict)]
+        if phases:
+            add("| phase | ticks | mean ms | p99 ms | longest ms |")
+            add("|---|---:|---:|---:|---:|")
+            for key, label in phases:
+                v = gui[key]
+                add("| %s | %s | %s | %s | %s |" % (label, _f(v["ticks"]), _f(v["mean_ms"], 1),
+                                                   _f(v["p99_ms"], 1), _f(v["longest_ms"], 1)))
+            if gui.get("download_seconds"):
+                add("\nThe download took %.1f s. Target: every tick under 30 ms during a 1 GiB "
+                    "transfer — %s.\n" % (gui["download_seconds"], _verdict(max(
+                        gui[key]["longest_ms"] for key, _ in phases) < 30)))
     insp = r.get("gui_inspector")
     if insp:
         add("## The frame inspector's cost on the GUI tick\n")
