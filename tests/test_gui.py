@@ -142,7 +142,12 @@ def test_register_login_chat_files_and_reconnect(tk_env, make_server, tmp_path):
     single = tmp_path / "notes.txt"
     single.write_bytes("笔记".encode() * 5000)
     alice.open_files()
-    alice.files.upload_paths([str(single), str(folder)])
+    # (one after the other: files of the folder sent while another file's notice comes in
+    # between would make two folder lines, and transfers now run side by side)
+    alice.files.upload_paths([str(single)])
+    pump(apps, lambda: "alice_gui 分享了 notes.txt" in conversation_texts(bob),
+         30, "the single file's notice")
+    alice.files.upload_paths([str(folder)])
     pump(apps, lambda: len(alice.files.queue.items) == 3 and
          all(t.state == "done" for t in alice.files.queue.items), 30, "uploads done")
     # the folder's files make one line (issue 20: not one line per file)
