@@ -336,7 +336,18 @@ class Store:
             if self._q(cur, "SELECT id FROM rooms WHERE id = ?", (LOBBY,)).fetchone() is None:
                 self._q(cur, "INSERT INTO rooms (id, name, name_key, topic, private, owner_id, "
                              "created_at) VALUES (?, 'lobby', 'lobby', '', 0, NULL, 0)", (LOBBY,))
-        self._write(check)
+        try:
+            self._write(check)
+        except StoreError:
+            raise
+        except Exception as exc:
+            # Two servers starting at once on a new MySQL database (docs/PROTOCOL.md §13):
+            # both saw no lobby row, and the second insert clashed with the first. Seen
+            # again, the rows are there.
+            log.info("the schema was being set up by another server at the same time (%s); "
+                     "checking again", exc)
+            time.sleep(0.2)
+            self._write(check)
 
     # -- users ----------------------------------------------------------------------------
 

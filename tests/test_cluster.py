@@ -372,3 +372,31 @@ def test_a_token_known_to_a_process_stops_working_there_when_it_logs_out_elsewhe
     assert not any(f.get("op") == "auth" and f.get("status") == "ok" for f in seen), seen
     with WireClient(b.chat) as again:
         assert again.request("auth", token=ann["token"])["status"] == "unauthorized"
+
+
+@pytest.mark.mysql
+def test_two_servers_starting_at_once_on_a_new_database_both_serve(mariadb, tmp_path):
+    from tests.procs import ServerProc
+    url = mariadb.new_url()
+    started, failed = [], []
+
+    def start(i: int) -> None:
+        try:
+            started.append(ServerProc(str(tmp_path / ("s%d" % i)), "--db", url, "--storage",
+                                      str(tmp_path / "files")))
+        except Exception as exc:  # reported below
+            failed.append(exc)
+    threads = [threading.Thread(target=start, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    try:
+        assert not failed, failed
+        ann = register(started[0])
+        for srv in started:
+            with chat_client(srv, ann) as c:
+                assert c.request("say", text="hello")["status"] == "ok"
+    finally:
+        for srv in started:
+            srv.stop()
