@@ -204,6 +204,7 @@ def serve_one(config: ServerConfig, ready: Optional[callable] = None,
     auth = AuthService(config, accounts, sms, sessions)
     auth.publish = writer.publish  # its throttles count across processes (§13)
     chat.appliers["throttle"] = auth.apply_throttle
+    auth.when_current = chat.when_current
     try:
         for name, service, port in (("auth", auth, config.auth_port),
                                     ("chat", chat, config.chat_port),

@@ -68,6 +68,9 @@ class AuthService(BaseService):
         self.hashing: Any = None  # FairQueue; needs the loop: made in start()
         # Tells the other server processes (db/writer.py); set by the composition root.
         self.publish: Callable[[Dict[str, Any]], None] = lambda event: None
+        # then() once what was published is in the cluster log (server/cluster.py
+        # when_current); set by the composition root.
+        self.when_current: Callable[..., None] = lambda peer, request, then: then()
         self._sending: Set[str] = set()  # phones with a send_code under way
         self._code_checks: Dict[str, Deque[Any]] = {}  # phone -> checks waiting their turn
 
@@ -291,6 +294,6 @@ class AuthService(BaseService):
             if not found:
                 peer.reply(request, "unauthorized")
                 return
-            self.sessions.end_token(token)
-            peer.reply(request)
+            self.sessions.end_token(token)  # (and tells the other processes)
+            self.when_current(peer, request, lambda: peer.reply(request))
         peer.call(request, "db", self.accounts.logout, token, then=done)

@@ -370,4 +370,4 @@ class ChatService(RoomOps, ModerationOps, DirectoryOps, ClusterOps, Authenticate
         peer.call(request, "db", self.store.user_by_key, username_key(with_name), then=found)
 
     def op_users(self, peer: PeerAPI, request: Dict[str, Any]) -> None:
-        peer.reply(request, online=self.online())
+        self.when_current(peer, request, lambda: peer.reply(request, online=self.online()))

@@ -50,6 +50,29 @@ class ClusterOps:
         fields["kind"] = kind
         self.writer.publish(fields)
 
+    def share_then(self, peer: Optional[PeerAPI], request: Optional[Dict[str, Any]],
+                   kind: str, answer: Callable[[], None], **fields: Any) -> None:
+        """share(), then answer() the request that made the change: in a cluster once the
+        change is in the log, so a client that has its answer finds the change on every
+        process it asks next (docs/PROTOCOL.md §13). Alone, at once (the answer still goes
+        out before the events, which are delivered at the end of the loop's turn)."""
+        self.share(kind, **fields)
+        if peer is None:
+            answer()
+        else:
+            self.when_current(peer, request, answer)
+
+    def when_current(self, peer: PeerAPI, request: Dict[str, Any],
+                     then: Callable[[], None]) -> None:
+        """then() once what this process queued for the log is in it and it has applied
+        everything the others stored before this request (at once when it is alone): what it
+        answers from memory (who is online, the rooms) is then as current as the database,
+        and a change it made is known to every process."""
+        if not self.writer.clustered:
+            then()
+            return
+        self.writer.sync(peer.pending(request, lambda _: then()))
+
     # -- presence -------------------------------------------------------------------------
 
     def is_online(self, user_id: int) -> bool:

@@ -99,8 +99,9 @@ class DirectoryOps:
             peer.reply(request, members=[member_record(name, self.is_online(user_id), role)
                                          for user_id, name, role in ordered[:limit]],
                        more=len(ordered) > limit or len(rows) >= MEMBERS_SCAN)
-        peer.call(request, "db", self.store.members, like_pattern(username_key(query)),
-                  MEMBERS_SCAN, then=found)
+        self.when_current(peer, request, lambda: peer.call(
+            request, "db", self.store.members, like_pattern(username_key(query)),
+            MEMBERS_SCAN, then=found))
 
     # -- search -----------------------------------------------------------------------------
 
@@ -230,9 +231,9 @@ class DirectoryOps:
             throttle.succeeded(key)
             log.info("user %d changed their password", state.user_id)
             # On every process (docs/PROTOCOL.md §13): the user's other logins end.
-            self.share("password_changed", user_id=state.user_id, keep=keep,
-                       event=logged_out_event("password_changed"))
-            peer.reply(request)
+            self.share_then(peer, request, "password_changed", lambda: peer.reply(request),
+                            user_id=state.user_id, keep=keep,
+                            event=logged_out_event("password_changed"))
         self._hash(peer, request, self.accounts.change_password, state.user_id, old, new, keep,
                    then=done)
 
@@ -266,10 +267,10 @@ class DirectoryOps:
                 return
 
             def done(_: Any) -> None:
-                self.share("password_reset", user_id=user.id,
-                           event=logged_out_event("password_reset", by.username))
                 log.info("admin %d reset the password of user %d", by.user_id, user.id)
-                peer.reply(request)
+                self.share_then(peer, request, "password_reset", lambda: peer.reply(request),
+                                user_id=user.id,
+                                event=logged_out_event("password_reset", by.username))
             self._hash(peer, request, self.accounts.reset_password, user.id, new, by.user_id,
                        then=done)
         peer.call(request, "db", self.store.user_by_key, username_key(name), then=found)

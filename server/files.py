@@ -194,11 +194,14 @@ class FileService(AuthenticatedService):
         state = peer.state
         if state is not None and state.transfer is upload:
             state.transfer = None
-        peer.send(upload_done(upload.request, status, record))
-        if status == "ok":
-            log.info("%s shared %r (%d bytes)", record["owner"], record["name"], record["size"])
-            self.chat.share("file", event={"op": "file_added", "file": record},
-                            visibility=record["visibility"], owner_id=upload.record.owner_id)
+        if status != "ok":
+            peer.send(upload_done(upload.request, status, record))
+            return
+        log.info("%s shared %r (%d bytes)", record["owner"], record["name"], record["size"])
+        self.chat.share_then(None if peer.closed else peer, None, "file",
+                             lambda: peer.send(upload_done(upload.request, status, record)),
+                             event={"op": "file_added", "file": record},
+                             visibility=record["visibility"], owner_id=upload.record.owner_id)
 
     def _upload_parked(self, upload: Upload, hasher: Any, kept: int) -> None:
         self.active_keys.pop(upload.storage_key, None)
@@ -279,11 +282,11 @@ class FileService(AuthenticatedService):
             if status != "ok":
                 peer.reply(request, status)
                 return
-            peer.reply(request)
             # `by`: the notice can say who deleted it (docs/PROTOCOL.md §6)
-            self.chat.share("file", event={"op": "file_removed", "file_id": file_id,
-                                           "by": state.username},
-                            visibility=record.visibility, owner_id=record.owner_id)
+            self.chat.share_then(peer, request, "file", lambda: peer.reply(request),
+                                 event={"op": "file_removed", "file_id": file_id,
+                                        "by": state.username},
+                                 visibility=record.visibility, owner_id=record.owner_id)
 
         peer.call(request, "disk", self.library.delete, state.user_id, file_id,
                   state.is_admin, then=deleted)

@@ -164,8 +164,9 @@ class ModerationOps:
             until = round(time.time() + minutes * 60, 3)
 
             def stored(_: Any) -> None:
-                peer.reply(request, until=until)
-                self.share("mute", user_id=user.id, until=until,
+                self.share_then(peer, request, "mute",
+                                lambda: peer.reply(request, until=until),
+                                user_id=user.id, until=until,
                            event={"op": "moderation", "action": "mute", "user": user.username,
                                   "by": by.username, "until": until})
             peer.call(request, "db", self._mute_stored, by.user_id, user.id, until, minutes,
@@ -184,8 +185,8 @@ class ModerationOps:
 
         def unmute(user: User) -> None:
             def stored(_: Any) -> None:
-                peer.reply(request)
-                self.share("unmute", user_id=user.id,
+                self.share_then(peer, request, "unmute", lambda: peer.reply(request),
+                                user_id=user.id,
                            event={"op": "moderation", "action": "unmute",
                                   "user": user.username, "by": by.username})
             peer.call(request, "db", self._unmute_stored, by.user_id, user.id, then=stored)
@@ -209,8 +210,8 @@ class ModerationOps:
             until = round(time.time() + minutes * 60, 3) if minutes else 0.0
 
             def stored(_: Any) -> None:
-                peer.reply(request)
-                self.share("kick", user_id=user.id,
+                self.share_then(peer, request, "kick", lambda: peer.reply(request),
+                                user_id=user.id,
                            kicked={"op": "kicked", "by": by.username, "reason": reason,
                                    "until": until},
                            event={"op": "moderation", "action": "kick", "user": user.username,
@@ -242,8 +243,8 @@ class ModerationOps:
             return
 
         def stored(_: Any) -> None:
-            peer.reply(request)
-            self.share("quiet", room=room, on=on, by=by.username)
+            self.share_then(peer, request, "quiet", lambda: peer.reply(request),
+                            room=room, on=on, by=by.username)
         peer.call(request, "db", self._quiet_stored, by.user_id, room, on, then=stored)
 
     def _quiet_stored(self, by_id: int, room: int, on: bool) -> None:
@@ -271,8 +272,8 @@ class ModerationOps:
             if status != "ok":
                 peer.reply(request, status)
                 return
-            peer.reply(request)
-            self.share("message_deleted", msg_id=message.id, by=state.username,
+            self.share_then(peer, request, "message_deleted", lambda: peer.reply(request),
+                            msg_id=message.id, by=state.username,
                        room=message.room_id, sender_id=message.sender_id,
                        recipient_id=message.recipient_id)
         owned = frozenset(room.id for room in self.rooms.values()

@@ -197,10 +197,14 @@ class RoomOps:
 
     def op_rooms(self, peer: PeerAPI, request: Dict[str, Any]) -> None:
         user_id = peer.state.user_id
-        online = self.online_count()
-        records = [room.record(user_id, online) for room in self.rooms.values()
-                   if not room.private or user_id in room.members or user_id in room.invited]
-        peer.reply(request, rooms=records)
+
+        def answer() -> None:
+            online = self.online_count()
+            records = [room.record(user_id, online) for room in self.rooms.values()
+                       if not room.private or user_id in room.members
+                       or user_id in room.invited]
+            peer.reply(request, rooms=records)
+        self.when_current(peer, request, answer)
 
     def op_create_room(self, peer: PeerAPI, request: Dict[str, Any]) -> None:
         state = peer.state
@@ -228,9 +232,11 @@ class RoomOps:
             if room_id is None:
                 peer.reply(request, "room_taken", "a room with that name exists")
                 return
-            self.share("room_created", room=room_id, name=name, topic=topic, private=private,
-                       owner_id=state.user_id, owner=state.username)
-            peer.reply(request, room=self.rooms[room_id].record(state.user_id))
+            self.share_then(peer, request, "room_created",
+                            lambda: peer.reply(request,
+                                               room=self.rooms[room_id].record(state.user_id)),
+                            room=room_id, name=name, topic=topic, private=private,
+                            owner_id=state.user_id, owner=state.username)
         peer.call(request, "db", self.store.create_room, name, name.casefold(), topic, private,
                   state.user_id, time.time(), then=created)
 
@@ -247,8 +253,9 @@ class RoomOps:
             return
 
         def joined(_: Any) -> None:
-            self.share("joined", room=room_id, user_id=state.user_id, user=state.username)
-            peer.reply(request, room=room.record(state.user_id))
+            self.share_then(peer, request, "joined",
+                            lambda: peer.reply(request, room=room.record(state.user_id)),
+                            room=room_id, user_id=state.user_id, user=state.username)
         peer.call(request, "db", self.store.join_room, room_id, state.user_id, time.time(),
                   then=joined)
 
@@ -263,8 +270,8 @@ class RoomOps:
             return
 
         def left(_: Any) -> None:
-            self.share("left", room=room_id, user_id=state.user_id, user=state.username)
-            peer.reply(request)
+            self.share_then(peer, request, "left", lambda: peer.reply(request),
+                            room=room_id, user_id=state.user_id, user=state.username)
         peer.call(request, "db", self.store.leave_room, room_id, state.user_id, then=left)
 
     def op_invite(self, peer: PeerAPI, request: Dict[str, Any]) -> None:
@@ -285,8 +292,8 @@ class RoomOps:
                 return
 
             def invited(_: Any) -> None:
-                peer.reply(request)
-                self.share("invited", room=room_id, user_id=user.id, by=state.username)
+                self.share_then(peer, request, "invited", lambda: peer.reply(request),
+                                room=room_id, user_id=user.id, by=state.username)
             peer.call(request, "db", self.store.invite, room_id, user.id, state.user_id,
                       time.time(), then=invited)
         peer.call(request, "db", self.store.user_by_key, username_key(name), then=found)
@@ -306,6 +313,6 @@ class RoomOps:
             return
 
         def closed(_: Any) -> None:
-            self.share("room_closed", room=room_id)
-            peer.reply(request)
+            self.share_then(peer, request, "room_closed", lambda: peer.reply(request),
+                            room=room_id)
         peer.call(request, "db", self.store.close_room, room_id, then=closed)

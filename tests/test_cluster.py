@@ -400,3 +400,15 @@ def test_two_servers_starting_at_once_on_a_new_database_both_serve(mariadb, tmp_
     finally:
         for srv in started:
             srv.stop()
+
+
+def test_users_and_rooms_answer_what_other_processes_did_just_before(cluster):
+    a, b = cluster(2)
+    ann, bob = register(a), register(b)
+    with chat_client(b, bob) as on_b:
+        for i in range(5):  # no wait between the change on a and the question on b
+            made = chat_client(a, ann)
+            assert ann["username"] in on_b.request("users")["online"]
+            room = made.request("create_room", name="r%d-%s" % (i, ann["username"]))
+            assert room["room"]["name"] in {r["name"] for r in on_b.request("rooms")["rooms"]}
+            made.close()

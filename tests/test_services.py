@@ -151,9 +151,11 @@ def test_file_service_upload_list_and_delete_without_sockets(world, tmp_path):
     announced = []
 
     class Chat:
-        def share(self, kind, event, visibility, owner_id):  # server/cluster.py
+        def share_then(self, peer, request, kind, answer, event, visibility,
+                       owner_id):  # server/cluster.py
             assert kind == "file"
             announced.append(event)
+            answer()
     files = FileService(config, accounts, Sessions(0), storage, Chat(), "off")
     files.loop = loop
     peer = authed(files, loop, users["ann"][1])
