@@ -84,7 +84,9 @@ def test_the_transfer_list_scrolls_clears_and_keeps_cancel_in_sight(tk_env,  # n
     view.queue_canvas.yview_moveto(1.0)
     app.root.update()
     assert cancel_in_sight(view) >= 1
-    assert str(view.clear_button.cget("state")) == "normal"
+    # (the queue's header is redrawn a few times a second, not on every step)
+    pump([app], lambda: str(view.clear_button.cget("state")) == "normal", 5,
+         "Clear finished to be enabled")
     view.clear_button.invoke()
     assert view.rows == {} and app.files.queue.items == []
     assert str(view.clear_button.cget("state")) == "disabled"
