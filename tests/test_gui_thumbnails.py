@@ -8,6 +8,8 @@ import pytest
 from tests.conftest import file_client, register
 from tests.test_gui import gui_user, pump, tk_env  # noqa: F401  (tk_env is a fixture)
 
+pytestmark = pytest.mark.gui  # (a display: not in the portable run of test.sh)
+
 
 def a_png(app, tmp_path, width=600, height=300) -> bytes:
     import tkinter as tk
