@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, List
 
 from bench.loadgen import HOST, Ours, jframe, percentile, request
+from bench.upload_reference import loopback_sender
 
 HEADER = struct.Struct(">BI")
 CHUNK = 1024 * 1024
@@ -159,23 +160,7 @@ def _block(seed: int) -> bytes:
 def plain_pair(total_bytes: int) -> Dict[str, Any]:
     """The physical limit here: one Python process sends `total_bytes` over loopback TCP to
     another, which receives into a buffer."""
-    listener = socket.socket()
-    listener.bind((HOST, 0))
-    listener.listen(1)
-    port = listener.getsockname()[1]
-    pid = os.fork()
-    if pid == 0:  # the sender
-        try:
-            s = socket.create_connection((HOST, port))
-            block = _block(0)
-            sent = 0
-            while sent < total_bytes:
-                s.sendall(block)
-                sent += len(block)
-            s.close()
-        finally:
-            os._exit(0)
-    conn, _ = listener.accept()
+    conn, pid = loopback_sender(total_bytes, 0)
     buf = bytearray(CHUNK)
     view = memoryview(buf)
     got = 0
@@ -187,7 +172,6 @@ def plain_pair(total_bytes: int) -> Dict[str, Any]:
         got += n
     elapsed = time.perf_counter() - t0
     conn.close()
-    listener.close()
     os.waitpid(pid, 0)
     return {"bytes": got, "seconds": elapsed, "mb_per_s": got / elapsed / 1e6}
 

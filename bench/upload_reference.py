@@ -19,7 +19,7 @@ import socket
 import sys
 import tempfile
 import time
-from typing import Any, Dict
+from typing import Any, Dict, Tuple
 
 HOST = "127.0.0.1"
 CHUNK = 1024 * 1024
@@ -29,8 +29,9 @@ def _block(seed: int) -> bytes:
     return hashlib.sha256(b"%d" % seed).digest() * (CHUNK // 32)
 
 
-def reference(total_bytes: int, directory: str) -> Dict[str, Any]:
-    """Receive, hash, write, fsync ``total_bytes``; MB/s from first byte to durable."""
+def loopback_sender(total_bytes: int, seed: int) -> Tuple[socket.socket, int]:
+    """(the receiving end, the sender's pid): a forked process sends ``total_bytes`` over
+    loopback TCP in CHUNK writes, then exits (the caller reaps it)."""
     listener = socket.socket()
     listener.bind((HOST, 0))
     listener.listen(1)
@@ -39,7 +40,7 @@ def reference(total_bytes: int, directory: str) -> Dict[str, Any]:
     if pid == 0:  # the sender
         try:
             s = socket.create_connection((HOST, port))
-            block = _block(1)
+            block = _block(seed)
             sent = 0
             while sent < total_bytes:
                 s.sendall(block)
@@ -48,6 +49,13 @@ def reference(total_bytes: int, directory: str) -> Dict[str, Any]:
         finally:
             os._exit(0)
     conn, _ = listener.accept()
+    listener.close()
+    return conn, pid
+
+
+def reference(total_bytes: int, directory: str) -> Dict[str, Any]:
+    """Receive, hash, write, fsync ``total_bytes``; MB/s from first byte to durable."""
+    conn, pid = loopback_sender(total_bytes, 1)
     buf = bytearray(CHUNK)
     view = memoryview(buf)
     hasher = hashlib.sha256()
@@ -71,7 +79,6 @@ def reference(total_bytes: int, directory: str) -> Dict[str, Any]:
     finally:
         os.unlink(path)
         conn.close()
-        listener.close()
         os.waitpid(pid, 0)
     return {"bytes": got, "seconds": elapsed, "fsync_s": elapsed - write_s,
             "sha256": hasher.hexdigest(), "mb_per_s": got / elapsed / 1e6}
