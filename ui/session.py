@@ -284,6 +284,7 @@ class Session:
         # issue 20 (11): TLS hellos asking whether a silent server speaks only TLS, each with
         # the moment it gives up
         self._tls_probes: List[Tuple[ClientConnection, float]] = []
+        self._authed_services: Set[str] = set()  # of the chat and file connections now
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -415,6 +416,7 @@ class Session:
     def _open_service_connections(self) -> None:
         self._set_state("connecting", "")
         self.refusal = None
+        self._authed_services = set()
         self._generation += 1
         generation = self._generation
         self.chat = self._open(self.services.get("chat", 9998), "chat")
@@ -446,7 +448,7 @@ class Session:
             return
         status = reply.get("status")
         if status == "ok":
-            self._backoff_s = RECONNECT_FIRST_S
+            self._settled("chat")
             self.role = reply.get("role", self.role)
             self.quiet = bool(reply.get("quiet"))
             self._set_state("online", "%s:%d" % (self.host, self.port))
@@ -462,6 +464,7 @@ class Session:
             return
         status = reply.get("status")
         if status == "ok":
+            self._settled("file")
             self.refresh_files()
             if self.files is not None:
                 self.files.request("hello", self._learn_limits)
@@ -469,6 +472,14 @@ class Session:
             self._ended("unauthorized")
         else:
             self._refused(reply)
+
+    def _settled(self, service: str) -> None:
+        """A service connection authenticated. The pause before a reconnect starts small
+        again only once both have: a chat connection let in while the file connection keeps
+        being refused (a full address, docs/PROTOCOL.md §10) must not undo the doubling."""
+        self._authed_services.add(service)
+        if self._authed_services >= {"chat", "file"}:
+            self._backoff_s = RECONNECT_FIRST_S
 
     def _learn_limits(self, reply: Dict[str, Any]) -> None:
         limits = reply.get("limits")
