@@ -248,6 +248,9 @@ def test_a_version_1_database_is_migrated_in_place(make_server, tmp_path):
     conn.execute("INSERT INTO schema_version (version) VALUES (1)")
     conn.execute("INSERT INTO users (id, username, username_key, password_hash, phone, email, "
                  "created_at) VALUES (1001, 'old', 'old', 'x', '13900000001', '', 1.0)")
+    for i in range(20):  # (more than the events a start and a login number meanwhile)
+        conn.execute("INSERT INTO messages (sender_id, recipient_id, text, created_at) "
+                     "VALUES (1001, NULL, ?, 2.0)", ("older %d" % i,))
     conn.execute("INSERT INTO messages (sender_id, recipient_id, text, created_at) "
                  "VALUES (1001, NULL, 'from 2025', 2.0)")
     conn.execute("INSERT INTO files (name, owner_id, size, sha256, type, uploaded_at, "
@@ -260,13 +263,21 @@ def test_a_version_1_database_is_migrated_in_place(make_server, tmp_path):
     srv = make_server(data_dir=str(data_dir))
     newcomer = register(srv)
     with chat_client(srv, newcomer) as c, file_client(srv, newcomer) as f:
-        assert [m["text"] for m in c.auth_reply["history"]] == ["from 2025"]
-        assert c.auth_reply["history"][0]["room"] == 1  # old public messages: the lobby's
+        assert [m["text"] for m in c.auth_reply["history"]] == [
+            "older %d" % i for i in range(20)] + ["from 2025"]
+        assert c.auth_reply["history"][-1]["room"] == 1  # old public messages: the lobby's
         assert c.auth_reply["role"] == "member"
         files = f.request("list")["files"]
         assert [(x["name"], x["owner"], x["visibility"]) for x in files] == [
             ("a.txt", "old", "all")]
+        # the numbering of messages (docs/PROTOCOL.md §13, schema 4) goes on after the old ones
+        old_id = c.auth_reply["history"][-1]["msg_id"]
+        said = c.request("say", text="from 2026")
+        assert said["status"] == "ok" and said["msg_id"] > old_id
+        assert [m["text"] for m in c.request("history", limit=2)["messages"]] == [
+            "from 2025", "from 2026"]
     assert "schema migrated to version 3" in srv.log()
+    assert "schema migrated to version 4" in srv.log()
 
 
 def test_kicked_user_reconnecting_with_the_old_token_is_unauthorized(klass):
