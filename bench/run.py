@@ -24,7 +24,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from bench import loadgen, scenarios  # noqa: E402
-from bench.servers import AsyncioBaseline, MiniIrcd, NgIrcd, OurServer, versions  # noqa: E402
+from bench.servers import AsyncioBaseline, MiniIrcd, NgIrcd, OurServer, PingpongReference, versions  # noqa: E402
+
+# bench/pingpong_reference.py's modes, as the ping-pong table names them.
+REFERENCE_MODES = [("writer", "reference: stored on a writer thread (this shape's floor)"),
+                   ("loop", "reference: stored on the loop thread, no hand-off"),
+                   ("memory", "reference: not stored")]
 
 
 def median_run(runs: List[Dict[str, Any]], key: str) -> Dict[str, Any]:
@@ -129,6 +134,11 @@ class Bench:
             out["miniircd"] = median_run(self.with_server(MiniIrcd, lambda s: [
                 loadgen.pingpong(loadgen.Irc("miniircd", s.port), s, count, str(i))
                 for i in range(self.reps)]), "p50_ms")
+        for mode, label in REFERENCE_MODES:  # the floors (bench/pingpong_reference.py)
+            out[label] = median_run(self.with_server(
+                lambda: PingpongReference(os.path.join(self.tmp, "ref-" + mode), mode),
+                lambda s: [loadgen.pingpong(loadgen.Ours(s.port, s.port), s, count, str(i))
+                           for i in range(self.reps)]), "p50_ms")
         if NgIrcd.available():
             out["ngircd"] = self.with_server(lambda: NgIrcd(os.path.join(self.tmp, "ngp")),
                                              lambda s: loadgen.pingpong(

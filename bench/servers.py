@@ -5,6 +5,7 @@ we read about them from /proc: CPU seconds (all threads) and resident memory.
     miniircd  the single-file Python IRC server (pip install miniircd)
     ngircd    the C IRC server (apt install ngircd), with a private config
     asyncio   bench/asyncio_baseline.py: a minimal asyncio server speaking our framing
+    reference bench/pingpong_reference.py: the least work a stored message takes (issue 22)
 """
 from __future__ import annotations
 
@@ -211,3 +212,18 @@ def versions() -> List[str]:
     except Exception:  # not installed: the comparison is skipped and says so
         pass
     return out
+
+
+class PingpongReference(Server):
+    """bench/pingpong_reference.py: ``mode`` "loop" commits on its one thread, "writer" on a
+    writer thread as chatroom does; its SQLite file lives in ``work_dir``."""
+
+    def __init__(self, work_dir: str, mode: str) -> None:
+        super().__init__()
+        self.name = "reference (%s)" % mode
+        os.makedirs(work_dir, exist_ok=True)
+        self.port = free_port()
+        self.proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "bench",
+                                                                   "pingpong_reference.py"),
+                                      str(self.port), os.path.join(work_dir, "ref.db"), mode])
+        wait_port(self.port, self.proc)
