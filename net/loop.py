@@ -25,7 +25,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional
 
 from net.chaos import Chaos
-from net.connection import Phase
+from net.connection import OUTBOX_HIGH_BYTES, Phase
 from net.framing import FramingError
 from net.listeners import TOO_MANY_FRAME, Listeners
 from net.messages import STATUSES, BadRequest, check_id
@@ -46,6 +46,8 @@ SWEEP_INTERVAL_S = 1.0
 SHUTDOWN_GRACE_S = 2.5
 
 _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
+_READ, _WRITE = selectors.EVENT_READ, selectors.EVENT_WRITE
+_CLOSING, _CLOSED, _TLS_HANDSHAKE = Phase.CLOSING, Phase.CLOSED, Transport.TLS_HANDSHAKE
 
 
 class Loop:
@@ -305,20 +307,20 @@ class Loop:
         dirty, self._dirty = self._dirty, []
         for peer in dirty:
             peer.dirty = False
-            if not peer.closed:
+            if peer.phase is not _CLOSED:
                 self.guard(peer, self._flush, peer)
 
     def _flush(self, peer: Peer) -> None:
-        if peer.outbox_bytes and peer.transport is not Transport.TLS_HANDSHAKE:
+        if peer.outbox_bytes and peer.transport is not _TLS_HANDSHAKE:
             self._send_some(peer)
-            if peer.closed:
+            if peer.phase is _CLOSED:
                 return
         if peer.over_cutoff:
             log.warning("%s %s: %d bytes unsent; the peer is not reading, closing it",
                         peer.service.name, peer.peer, peer.outbox_bytes)
             self.close_peer(peer)
             return
-        if peer.closing:
+        if peer.phase is _CLOSING:
             if not peer.outbox_bytes:
                 self.close_peer(peer)
             return
@@ -352,15 +354,17 @@ class Loop:
             self._flush(peer)
 
     def _update_interest(self, peer: Peer) -> None:
-        if peer.closed or peer.transport is Transport.TLS_HANDSHAKE:
+        if peer.phase is _CLOSED or peer.transport is _TLS_HANDSHAKE:
             return
-        peer.update_flow()
+        if peer.reading_paused or peer.outbox_bytes > OUTBOX_HIGH_BYTES:
+            peer.update_flow()  # below the high water mark an unpaused peer stays unpaused
         mask = 0
         if peer.wants_read and not peer.eof:
-            mask |= selectors.EVENT_READ
+            mask = _READ
         if peer.outbox_bytes and (peer.chaos is None or not peer.chaos.holding):
-            mask |= selectors.EVENT_WRITE
-        self._set_mask(peer, mask)
+            mask |= _WRITE
+        if mask != peer.mask:
+            self._set_mask(peer, mask)
 
     def _set_mask(self, peer: Peer, mask: int) -> None:
         if mask == peer.mask:

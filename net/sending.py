@@ -46,7 +46,7 @@ def send_some(peer: Peer, now_s: float) -> bool:
             return False
         peer.consume(sent)
         peer.last_sent_s = now_s
-        if sent < sum(map(len, chunks)):
+        if peer.outbox_bytes and sent < sum(map(len, chunks)):
             return True  # the kernel buffer is full; wait for EVENT_WRITE
     return True
 
