@@ -124,6 +124,10 @@ _USER_COLUMNS = ("u.id, u.username, u.password_hash, u.phone, u.email, u.role, u
 _FILE_SELECT = ("SELECT f.id, f.name, f.owner_id, u.username, f.size, f.sha256, f.type, "
                 "f.uploaded_at, f.storage_key, f.state, f.visibility FROM files f JOIN users u "
                 "ON u.id = f.owner_id ")
+_SEQ_UPDATE = "UPDATE cluster_seq SET value = value + ? WHERE name = 'log'"
+_SEQ_SELECT = "SELECT value FROM cluster_seq WHERE name = 'log'"
+_MESSAGE_INSERT = ("INSERT INTO messages (id, sender_id, recipient_id, text, created_at, room_id, "
+                   "node) VALUES (?, ?, ?, ?, ?, ?, ?)")
 _MESSAGE_SELECT = ("SELECT m.id, s.username, r.username, m.text, m.created_at, m.sender_id, "
                    "m.recipient_id, m.room_id FROM messages m JOIN users s ON s.id = m.sender_id "
                    "LEFT JOIN users r ON r.id = m.recipient_id ")
@@ -448,23 +452,21 @@ class Store:
                            node: Optional[int]) -> List[int]:
         """insert_messages inside the caller's transaction (db/cluster.py)."""
         first = self.take_numbers(cur, len(rows))
-        sql = self.dialect.sql("INSERT INTO messages (id, sender_id, recipient_id, text, "
-                               "created_at, room_id, node) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        ids = []
+        values = []
         for msg_id, row in enumerate(rows, first):
             if len(row) == 4:
                 row = tuple(row) + ((LOBBY if row[1] is None else None),)
-            cur.execute(sql, (msg_id,) + tuple(row) + (node,))
-            ids.append(msg_id)
-        return ids
+            values.append((msg_id,) + tuple(row) + (node,))
+        # One statement for a batch: PyMySQL sends executemany's rows as multi-row INSERTs
+        # (one round trip per MB, not per message); sqlite3 loops in C.
+        cur.executemany(self.dialect.sql(_MESSAGE_INSERT), values)
+        return list(range(first, first + len(values)))
 
     def take_numbers(self, cur: Any, count: int) -> int:
         """The first of ``count`` new numbers of the cluster log (docs/PROTOCOL.md §13).
         Updating the one row locks it until this transaction ends, so the numbers of
         concurrent writers (threads or processes) become visible in order, without gaps."""
-        top = self.dialect.bump_counter(
-            cur, "UPDATE cluster_seq SET value = value + ? WHERE name = 'log'",
-            "SELECT value FROM cluster_seq WHERE name = 'log'", count)
+        top = self.dialect.bump_counter(cur, _SEQ_UPDATE, _SEQ_SELECT, count)
         return top - count + 1
 
     def history(self, user_id: int, before: Optional[int], limit: int,

@@ -246,6 +246,34 @@ def test_mariadb_restart_recovers_without_restarting_chatroom(mariadb, tmp_path)
 
 
 @pytest.mark.mysql
+def test_mysql_write_replaces_a_connection_found_dead_at_begin(mariadb):
+    # A connection killed since its last use (too recently for the idle check) fails at the
+    # write's BEGIN, with nothing done: the write goes through on a new connection, once,
+    # with no gap in the numbering.
+    s = open_store(mariadb.new_url())
+    try:
+        uid = add_user(s, "killed", "13000000098")
+        [first] = s.insert_messages([(uid, None, "before", 1.0)])
+        conn = s._conn()
+        root = mariadb.root()
+        with root.cursor() as cur:
+            cur.execute("KILL %d" % conn.thread_id())
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                cur.execute("SELECT COUNT(*) FROM information_schema.processlist WHERE id = %s",
+                            (conn.thread_id(),))
+                if cur.fetchone()[0] == 0:
+                    break
+                time.sleep(0.01)
+        root.close()
+        assert s.insert_messages([(uid, None, "after", 2.0)]) == [first + 1]
+        assert s._conn() is not conn
+        assert [m.text for m in s.history(uid, None, 5)] == ["before", "after"]
+    finally:
+        s.close()
+
+
+@pytest.mark.mysql
 def test_mysql_url_creates_database(mariadb):
     url = mariadb.new_url()
     s = open_store(url)
