@@ -162,6 +162,8 @@ STRINGS: Dict[str, Dict[str, str]] = {
     "files.queue": {"en": "Transfers", "zh": "传输队列"},
     "files.cancel": {"en": "Cancel", "zh": "取消"},
     "files.choose_target": {"en": "Download to which folder?", "zh": "下载到哪个文件夹？"},
+    "files.pick_first": {"en": "Select a file or a folder in the list first.",
+                         "zh": "请先在列表中选中文件或文件夹。"},
     "files.load_more": {"en": "Load more", "zh": "加载更多"},
     "files.loading": {"en": "Loading…", "zh": "加载中…"},
     "files.older_remain": {"en": "The newest {n} files are shown; older ones remain.",

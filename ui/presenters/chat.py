@@ -208,6 +208,7 @@ class ChatPresenter:
         self.conversations: Dict[str, List[Entry]] = {PUBLIC: []}
         self.unread: Dict[str, int] = {PUBLIC: 0}
         self.current = PUBLIC
+        self._state: Optional[Tuple[str, str]] = None  # the last on_state, for relabel
         self.seen: set = set()
         self.online: List[str] = []
         self.focused = True
@@ -237,6 +238,7 @@ class ChatPresenter:
     # -- from the session -----------------------------------------------------------------
 
     def on_state(self, state: str, detail: str) -> None:
+        self._state = (state, detail)  # said again in another language (relabel)
         if state == "online":
             self.view.set_status(self.tr("status.connected", server=detail))
         elif state == "reconnecting":
@@ -667,12 +669,18 @@ class ChatPresenter:
         self._refresh_conversation()
         self._update_lock()
         record = self.rooms.get(room) if room is not None else None
-        self.view.set_topic(topic_text(self.tr, record) if record else "")
+        self._show_topic()
         self.view.set_room_actions(record is not None)
         self.view.set_recipient(*self.recipient())
         if key in self.listed and not self.conversations[key]:  # its messages: not yet
             self.session.history(None, key, self._room_history)
         self._mark_current()
+
+    def _show_topic(self) -> None:
+        """The line above the messages: the room shown now, its member count and topic."""
+        room = room_of(self.current)
+        record = self.rooms.get(room) if room is not None else None
+        self.view.set_topic(topic_text(self.tr, record) if record else "")
 
     def relabel(self) -> None:
         """After a language switch: what this presenter put into the view in words."""
@@ -684,6 +692,9 @@ class ChatPresenter:
         self.view.set_recipient(*self.recipient())
         self.lock = ""  # said again in the new language
         self._update_lock()
+        if self._state is not None:
+            self.on_state(*self._state)
+        self._show_topic()
 
     def recipient(self) -> Tuple[str, bool]:
         """Who receives what is typed now, in words, and whether it is private."""
@@ -866,6 +877,7 @@ class ChatPresenter:
             # Our own join or leave is counted in the reply's record already.
             if isinstance(record.get("members"), int) and user != self.me:
                 record["members"] = max(0, record["members"] + (1 if op == "joined" else -1))
+                self._show_topic()  # the count above the messages, if it is this room
             if op == "left" and user == self.me:  # from another window of ours
                 self._drop_room(room_id)
                 self._system(self.tr("room.you_left", room=record.get("name", "")))

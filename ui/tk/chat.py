@@ -210,8 +210,10 @@ class ChatWindow:
         # Why the server did not take the last message: right under the draft it is about,
         # packed (above the hint) only while there is something to say.
         self.draft_note = ttk.Label(middle, text="", foreground=ERROR_FG, justify="left")
-        middle.bind("<Configure>", lambda e: self.draft_note.configure(
-            wraplength=max(120, e.width - 16)))
+        # These lines wrap at the column's width: a narrow window shows all of each.
+        middle.bind("<Configure>", lambda e: [label.configure(wraplength=max(120, e.width - 16))
+                                              for label in (self.draft_note, self.hint,
+                                                            self.topic)])
         bottom = ttk.Frame(middle)
         bottom.pack(side="bottom", fill="x")
         text_frame = ttk.Frame(middle)
@@ -437,6 +439,7 @@ class ChatWindow:
         picked = self.online.curselection()
         if picked and picked[0] < len(self.online_names):
             self.presenter.open_private(self.online_names[picked[0]])
+            self.input.focus_set()  # what is typed next is the private message
 
     # -- right-click menus --------------------------------------------------------------
 
@@ -989,8 +992,17 @@ class ChatWindow:
         return dialog
 
     def open_new_room(self) -> NewRoomDialog:
-        return self._open_dialog(NewRoomDialog(self.root, self.tr,
-                                               lambda *a: self.presenter.create_room(*a)))
+        return self._open_dialog(NewRoomDialog(self.root, self.tr, self._then_type(
+            lambda *a: self.presenter.create_room(*a))))
+
+    def _then_type(self, chosen: Callable[..., None]) -> Callable[..., None]:
+        """A room dialog's action, after which the keyboard is the input's again (the dialog
+        is gone; without this the focus went back to the button that opened it, and what
+        was typed next was lost)."""
+        def act(*args: Any) -> None:
+            chosen(*args)
+            self.input.focus_set()
+        return act
 
     def relabel(self) -> None:
         """The window's own words in the language just chosen (ui/tk/app.App.set_language);
@@ -1000,7 +1012,9 @@ class ChatWindow:
                             (self.invite_button, "room.invite"), (self.leave_button, "room.leave"),
                             (self.quiet_check, "mod.quiet_toggle"),
                             (self.older_button, "chat.load_older"), (self.hint, "chat.enter_hint"),
-                            (self.send_button, "chat.send")):
+                            (self.send_button, "chat.send"), (self.members_button, "members.open"),
+                            (self.search_button, "search.open"),
+                            (self.password_button, "password.open")):
             widget.configure(text=tr(key))
         self.online_label.configure(text=tr("chat.online", n=len(self.online_names)))
         self.mark_teachers(self._teachers)
@@ -1040,6 +1054,7 @@ class ChatWindow:
         for tag in ("code", "mention", "link"):
             t.tag_raise(tag)
         self.input.configure(background=p.input_bg, foreground=p.fg, insertbackground=p.fg)
+        self.topic.configure(foreground=p.info_fg)  # the light theme's teal is lost on dark
         self._input_bg = p.input_bg
         if self._lock:
             self.input.configure(background=p.locked_bg)
@@ -1052,13 +1067,15 @@ class ChatWindow:
     def open_invite(self) -> InviteDialog:
         return self._open_dialog(InviteDialog(self.root, self.tr,
                                               self.presenter.shown_room_name(),
-                                              lambda user: self.presenter.invite(user)))
+                                              self._then_type(
+                                                  lambda user: self.presenter.invite(user))))
 
     def show_room_list(self, rooms: List[Dict[str, Any]]) -> None:
         dialog = self.dialog
         if not isinstance(dialog, RoomListDialog) or not dialog.exists():
             dialog = self._open_dialog(RoomListDialog(self.root, self.tr))
-        dialog.show(rooms, lambda room_id: self.presenter.join_room(room_id))
+        dialog.show(rooms, self._then_type(
+            lambda room_id: self.presenter.join_room(room_id)))
 
     def set_topic(self, text: str) -> None:
         self.topic.configure(text=text)

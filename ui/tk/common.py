@@ -62,13 +62,15 @@ def ask_trust(parent: tk.Misc, tr: Catalog, server: str, fingerprint: str,
 def bind_keyboard_habits(root: tk.Misc) -> None:
     """Ctrl+A selects everything in a field, as on every other desktop (Tk's own binding on
     X11 moves to the start of the line instead)."""
+    # Through Tcl, by the widget's path name: in Tk's own dialogs (the file choosers) the
+    # widget has no Python object, and event.widget is only that name.
     def select_all_entry(event: tk.Event) -> str:
-        event.widget.selection_range(0, "end")
-        event.widget.icursor("end")
+        root.tk.call(str(event.widget), "selection", "range", 0, "end")
+        root.tk.call(str(event.widget), "icursor", "end")
         return "break"
 
     def select_all_text(event: tk.Event) -> str:
-        event.widget.tag_add("sel", "1.0", "end-1c")
+        root.tk.call(str(event.widget), "tag", "add", "sel", "1.0", "end-1c")
         return "break"
     for cls in ("TEntry", "Entry", "TCombobox", "TSpinbox"):
         for key in ("<Control-a>", "<Control-A>"):
@@ -147,5 +149,10 @@ def apply_theme(root: tk.Misc, dark: bool) -> Palette:
     style.map("TCheckbutton", background=[("active", p.bg)])
     style.map("TRadiobutton", background=[("active", p.bg)])
     style.map("TButton", background=[("active", "#BEBAB3" if not dark else "#505050")])
+    # The login form's card stays white in both themes (so does the canvas around it): its
+    # words stay dark, or a dark theme's light text is all but invisible on it.
+    for name in ("Card.TLabel", "Card.TCheckbutton"):
+        style.configure(name, background="white", foreground=LIGHT.fg)
+    style.map("Card.TCheckbutton", background=[("active", "white")])
     root.configure(background=p.bg)
     return p

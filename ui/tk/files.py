@@ -359,6 +359,7 @@ class FilesWindow:
             self._download_all()  # a student's row: all of that student's hand-ins
             return
         if not ids and folder is None:
+            self.show_info(self.tr("files.pick_first"))  # else the click did nothing, silently
             return
         target = ask_folder(self.window, self.tr("files.choose_target"),
                             self.presenter.download_folder())

@@ -56,6 +56,9 @@ class RegisterWindow:
         self.send_button = ttk.Button(body, text=tr("register.send_code"),
                                       command=lambda: self.presenter.send_code())
         self.send_button.grid(row=3, column=2, padx=2)
+        # Tab goes from the phone to Send code, then to the code (Tab follows the stacking
+        # order, and the button was made after every field).
+        self.send_button.lift(self.entries["phone"])
         self.rows["code"].append(self.send_button)
         buttons = ttk.Frame(body)
         buttons.grid(row=len(labels), column=0, columnspan=4, pady=(12, 0))
