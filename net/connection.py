@@ -126,11 +126,10 @@ class Connection(Outbox):
         """Read from the socket only when we could act on what arrives."""
         if self.phase is not _OPEN or self.reading_paused:
             return False
-        if self.holds:
-            # While a request is in flight, keep TCP moving up to about one frame's worth;
-            # the decoder then holds it until we are ready, and no more.
-            return self.decoder.buffered_bytes < READ_AHEAD_BYTES
-        return True
+        # While a request is in flight, or while frames wait for the peer's next turn (the
+        # loop serves a few per turn), keep TCP moving up to about one frame's worth; the
+        # decoder then holds it until we are ready, and no more.
+        return self.decoder.buffered_bytes < READ_AHEAD_BYTES
 
     # -- output ---------------------------------------------------------------------------
 

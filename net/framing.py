@@ -91,6 +91,9 @@ class FrameDecoder:
     def next_frame(self) -> Optional[Frame]:
         available = len(self._buf) - self._pos
         if available < HEADER_BYTES:
+            if available and self._buf[self._pos] not in (KIND_JSON, KIND_BINARY):
+                # A stray HTTP request, or junk: refused at its first byte, not after five.
+                raise FramingError("unknown frame kind 0x%02x" % self._buf[self._pos])
             return None
         kind, length = HEADER.unpack_from(self._buf, self._pos)
         self._check_header(kind, length)

@@ -39,6 +39,11 @@ log = logging.getLogger(__name__)
 # How much one recv() may take: a quarter of a maximal chunk keeps big uploads at a few
 # syscalls per frame while a slow peer's buffer stays small.
 RECV_BYTES = 256 * 1024
+# How many frames of one peer are served in one loop turn. The rest wait in its decoder for
+# the next turn, after every other peer's events (docs/PROTOCOL.md §10): a client pipelining
+# thousands of tiny requests, or an upload in one-byte frames, gets its share of the loop, not
+# all of it. 32 requests are well under a millisecond.
+FRAMES_PER_TURN = 32
 # How often idle and draining peers are checked.
 SWEEP_INTERVAL_S = 1.0
 # SIGINT/SIGTERM: how long shutdown may take before remaining peers are simply dropped
@@ -277,7 +282,7 @@ class Loop:
         service = peer.service
         trace = self.trace
         try:
-            while True:
+            for _ in range(FRAMES_PER_TURN):
                 message = peer.next_message()
                 if message is None:
                     break
@@ -287,6 +292,10 @@ class Loop:
                     self.dispatch(peer, message)
                 else:
                     service.on_binary(peer, message)
+            else:  # its turn is used up: the rest of what it sent waits for the next one
+                if peer.decoder.buffered_bytes and peer.phase is Phase.OPEN:
+                    self.call_soon(self.resume_peer, peer)
+                return
         except FramingError as exc:
             log.info("%s %s: bad frame: %s", service.name, peer.peer, exc)
             peer.send({"op": "error", "status": "bad_frame", "message": str(exc)})

@@ -61,6 +61,18 @@ class BadRequest(Exception):
         self.status = status
 
 
+# Stands for an integer too long to convert: valid JSON, so the request is answered as one
+# with an out-of-range number (bad_request, docs/PROTOCOL.md §3), not as a broken frame. Small
+# enough to print in a log line, far beyond every range a field allows.
+_TOO_LONG_INT = 10 ** 100
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits) <= 1000:
+        return int(digits)
+    return -_TOO_LONG_INT if digits.startswith("-") else _TOO_LONG_INT
+
+
 def decode_body(body: bytes) -> Dict[str, Any]:
     """A J frame body as a request dict; raises FramingError when it breaks docs/PROTOCOL.md §2."""
     try:
@@ -68,7 +80,12 @@ def decode_body(body: bytes) -> Dict[str, Any]:
     except UnicodeDecodeError:
         raise FramingError("body is not valid UTF-8") from None
     try:
-        message = json.loads(text)
+        try:
+            message = json.loads(text)
+        except json.JSONDecodeError:
+            raise
+        except ValueError:  # Python 3.11+: an integer of more than 4,300 digits
+            message = json.loads(text, parse_int=_bounded_int)
     except ValueError:  # json.JSONDecodeError, and RecursionError's cousin for deep nesting
         raise FramingError("body is not valid JSON") from None
     except RecursionError:

@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 # Upload data received but not yet on disk, per upload, before we stop taking more.
 UPLOAD_BACKLOG_BYTES = 4 * 1024 * 1024
+# Received chunks this small on average are joined before a worker writes and hashes them.
+SMALL_CHUNK_BYTES = 64 * 1024
 
 
 class Phase(enum.Enum):
@@ -104,12 +106,12 @@ class Upload:
         if self.phase in (Phase.FINISHING, Phase.ENDED):
             return
         if not self._writing and self._to_write:
-            chunks, self._to_write = self._to_write, []
+            chunks, self._to_write = _joined(self._to_write), []
             self._writing = True
             self.loop.submit("disk", self.storage.write_chunks, (self.file, chunks),
                              self._callback("write", chunks))
         if not self._hashing and self._to_hash:
-            chunks, self._to_hash = self._to_hash, []
+            chunks, self._to_hash = _joined(self._to_hash), []
             self._hashing = True
             self.loop.submit("digest", self.storage.hash_chunks, (self.hasher, chunks),
                              self._callback("hash", chunks))
@@ -187,6 +189,15 @@ class Upload:
         finally:
             self.peer.release()
             self.peer.end_task()
+
+
+def _joined(chunks: List[bytes]) -> List[bytes]:
+    """Small chunks as one: a client may send its upload in frames of one byte, and a worker
+    writing or hashing them one by one would spend the GIL the loop needs. Large chunks (the
+    usual frames) go as they are: copying them would cost more than it saves."""
+    if len(chunks) > 1 and sum(map(len, chunks)) < SMALL_CHUNK_BYTES * len(chunks):
+        return [b"".join(chunks)]
+    return chunks
 
 
 def _log_failure(result: Any, error: Optional[BaseException]) -> None:
