@@ -56,6 +56,8 @@ STRINGS: Dict[str, Dict[str, str]] = {
     "register.code": {"en": "SMS code", "zh": "验证码"},
     "register.email": {"en": "Email (optional)", "zh": "邮箱（可选）"},
     "register.send_code": {"en": "Send code", "zh": "发送验证码"},
+    "register.fix_first": {"en": "Not registered yet: check the field {field} first.",
+                           "zh": "尚未注册：请先检查“{field}”。"},
     "register.resend_in": {"en": "Resend in {n} s", "zh": "{n} 秒后重发"},
     "register.submit": {"en": "Register", "zh": "注册"},
     "register.back": {"en": "Back to login", "zh": "返回登录"},
@@ -218,6 +220,8 @@ STRINGS: Dict[str, Dict[str, str]] = {
     "chat.delete_message": {"en": "Delete message", "zh": "删除消息"},
     "chat.file_handed_in": {"en": "{user} handed in {name}", "zh": "{user} 上交了作业 {name}"},
     "chat.deleted_by": {"en": "message deleted by {user}", "zh": "消息已被 {user} 删除"},
+    # where the message was: its sender, and the deletion (the language's own colon)
+    "chat.deleted_line": {"en": "{who}: {text}", "zh": "{who}：{text}"},
     "chat.delete_forbidden": {"en": "You may delete only your own messages.",
                               "zh": "你只能删除自己的消息。"},
     "chat.delete_gone": {"en": "That message is gone already.", "zh": "这条消息已经不存在了。"},
@@ -329,9 +333,10 @@ STRINGS: Dict[str, Dict[str, str]] = {
     "net.cert_invalid": {"en": "The server's certificate is not valid: {why}",
                          "zh": "服务器的证书无效：{why}"},
     "net.tls_failed": {"en": "The encrypted (TLS) connection to {server} failed. Is the "
-                             "server encrypted? If not, untick Encrypted (TLS).",
+                             "server encrypted? If not, untick Encrypted (TLS) in the "
+                             "login window.",
                        "zh": "与 {server} 的加密（TLS）连接失败。服务器是否加密？"
-                             "如果没有加密，请取消勾选“加密连接（TLS）”。"},
+                             "如果没有加密，请在登录窗口取消勾选“加密连接（TLS）”。"},
     "net.not_trusted": {"en": "The certificate of {server} was not trusted, so nothing was "
                               "sent.",
                         "zh": "没有信任 {server} 的证书，因此什么也没有发送。"},
@@ -358,9 +363,10 @@ STRINGS: Dict[str, Dict[str, str]] = {
                      "zh": "服务器发来了本客户端无法理解的数据（{why}）。它是同一版本的聊天室"
                            "服务器吗？"},
     "net.not_connected": {"en": "Not connected to the server.", "zh": "未连接到服务器。"},
-    "net.tls_required": {"en": "The server is encrypted: tick Encrypted (TLS) and log in "
-                               "again.",
-                         "zh": "该服务器使用加密连接：请勾选“加密连接（TLS）”后重新登录。"},
+    "net.tls_required": {"en": "The server is encrypted: tick Encrypted (TLS) in the login "
+                               "window, then log in or create the account again.",
+                         "zh": "该服务器使用加密连接：请在登录窗口勾选“加密连接（TLS）”，"
+                               "然后重新登录或注册。"},
     "net.tls_required_cli": {"en": "The server is encrypted: start the client with --tls "
                                    "(python chatroom.py cli --tls --host ...).",
                              "zh": "该服务器使用加密连接：请加 --tls 启动客户端"
@@ -619,6 +625,8 @@ teachers (admins) only:
                             "zh": "群聊名称为 1 到 40 个字符，且不能全是空格。"},
     # status bar
     "status.connected": {"en": "Connected to {server}", "zh": "已连接 {server}"},
+    "status.connected_tls": {"en": "Connected to {server} (encrypted)",
+                             "zh": "已连接 {server}（加密）"},
     "status.reconnecting": {"en": "Connection lost — reconnecting in {n} s",
                             "zh": "连接已断开 — {n} 秒后重连"},
     "status.offline": {"en": "Offline: {why}", "zh": "离线：{why}"},
@@ -747,6 +755,11 @@ teachers (admins) only:
                           "zh": "无法打开 {folder}：这台电脑上没有可用的文件管理器。"},
     "files.downloaded": {"en": "Downloaded {name} to {folder}.",
                          "zh": "已下载 {name} 到 {folder}。"},
+    "files.downloaded_folder": {"en": "Downloaded the folder {name} ({n} files) to {folder}.",
+                                "en_one": "Downloaded the folder {name} (1 file) to {folder}.",
+                                "zh": "已下载文件夹 {name}（{n} 个文件）到 {folder}。"},
+    "files.downloaded_many": {"en": "Downloaded {n} files to {folder}.",
+                              "zh": "已下载 {n} 个文件到 {folder}。"},
     "files.downloaded_as": {"en": "Downloaded {name} to {folder} as {saved}: a file of that "
                                   "name was there already, and it is kept.",
                             "zh": "已下载 {name} 到 {folder}，另存为 {saved}：那里已有同名文件，"

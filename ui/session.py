@@ -49,6 +49,10 @@ FILES_PAGE = 200
 # A folder download looks through at most this many pages of LIST_LIMIT_MAX files (50,000
 # files) for the folder's files: bounded, and far more than a classroom shares.
 ALL_FILES_MAX_PAGES = 50
+# Who is a teacher: the first `members` page after the welcome (the online users come first,
+# and 200 is the most one page holds, docs/PROTOCOL.md §5). The welcome's `online` is bare
+# names, so the first online list showed a teacher as anyone else until a later event.
+ROLES_LIMIT = 200
 # The listener's method for each event the session passes on as it is.
 EVENT_HANDLERS = {"message": "on_message", "presence": "on_presence",
                   "file_added": "on_file_added", "file_removed": "on_file_removed",
@@ -138,6 +142,9 @@ class SessionListener(Protocol):
     def on_room_event(self, event: Dict[str, Any]) -> None:
         """A room was made or closed, somebody joined or left one, or this user was invited
         (docs/PROTOCOL.md §12: the ops room, room_closed, joined, left, invited)."""
+
+    def on_roles(self) -> None:
+        """Session.is_known_admin() knows more teachers now (optional)."""
 
     def on_kicked(self, event: Dict[str, Any]) -> None:
         """A teacher removed this user ('by', 'reason', 'until': 0 or when the ban ends). The
@@ -453,11 +460,26 @@ class Session:
             self.quiet = bool(reply.get("quiet"))
             self._set_state("online", "%s:%d" % (self.host, self.port))
             self._emit(self.listener.on_welcome, reply)
+            if self.chat is not None:
+                self.chat.request("members", lambda roles: self._learn_roles(generation, roles),
+                                  limit=ROLES_LIMIT)
         elif status == "unauthorized":
             self._ended("unauthorized")
         else:
             self._refused(reply)
         # 'disconnected' is handled by poll(), which schedules a reconnect.
+
+    def _learn_roles(self, generation: int, reply: Dict[str, Any]) -> None:
+        if generation != self._generation or reply.get("status") != "ok":
+            return
+        for member in reply.get("members", []):
+            name = member.get("user") if isinstance(member, dict) else None
+            if isinstance(name, str):
+                (self.admins if member.get("role") == ADMIN else self.members).add(
+                    name.casefold())
+        handler = getattr(self.listener, "on_roles", None)
+        if handler is not None:
+            self._emit(handler)
 
     def _files_authed(self, generation: int, reply: Dict[str, Any]) -> None:
         if generation != self._generation:

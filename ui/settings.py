@@ -29,6 +29,7 @@ class ClientSettings:
     server: str = "127.0.0.1:9999"
     language: str = ""  # '' = from the locale
     download_dir: str = ""  # '' = ~/Downloads (or home)
+    upload_dir: str = ""  # where the last upload was chosen; '' = home
     notify: bool = True
     last_login: str = ""
     tls: bool = False  # the login window's "Encrypted (TLS)" (issue 20)
@@ -40,6 +41,13 @@ class ClientSettings:
             return self.download_dir
         downloads = os.path.join(os.path.expanduser("~"), "Downloads")
         return downloads if os.path.isdir(downloads) else os.path.expanduser("~")
+
+    def upload_folder(self) -> str:
+        """Where the upload choosers start: never the program's working folder, where an OK
+        without a look around uploaded the whole of it."""
+        if self.upload_dir and os.path.isdir(self.upload_dir):
+            return self.upload_dir
+        return os.path.expanduser("~")
 
     @classmethod
     def load(cls, path: Optional[str] = None) -> "ClientSettings":

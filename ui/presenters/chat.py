@@ -134,6 +134,9 @@ class ChatView(Protocol):
 
     def set_status(self, text: str) -> None: ...
 
+    def set_encrypted(self, encrypted: bool) -> None:
+        """The lock beside the status: the connection is TLS."""
+
     def set_title(self, text: str) -> None: ...
 
     def alert(self) -> None:
@@ -239,8 +242,11 @@ class ChatPresenter:
 
     def on_state(self, state: str, detail: str) -> None:
         self._state = (state, detail)  # said again in another language (relabel)
+        encrypted = state == "online" and self.session.tls is not None
+        self.view.set_encrypted(encrypted)
         if state == "online":
-            self.view.set_status(self.tr("status.connected", server=detail))
+            self.view.set_status(self.tr("status.connected_tls" if encrypted
+                                         else "status.connected", server=detail))
         elif state == "reconnecting":
             refusal = self.session.refusal
             if refusal is not None:  # the server refused us: say why and what to do
@@ -260,6 +266,10 @@ class ChatPresenter:
     def _show_online(self) -> None:
         self.view.set_online(self.online)
         self.view.mark_teachers([n for n in self.online if self.session.is_known_admin(n)])
+
+    def on_roles(self) -> None:
+        """The session learned who the teachers are (after the welcome)."""
+        self._show_online()
 
     def on_welcome(self, reply: Dict[str, Any]) -> None:
         self.online = list(reply.get("online", []))

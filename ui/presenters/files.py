@@ -121,6 +121,17 @@ def open_folder(path: str) -> bool:
         return False
 
 
+class Batch:
+    """Downloads asked for together (a folder, or several files): `label` is the folder's
+    name ('' for files), `waiting` the ids of those not finished yet, `done` how many
+    arrived."""
+
+    def __init__(self, label: str, waiting: Set[int]) -> None:
+        self.label = label
+        self.waiting = waiting
+        self.done = 0
+
+
 class FilesPresenter:
     """The view is attached while the files window is open (attach/detach)."""
 
@@ -145,6 +156,9 @@ class FilesPresenter:
         # redraw(), so a folder of a thousand files arriving redraws a few times, not 1000.
         self._dirty = False
         self._targets: Dict[int, str] = {}  # download's Transfer.id -> the folder chosen
+        # download's Transfer.id -> the downloads asked for with it (a folder): a folder
+        # says it is done once, when its last file is
+        self._batches: Dict[int, Batch] = {}
         self.opener = opener
         # Previews: the pictures' cache, shared with the chat's thumbnails (the App steps
         # it); one made here for a presenter alone is stepped by tick().
@@ -315,7 +329,19 @@ class FilesPresenter:
             upload.refuse_too_large(limit)
         self.queue.add(upload)
 
+    def upload_folder(self) -> str:
+        """Where "Upload folder…" starts choosing: the folder the last upload was chosen
+        in, or home."""
+        return self.app.settings.upload_folder()
+
+    def _remember_upload_folder(self, paths: List[str]) -> None:
+        if paths:
+            folder = os.path.dirname(os.path.abspath(paths[0]))
+            if folder != self.app.settings.upload_dir:
+                self.app.remember(upload_dir=folder)
+
     def upload_paths(self, paths: List[str]) -> None:
+        self._remember_upload_folder(paths)
         for path in paths:
             if os.path.isdir(path):
                 for local, name in folder_entries(path):
@@ -325,6 +351,7 @@ class FilesPresenter:
 
     def hand_in_paths(self, paths: List[str]) -> None:
         """Hand work in: files (or a folder's files) only the teachers and I will see."""
+        self._remember_upload_folder(paths)
         for path in paths:
             if os.path.isdir(path):
                 for local, name in folder_entries(path):
@@ -411,25 +438,35 @@ class FilesPresenter:
         the folder offered next time."""
         self._remember_target(target)
         chosen = [self.files[i] for i in file_ids if i in self.files]
-        self._with_folder(chosen, folder, lambda records: self._queue_downloads(records,
-                                                                                target))
+        label = folder.name + "/" if folder is not None else ""
+        self._with_folder(chosen, folder, lambda records: self._queue_downloads(
+            records, target, label))
 
-    def _queue_downloads(self, chosen: List[Record], target: str) -> None:
+    def _queue_downloads(self, chosen: List[Record], target: str, label: str = "") -> None:
         seen: Set[int] = set()
+        ids: List[int] = []
         for record in chosen:
             if record["file_id"] not in seen:  # a file selected and in its folder too
                 seen.add(record["file_id"])
-                self._queue_download(record, record["name"], target)
+                download_id = self._queue_download(record, record["name"], target)
+                if download_id is not None:
+                    ids.append(download_id)
+        if len(ids) > 1 or (label and ids):
+            batch = Batch(label, set(ids))
+            for download_id in ids:
+                self._batches[download_id] = batch
 
-    def _queue_download(self, record: Record, name: str, target: str) -> None:
+    def _queue_download(self, record: Record, name: str, target: str) -> Optional[int]:
+        """The download's Transfer.id; None when the name is no safe local path."""
         local = safe_local_path(target, name)
         if local is None:
             if self.view is not None:
                 self.view.show_error(self.tr("error.unsafe_name", name=record["name"]))
-            return
+            return None
         taken = {t.dest for t in self.queue.active() if isinstance(t, Download)}
         download = self.queue.add(Download(record, available_path(local, taken)))
         self._targets[download.id] = target
+        return download.id
 
     def open_folder(self, folder: str) -> None:
         """"Open folder" after a download: the desktop's file manager, where there is one."""
@@ -522,6 +559,8 @@ class FilesPresenter:
         transfer = self.queue.find(transfer_id)
         if transfer is not None:
             transfer.cancel()  # not while verifying: the row's Cancel is disabled then
+            if transfer.id in self._batches:  # perhaps the last of its folder
+                self._downloaded(transfer)
             self.redraw()
 
     def clear_finished(self) -> None:
@@ -529,6 +568,7 @@ class FilesPresenter:
         self.queue.clear_finished()
         live = {t.id for t in self.queue.items}
         self._targets = {i: target for i, target in self._targets.items() if i in live}
+        self._batches = {i: batch for i, batch in self._batches.items() if i in live}
         self.redraw()
 
     # -- previews -------------------------------------------------------------------------
@@ -592,13 +632,20 @@ class FilesPresenter:
         for transfer in self.queue.step(budget_s):
             if transfer.kind == "up" and transfer.state == "done" and transfer.record:
                 self.on_file_added({"file": transfer.record})
-            elif isinstance(transfer, Download) and transfer.state == "done":
+            elif isinstance(transfer, Download) and (transfer.state == "done" or
+                                                     transfer.id in self._batches):
                 self._downloaded(transfer)
         if self._own_previews:
             self.previews.step()
 
     def _downloaded(self, download: Download) -> None:
+        """A download finished: say where it went; for several asked for together (a
+        folder), once the last of them has finished, how many arrived."""
         target = self._targets.get(download.id) or os.path.dirname(download.dest)
+        batch = self._batches.pop(download.id, None)
+        if batch is not None:
+            self._batch_finished(batch, download, target)
+            return
         if self.view is None:
             return
         name = os.path.basename(download.dest)
@@ -606,6 +653,16 @@ class FilesPresenter:
             "files.downloaded_as"
         self.view.show_downloaded(self.tr(key, name=download.name, saved=name, folder=target),
                                   target)
+
+    def _batch_finished(self, batch: Batch, download: Download, target: str) -> None:
+        batch.waiting.discard(download.id)
+        if download.state == "done":
+            batch.done += 1
+        if not batch.waiting and batch.done and self.view is not None:
+            # a failed file's row says why it is missing
+            key = "files.downloaded_folder" if batch.label else "files.downloaded_many"
+            self.view.show_downloaded(self.tr(key, name=batch.label, n=batch.done,
+                                              folder=target), target)
 
     def redraw(self, now: Optional[float] = None) -> None:
         """Redraw the progress rows, and the list when events changed it (a few times a

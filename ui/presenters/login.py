@@ -105,6 +105,7 @@ class LoginPresenter:
             self.view.show_error(self.tr("login.bad_server"))
             return
         self._remember_tls()
+        self.view.show_info("")  # an error of before (a search that found nothing) is stale
         self.app.connect(address)
         self.app.open_register()
 

@@ -132,6 +132,10 @@ class RegisterPresenter:
         names = [n for n in self.FIELDS if n != "code" or self.sms != "off"]
         results = [self.check(n) for n in names]
         if not all(results):
+            # an empty field's hint is grey, not red: say which one stops the registration
+            first = names[results.index(False)]
+            self.view.show_error(self.tr("register.fix_first",
+                                         field=self.tr("register." + first)))
             return
         v = self.view.values()
         self.view.set_busy(True)

@@ -39,7 +39,7 @@ from ui.presenters.login import LoginPresenter
 from ui.presenters.preferences import PreferencesPresenter, font_size_of
 from ui.presenters.register import RegisterPresenter
 from ui.previews import PreviewCache
-from ui.session import Session
+from ui.session import Session, parse_address
 from ui.settings import ClientSettings, config_dir
 from ui.tk.audit import AuditWindow, add_teacher_menu
 from ui.tk.chat import ChatWindow
@@ -129,6 +129,9 @@ class App:
         apply_language(root, self.tr.language)
         root.title(self.tr("app.name"))
         root.protocol("WM_DELETE_WINDOW", self.ask_quit)
+        # Ctrl+Q in every window of the app: the same question as the close button
+        for key in ("<Control-q>", "<Control-Q>"):
+            root.bind_all(key, lambda e: self.ask_quit())
         self.show_login()
         self._tick()
 
@@ -214,6 +217,10 @@ class App:
         if self.chat is not None:
             self.chat.on_moderation(event)
 
+    def on_roles(self) -> None:
+        if self.chat is not None:
+            self.chat.on_roles()
+
     def on_message_deleted(self, event: Dict[str, Any]) -> None:
         if self.chat is not None:
             self.chat.on_message_deleted(event)
@@ -270,6 +277,17 @@ class App:
             if self.inspector is not None:
                 self.session.observe(self.inspector.on_frame)
         return self.session
+
+    def _tls_given(self, server: str) -> bool:
+        """Whether connect() speaks TLS to server whatever the box says: the command line
+        asked for it (--tls, --ca, --trust-fingerprint) or the server's certificate is
+        pinned (the demo pins its own). The login window's box says so: it was unticked
+        while the demo's connection was encrypted. Nothing is asked here: a certificate is
+        only looked at once connected."""
+        address = parse_address(server)
+        if address is None or self.tls_for is None:
+            return False
+        return self.tls_for(address[0], address[1], self._ask_trust) is not None
 
     def _ask_trust(self, server: str, fingerprint: str) -> bool:
         return ask_trust(self.root, self.tr, server, fingerprint,
@@ -371,7 +389,8 @@ class App:
         self.login_presenter = LoginPresenter(self)
         self.login_view = LoginWindow(self.root, self.tr, self.login_presenter,
                                       self.settings.server, self.settings.last_login,
-                                      tls=bool(self.settings.tls))
+                                      tls=bool(self.settings.tls) or
+                                      self._tls_given(self.settings.server))
         self.login_presenter.attach(self.login_view)
 
     def _close_login(self) -> None:
@@ -390,7 +409,8 @@ class App:
         file_menu.add_command(label=tr("menu.upload_folder"), command=self.upload_folder)
         file_menu.add_separator()
         file_menu.add_command(label=tr("menu.logout"), command=self.logout)
-        file_menu.add_command(label=tr("menu.quit"), command=self.ask_quit)
+        file_menu.add_command(label=tr("menu.quit"), command=self.ask_quit,
+                              accelerator="Ctrl+Q")
         menubar.add_cascade(label=tr("menu.file"), menu=file_menu)
         settings_menu = tk.Menu(menubar, tearoff=False)
         settings_menu.add_command(label=tr("menu.preferences"), command=self.open_settings)
@@ -441,7 +461,7 @@ class App:
         self.audit.attach(self.audit_view)
 
     def upload_folder(self) -> None:
-        folder = ask_folder(self.root)
+        folder = ask_folder(self.root, initial=self.settings.upload_folder())
         if folder and self.files is not None:
             self.files.upload_paths([folder])
             self.open_files()

@@ -33,6 +33,7 @@ from ui.presenters.chat import (
 from ui.presenters.directory import MembersPresenter, PasswordPresenter, SearchPresenter
 from ui.tk.common import ACCENT, BADGE_BG, ERROR_FG, INFO_FG, Palette, palette
 from ui.tk.directory import MembersWindow, PasswordDialog, SearchWindow
+from ui.tk.login import lock_image
 from ui.tk.rooms import InviteDialog, NewRoomDialog, RoomListDialog
 
 # An error under the messages disappears after this long.
@@ -146,6 +147,7 @@ class ChatWindow:
         self.status = ttk.Label(status_bar, text="", anchor="w", padding=(8, 2),
                                 relief="sunken")
         self.status.pack(fill="x", side="left", expand=True)
+        self._lock_image: Optional[tk.PhotoImage] = None  # drawn once the link is TLS
         self.password_button = ttk.Button(status_bar, text=tr("password.open"),
                                           command=self.open_password)
         self.password_button.pack(side="right", before=self.status)
@@ -551,7 +553,8 @@ class ChatWindow:
                 add(self._picture_words(picture), "picture", "pic%d" % picture["file_id"])
                 add("\n", "picture")
         elif kind == "deleted":
-            add("%s: %s  %s\n" % (entry["who"], entry["text"], entry["time"]), "deleted")
+            said = self.tr("chat.deleted_line", who=entry["who"], text=entry["text"])
+            add("%s  %s\n" % (said, entry["time"]), "deleted")
         elif kind == "marker":
             add("——  %s  ——\n" % entry["text"], "marker")
         else:
@@ -844,6 +847,11 @@ class ChatWindow:
 
     def set_status(self, text: str) -> None:
         self.status.configure(text=text)
+
+    def set_encrypted(self, encrypted: bool) -> None:
+        if encrypted and self._lock_image is None:
+            self._lock_image = lock_image(self.status)
+        self.status.configure(image=self._lock_image if encrypted else "", compound="left")
 
     def set_title(self, text: str) -> None:
         self.root.title(text)

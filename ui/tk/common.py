@@ -155,4 +155,23 @@ def apply_theme(root: tk.Misc, dark: bool) -> Palette:
         style.configure(name, background="white", foreground=LIGHT.fg)
     style.map("Card.TCheckbutton", background=[("active", "white")])
     root.configure(background=p.bg)
+    _colour_menus(root, p, dark)
     return p
+
+
+def _colour_menus(root: tk.Misc, p: Palette, dark: bool) -> None:
+    """tk.Menu is no ttk widget, so the styles above miss it: menus made from now on take
+    their colours from the option database, the menus open already are recoloured (Tk
+    passes a menu's colours on to its clones in the menu bar)."""
+    colours = {"background": p.bg, "foreground": p.fg,
+               "activeBackground": "#505050" if dark else "#BEBAB3",
+               "activeForeground": p.fg, "disabledForeground": p.muted_fg,
+               "selectColor": p.fg}
+    for name, colour in colours.items():
+        root.option_add("*Menu." + name, colour)
+    widgets = [root]
+    while widgets:
+        widget = widgets.pop()
+        if isinstance(widget, tk.Menu):
+            widget.configure(**{name.lower(): colour for name, colour in colours.items()})
+        widgets.extend(widget.winfo_children())

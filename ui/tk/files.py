@@ -19,6 +19,8 @@ from ui.transfers import Folder, human_size
 # The transfer list is at most this tall (pixels, about four rows); more rows scroll. The
 # file list above keeps the rest of the window, whatever the number of transfers.
 QUEUE_MAX_PX = 190
+# ... and at least this tall (about two rows) once it has rows, however short the window.
+QUEUE_MIN_PX = 96
 # A preview fits in this box (pixels), shrunk by a whole factor (Tk's subsample).
 PREVIEW_BOX = (220, 200)
 
@@ -220,7 +222,7 @@ class FilesWindow:
         self.error.configure(wraplength=max(120, event.width - 20 - button))
         # The transfer list takes at most a quarter of a short window: the file list keeps
         # room to be seen.
-        self._queue_max_px = max(60, min(QUEUE_MAX_PX, event.height // 4))
+        self._queue_max_px = max(QUEUE_MIN_PX, min(QUEUE_MAX_PX, event.height // 4))
         self._queue_resized()
 
     def _queue_resized(self) -> None:
@@ -333,7 +335,7 @@ class FilesWindow:
             self.presenter.upload_paths(paths)
 
     def _upload_folder(self) -> None:
-        folder = ask_folder(self.window)
+        folder = ask_folder(self.window, initial=self.presenter.upload_folder())
         if folder:
             self.presenter.upload_paths([folder])
 
@@ -429,9 +431,11 @@ class FilesWindow:
         wanted = {row.id for row in rows}
         for transfer_id in [i for i in self.rows if i not in wanted]:
             self.rows.pop(transfer_id).frame.destroy()
+        added = False
         for row in rows:
             if row.id not in self.rows:
                 self.rows[row.id] = self._new_row(row)
+                added = True
             drawn = self.rows[row.id]
             if drawn.shown == [row.label, row.fraction, row.text, row.cancellable]:
                 continue  # nothing changed: a thousand idle rows cost nothing
@@ -445,6 +449,10 @@ class FilesWindow:
         self.clear_button.configure(state="normal" if clearable else "disabled")
         if not rows:
             self._queue_resized()
+        elif added:  # the newest rows are at the bottom: in sight, not below the fold
+            self.queue.update_idletasks()
+            self._queue_resized()
+            self.queue_canvas.yview_moveto(1.0)
 
     def _new_row(self, row: TransferRow) -> Row:
         # name and bar share the width, so a narrow window shortens both and Cancel stays

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import tkinter as tk
+import tkinter.font as tkfont
 import weakref
 from tkinter import ttk
 from typing import Dict, List, Tuple
@@ -36,6 +37,9 @@ FORM_TOP = 110  # the form hangs below the banner and grows downwards (the list 
 FORM_MARGIN = 24  # canvas around the form, when the form decides the window's size
 BANNER_Y = 62
 SERVER_ROWS = 4  # rows of the list of servers found; a classroom has one or two
+ENTRY_CHARS = 28  # the fields' width; a narrow window shortens them, down to
+MIN_ENTRY_CHARS = 12  # this, so that "Find servers" beside them stays in sight
+NARROW_MARGIN = 8  # canvas either side of the form in a window narrower than the form
 
 
 def _dark(colour: str) -> bool:
@@ -82,11 +86,12 @@ class LoginWindow:
             label = ttk.Label(form, text=tr(key), style="Card.TLabel")
             label.grid(row=row, column=0, sticky="w", pady=4, padx=(0, 8))
             self.labels.append((label, key))
-            entry = ttk.Entry(form, textvariable=var, width=28, show=show)
+            entry = ttk.Entry(form, textvariable=var, width=ENTRY_CHARS, show=show)
             entry.grid(row=row, column=1, pady=4)
             entry.bind("<Return>", lambda e: self.presenter.submit())
             entries.append(entry)
         self.login_entry, self.password_entry = entries[1], entries[2]
+        self.entries = entries
         self.find_button = ttk.Button(form, text=tr("discover.find"),
                                       command=lambda: self.presenter.find_servers())
         self.find_button.grid(row=0, column=2, padx=(6, 0), pady=4)
@@ -111,6 +116,8 @@ class LoginWindow:
         self.message.grid(row=8, column=0, columnspan=3, pady=(8, 0))
         self.form_item = self.canvas.create_window(CANVAS_WIDTH // 2, FORM_TOP, window=form,
                                                    anchor="n")
+        self._laid_out_width = 0
+        self.canvas.bind("<Configure>", lambda e: self._lay_out(e.width))
         self._fit()
         (self.login_entry if not last_login else self.password_entry).focus_set()
         frame.pack(fill="both", expand=True)
@@ -141,10 +148,33 @@ class LoginWindow:
     def _fit(self) -> None:
         """Make the canvas large enough for the form (wider in some languages, taller with
         the list of servers), the banner and the form centred on it."""
+        for entry in self.entries:
+            entry.configure(width=ENTRY_CHARS)
         self.form.update_idletasks()
         width = max(CANVAS_WIDTH, self.form.winfo_reqwidth() + 2 * FORM_MARGIN)
         height = max(CANVAS_HEIGHT, FORM_TOP + self.form.winfo_reqheight() + FORM_MARGIN)
         self.canvas.configure(width=width, height=height)
+        shown = self.canvas.winfo_width()
+        self._laid_out_width = 0
+        self._lay_out(shown if shown > 1 else width)
+
+    def _lay_out(self, width: int) -> None:
+        """Centre the banner and the form on a canvas `width` wide; in a window narrower
+        than the form, shorten the fields so that the form fits (the button beside the
+        server field was cut off at 480 px)."""
+        if width == self._laid_out_width:
+            return
+        self._laid_out_width = width
+        for entry in self.entries:
+            entry.configure(width=ENTRY_CHARS)
+        self.form.update_idletasks()
+        overflow_px = self.form.winfo_reqwidth() + 2 * NARROW_MARGIN - width
+        if overflow_px > 0:
+            font = tkfont.Font(root=self.canvas, name="TkTextFont", exists=True)
+            char_px = max(1, font.measure("0"))
+            chars = max(MIN_ENTRY_CHARS, ENTRY_CHARS - (overflow_px + char_px - 1) // char_px)
+            for entry in self.entries:
+                entry.configure(width=chars)
         self.canvas.coords(self.banner_item, width // 2, BANNER_Y)
         self.canvas.coords(self.form_item, width // 2, FORM_TOP)
 

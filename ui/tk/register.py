@@ -2,15 +2,27 @@
 from __future__ import annotations
 
 import tkinter as tk
+import tkinter.font as tkfont
 import weakref
 from tkinter import ttk
 from typing import Dict, List, Optional, Tuple
 
-from ui.i18n import Catalog
+from ui.i18n import LANGUAGES, Catalog
 from ui.presenters.register import RegisterPresenter
 from ui.tk.common import ERROR_FG, INFO_FG, MUTED_FG
 
 OK_FG = "#2E8B57"
+
+
+def send_button_chars(master: tk.Misc) -> int:
+    """A width (in average characters) for Send code that fits each of its labels in every
+    language: the window widened when the countdown began, and narrowed when it ended."""
+    font = tkfont.Font(root=master, name="TkDefaultFont", exists=True)
+    char_px = max(1, font.measure("0"))
+    widest_px = max(font.measure(Catalog(language)(key, n=88))
+                    for language in LANGUAGES
+                    for key in ("register.send_code", "register.resend_in"))
+    return -(-widest_px // char_px) + 1
 
 
 class RegisterWindow:
@@ -54,6 +66,7 @@ class RegisterWindow:
             self._traces.append((var, trace))
             self.rows[name] = [label, entry, hint]
         self.send_button = ttk.Button(body, text=tr("register.send_code"),
+                                      width=send_button_chars(window),
                                       command=lambda: self.presenter.send_code())
         self.send_button.grid(row=3, column=2, padx=2)
         # Tab goes from the phone to Send code, then to the code (Tab follows the stacking
@@ -73,6 +86,16 @@ class RegisterWindow:
         self.message.grid(row=len(labels) + 1, column=0, columnspan=4, pady=(8, 0))
         self.entries["username"].focus_set()
         window.bind("<Return>", lambda e: self.presenter.submit())
+        # Enter after the phone number asks for the code (the next thing to do), where
+        # submitting would stop, unexplained, at the empty code field.
+        self.entries["phone"].bind("<Return>", lambda e: self._send_code_from_phone())
+
+    def _send_code_from_phone(self) -> str:
+        if str(self.send_button.cget("state")) == "normal" and self.send_button.winfo_ismapped():
+            self.presenter.send_code()
+        else:  # a code was sent already, or this server sends none: Enter registers
+            self.presenter.submit()
+        return "break"
 
     def exists(self) -> bool:
         return bool(self.window.winfo_exists())

@@ -8,7 +8,7 @@ from tkinter import ttk
 from typing import Any, Callable, Dict, List
 
 from ui.i18n import Catalog
-from ui.tk.common import place_over
+from ui.tk.common import ERROR_FG, place_over
 
 
 class _Dialog:
@@ -45,6 +45,7 @@ class NewRoomDialog(_Dialog):
                  create: Callable[[str, str, bool], None]) -> None:
         super().__init__(master, tr("room.new_title"))
         self._create = create
+        self._tr = tr
         body = self.body
         ttk.Label(body, text=tr("room.name")).grid(row=0, column=0, sticky="w", pady=2)
         self.name = ttk.Entry(body, width=32)
@@ -55,8 +56,10 @@ class NewRoomDialog(_Dialog):
         self.private_var = tk.BooleanVar(self.window, False)
         self.private = ttk.Checkbutton(body, text=tr("room.private"), variable=self.private_var)
         self.private.grid(row=2, column=1, sticky="w", pady=4)
+        self.message = ttk.Label(body, text="", foreground=ERROR_FG, wraplength=320)
+        self.message.grid(row=3, column=0, columnspan=2, sticky="w")
         buttons = ttk.Frame(body)
-        buttons.grid(row=3, column=0, columnspan=2, sticky="e", pady=(8, 0))
+        buttons.grid(row=4, column=0, columnspan=2, sticky="e", pady=(8, 0))
         self.create_button = ttk.Button(buttons, text=tr("room.create"),
                                         style="Accent.TButton", command=self._submit)
         self.create_button.pack(side="right")
@@ -69,6 +72,10 @@ class NewRoomDialog(_Dialog):
 
     def _submit(self) -> None:
         name, topic, private = self.name.get(), self.topic.get(), bool(self.private_var.get())
+        if not name.strip():  # closing would lose the topic and the tick already given
+            self.message.configure(text=self._tr("error.bad_room_name"))
+            self.name.focus_set()
+            return
         self.close()
         self._create(name, topic, private)
 
