@@ -15,7 +15,7 @@ import socket
 import sys
 import threading
 import time
-from typing import List, Optional, Tuple
+from typing import List, Optional, Set, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:  # run from anywhere, or from inside the zipapp
@@ -228,13 +228,20 @@ def run_demo(argv: List[str]) -> int:
             client_args.append("--chaos-anywhere")
     loop = box["loop"]
     try:
-        # Quitting while others are connected asks first (issue 20). The count is read from
-        # the server's thread: len() of its dict of peers, one atomic read.
-        rc = client_main.main(client_args, hosted_connections=lambda: len(loop.peers))
+        # Quitting while others are connected asks first (issue 20).
+        rc = client_main.main(client_args, hosted_people=lambda: chatting(loop))
     finally:
         loop.stop()
         thread.join(6)
     return rc
+
+
+def chatting(loop) -> Set[str]:
+    """Who has a chat connection to the demo's server, read from the client's thread: list()
+    of the loop's peers is one step under the GIL, and a peer's state is set once."""
+    from server.chat import ChatState
+    return {peer.state.username for peer in list(loop.peers.values())
+            if isinstance(peer.state, ChatState)}
 
 
 def demo_on_running_server(args, config, host: str) -> Optional[int]:

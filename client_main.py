@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Set
 
 from options import (
     CLIENT_CONFIG_FILE,
@@ -21,9 +21,9 @@ from options import (
 
 
 def main(argv: Optional[List[str]] = None,
-         hosted_connections: Optional[Callable[[], int]] = None) -> int:
-    """hosted_connections: the demo (chatroom.py) runs the server in this process; it counts
-    the server's connections, so quitting can warn that others would be cut off."""
+         hosted_people: Optional[Callable[[], Set[str]]] = None) -> int:
+    """hosted_people: the demo (chatroom.py) runs the server in this process; it tells who
+    chats on it, so quitting can warn that others would be cut off."""
     parser = client_parser("chatroom.py client", "The chatroom desktop client.")
     args = parse_with_config(parser, argv, CLIENT_CONFIG_FILE)
     chaos = chaos_from_args(parser, args, args.host)
@@ -52,7 +52,7 @@ def main(argv: Optional[List[str]] = None,
         # (the demo's server thread must never be the one to free them).
         run(settings, language,
             tls_for=lambda host, port, decide: tls_for(args, host, port, decide), chaos=chaos,
-            discover_to=discover_to, hosted_connections=hosted_connections)
+            discover_to=discover_to, hosted_people=hosted_people)
     except NoDisplay as exc:
         print("Cannot open a window (%s). Without a display, use the terminal client: "
               "python chatroom.py cli --host %s" % (exc, args.host or "127.0.0.1"),

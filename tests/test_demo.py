@@ -112,16 +112,16 @@ def test_quitting_the_demo_asks_first_while_others_are_connected(xvfb, monkeypat
         asked.append((title, message))
         return answer[0]
     monkeypatch.setattr(ui.tk.app.messagebox, "askyesno", askyesno)
-    connections = [3]
+    people = [{"ann", "bob", "cat"}]
     app = ui.tk.app.App(tk.Tk(), ClientSettings(server="127.0.0.1:%d" % server.auth), "en",
-                        str(tmp_path / "cfg.json"), hosted_connections=lambda: connections[0])
+                        str(tmp_path / "cfg.json"), hosted_people=lambda: people[0])
     try:
         app.root.protocol("WM_DELETE_WINDOW")  # the close button is wired to ask_quit
         assert "ask_quit" in app.root.protocol("WM_DELETE_WINDOW")
         app.ask_quit()
         assert not app.closed and len(asked) == 1
         assert asked[0][0] == "Stop the server?" and "3 other" in asked[0][1]
-        connections[0] = 0  # nobody else: no question
+        people[0] = set()  # nobody else: no question
         answer[0] = False
         app.ask_quit()
         assert app.closed and len(asked) == 1
@@ -131,3 +131,39 @@ def test_quitting_the_demo_asks_first_while_others_are_connected(xvfb, monkeypat
     plain = ui.tk.app.App(tk.Tk(), ClientSettings(), "en", str(tmp_path / "cfg2.json"))
     plain.ask_quit()  # not the demo: never asks
     assert plain.closed and len(asked) == 1
+
+
+def test_the_demo_counts_people_on_its_server_not_connections(tmp_path):
+    # Its quit warning said "3 other people" for one student: a chat and a file connection,
+    # and the demo's own. chatting() is what the warning counts (ui/tk/app.py subtracts us).
+    import threading
+
+    import chatroom
+    import server_main
+    from server.config import ServerConfig
+    from tests.attack import ADDR, Client
+    from tests.procs import wait_until
+    config = ServerConfig(auth_port=0, chat_port=0, file_port=0, data_dir=str(tmp_path / "d"),
+                          sms="off", log_level="WARNING")
+    box = {}
+    thread = threading.Thread(target=server_main.serve,
+                              args=(config, lambda loop, cfg: box.setdefault("loop", loop)),
+                              daemon=True)
+    thread.start()
+    wait_until(lambda: "loop" in box, 30)
+    loop = box["loop"]
+    clients = []
+    try:
+        with Client(config.ports["auth"], source=ADDR[6]) as c:  # --sms off: no code
+            assert c.request("register", username="ann", password="pass word 1",
+                             phone="13800000061", email="")["status"] == "ok"
+            token = c.request("login", login="ann", password="pass word 1")["token"]
+        for port in (config.ports["chat"], config.ports["chat"], config.ports["file"]):
+            clients.append(Client(port, source=ADDR[6]))
+            assert clients[-1].request("auth", token=token)["status"] == "ok"
+        assert chatroom.chatting(loop) == {"ann"}
+    finally:
+        for c in clients:
+            c.close()
+        loop.stop()
+        thread.join(10)

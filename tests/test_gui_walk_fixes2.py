@@ -203,7 +203,7 @@ def test_ctrl_q_asks_as_the_close_button_does_then_quits(tk_env, server, monkeyp
     asked = []
     answer = [False]
     monkeypatch.setattr(messagebox, "askyesno", lambda *a, **k: asked.append(a) or answer[0])
-    app.hosted_connections = lambda: 5  # the demo, with others connected
+    app.hosted_people = lambda: {"ann", "bob"}  # the demo, with others connected
     app.chat_view.input.focus_force()
     app.root.update()
     app.chat_view.input.event_generate("<Control-q>")

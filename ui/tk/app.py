@@ -24,7 +24,7 @@ import os
 import time
 import tkinter as tk
 from tkinter import messagebox
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from net.chaos import Chaos
 from net.client import ClientConnection, TlsOptions, chaotic
@@ -88,11 +88,11 @@ class App:
                  settings_path: Optional[str] = None, tls_for: Optional[TlsFor] = None,
                  discover_to: Optional[DiscoverTo] = None,
                  chaos: Optional[Chaos] = None,
-                 hosted_connections: Optional[Callable[[], int]] = None) -> None:
+                 hosted_people: Optional[Callable[[], Set[str]]] = None) -> None:
         self.root = root
-        # The demo: this process runs the server too, and this tells how many connections
-        # it has open (ours included); quitting stops it for everyone (issue 20).
-        self.hosted_connections = hosted_connections
+        # The demo: this process runs the server too, and this tells who is chatting on it
+        # (we included); quitting stops it for everyone (issue 20).
+        self.hosted_people = hosted_people
         self.tls_for = tls_for
         self.discover_to = discover_to or probe_targets
         # server -> the certificate fingerprint discovery announced for it: shown in the
@@ -515,13 +515,12 @@ class App:
         self.inspector = self.inspector_view = None
 
     def others_connected(self) -> int:
-        """In the demo: the connections to the server this process runs that are not ours
-        (other people, or other windows). 0 elsewhere."""
-        if self.hosted_connections is None:
+        """In the demo: how many other people chat on the server this process runs (a person
+        with a chat and a file connection, or two windows, is one). 0 elsewhere."""
+        if self.hosted_people is None:
             return 0
-        ours = len([c for c in self.session.connections() if not c.closed]) \
-            if self.session is not None else 0
-        return max(0, self.hosted_connections() - ours)
+        me = self.session.username if self.session is not None else None
+        return len(self.hosted_people() - {me})
 
     def ask_quit(self) -> None:
         """The window's close button and File → Quit: in the demo, while others are
@@ -554,16 +553,16 @@ class App:
 def run(settings: ClientSettings, language: str, settings_path: Optional[str] = None,
         tls_for: Optional[TlsFor] = None, discover_to: Optional[DiscoverTo] = None,
         chaos: Optional[Chaos] = None,
-        hosted_connections: Optional[Callable[[], int]] = None) -> None:
+        hosted_people: Optional[Callable[[], Set[str]]] = None) -> None:
     """Open the GUI and return once the user has quit. Raises NoDisplay when Tk cannot open
     a window. Everything Tk is freed before this returns, on this thread.
-    hosted_connections: the demo's count of its server's connections (App)."""
+    hosted_people: in the demo, who chats on its server (App)."""
     try:
         root = tk.Tk()
     except tk.TclError as exc:
         raise NoDisplay(str(exc)) from None
     app = App(root, settings, language, settings_path, tls_for, discover_to=discover_to,
-              chaos=chaos, hosted_connections=hosted_connections)
+              chaos=chaos, hosted_people=hosted_people)
     try:
         root.mainloop()
     finally:
