@@ -203,7 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-file-size", type=int, default=d.max_file_size,
                    help="largest upload in bytes (default %(default)s)")
     p.add_argument("--flood-limit", type=float, default=d.flood_limit,
-                   help="say per second per chat connection, burst twice that; 0 = off")
+                   help="say per second per chat connection, burst twice that; all of one "
+                        "user's connections together twice that (burst four times); 0 = off")
     p.add_argument("--idle-timeout", type=float, default=d.idle_timeout_s,
                    help="close connections silent this many seconds (default %(default)s)")
     p.add_argument("--tls-cert", metavar="FILE", help="PEM certificate: serve every service "

@@ -14,7 +14,16 @@ import time
 from typing import Any, Dict, List, Optional, Tuple
 
 from db.store import Message, User
-from net.messages import BadRequest, message_event, opt_int, opt_str, req_str, valid_id
+from net.messages import (
+    BadRequest,
+    encode_message,
+    message_event,
+    opt_int,
+    opt_str,
+    reply_to,
+    req_str,
+    valid_id,
+)
 from net.rules import check_text, username_key
 from net.service import PeerAPI
 from server.accounts import Accounts
@@ -26,6 +35,7 @@ from server.fanout import Fanout
 from server.moderation import LOBBY, ModerationOps
 from server.rooms import RoomOps
 from server.sessions import Sessions
+from server.throttles import TokenBuckets
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +49,10 @@ MAX_PIPELINED_SAYS = 64
 # Flood control: the bucket holds this many seconds' worth of the per-second limit
 # (docs/PROTOCOL.md §5: "a burst of twice the limit is allowed").
 FLOOD_BURST_FACTOR = 2.0
+# ... and all connections of one user together, this many times the per-connection limit
+# (docs/PROTOCOL.md §5, §10). Otherwise one user on 16 connections stores 16 times a
+# connection's flood, and classmates who cannot read that fast are cut off as slow readers.
+USER_FLOOD_FACTOR = 2.0
 BAD_TEXT = ("'text' must be 1 to 4000 characters, not only spaces, without control "
             "characters")
 
@@ -75,6 +89,8 @@ class ChatService(RoomOps, ModerationOps, DirectoryOps, ClusterOps, Authenticate
         self.by_user: Dict[int, List[PeerAPI]] = {}  # user_id -> that user's connections
         self.names: Dict[str, int] = {}  # username_key -> user_id, for online users
         self.fanout: Any = None  # needs the loop: made in start()
+        user_limit = config.flood_limit * USER_FLOOD_FACTOR
+        self.user_says = TokenBuckets(user_limit, user_limit * FLOOD_BURST_FACTOR)
         self.init_moderation()
         self.init_rooms()
         self.init_cluster()
@@ -274,7 +290,7 @@ class ChatService(RoomOps, ModerationOps, DirectoryOps, ClusterOps, Authenticate
         burst = limit * FLOOD_BURST_FACTOR
         state.tokens = min(burst, state.tokens + (now - state.refilled_s) * limit)
         state.refilled_s = now
-        if state.tokens < 1.0:
+        if state.tokens < 1.0 or not self.user_says.take(state.user_id):
             return False
         state.tokens -= 1.0
         return True
@@ -344,8 +360,8 @@ class ChatService(RoomOps, ModerationOps, DirectoryOps, ClusterOps, Authenticate
         with_name = opt_str(request, "with")
         room = opt_int(request, "room")
 
-        def send(messages: List[Message]) -> None:
-            peer.reply(request, messages=history_events(messages))
+        def send(reply: Tuple[bytes, Dict[str, Any]]) -> None:
+            peer.send_encoded(*reply)
 
         if room is not None and with_name is not None:
             raise BadRequest("a history is of a 'room' or 'with' a user, not both")
@@ -354,20 +370,31 @@ class ChatService(RoomOps, ModerationOps, DirectoryOps, ClusterOps, Authenticate
             if status:
                 peer.reply(request, status)
                 return
-            peer.call(request, "db", self.store.history, state.user_id, before, limit, None,
-                      room, then=send)
+            peer.call(request, "db", self._history_reply, request, state.user_id, before,
+                      limit, None, room, then=send)
             return
         if with_name is None:
-            peer.call(request, "db", self.store.history, state.user_id, before, limit, then=send)
+            peer.call(request, "db", self._history_reply, request, state.user_id, before,
+                      limit, then=send)
             return
 
         def found(user: Optional[User]) -> None:
             if user is None:
                 peer.reply(request, "no_such_user")
             else:
-                peer.call(request, "db", self.store.history, state.user_id, before, limit,
-                          user.id, then=send)
+                peer.call(request, "db", self._history_reply, request, state.user_id, before,
+                          limit, user.id, then=send)
         peer.call(request, "db", self.store.user_by_key, username_key(with_name), then=found)
+
+    def _history_reply(self, request: Dict[str, Any], user_id: int, before: Optional[int],
+                       limit: int, with_user_id: Optional[int] = None,
+                       room_id: Optional[int] = None) -> Tuple[bytes, Dict[str, Any]]:
+        """Runs on a db worker: the query, and its reply already encoded, as for search
+        (server/directory.py): 200 messages of 4,000 characters are 3 MB of JSON, too long
+        an encode for the loop when one user asks for it on 16 connections at once."""
+        reply = reply_to(request, messages=history_events(
+            self.store.history(user_id, before, limit, with_user_id, room_id)))
+        return encode_message(reply), reply
 
     def op_users(self, peer: PeerAPI, request: Dict[str, Any]) -> None:
         self.when_current(peer, request, lambda: peer.reply(request, online=self.online()))

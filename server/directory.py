@@ -17,11 +17,13 @@ from db.store import Message, User
 from net.messages import (
     BadRequest,
     conversation_record,
+    encode_message,
     logged_out_event,
     member_record,
     message_event,
     opt_int,
     opt_str,
+    reply_to,
     req_int,
     req_str,
     room_unread_record,
@@ -118,30 +120,42 @@ class DirectoryOps:
             raise BadRequest("a search is in a 'room' or 'with' a user, not both")
         pattern = like_pattern(text.lower())
 
-        def send(messages: List[Message]) -> None:
-            peer.reply(request, messages=_events(messages[:limit]),
-                       more=len(messages) > limit)
+        def send(reply: Tuple[bytes, Dict[str, Any]]) -> None:
+            peer.send_encoded(*reply)
 
         if room is not None:
             status = self.room_access(state.user_id, room)
             if status:
                 peer.reply(request, status)
                 return
-            peer.call(request, "db", self.store.search_messages, state.user_id, pattern,
-                      before, limit + 1, (), None, room, then=send)
+            peer.call(request, "db", self._search_reply, request, limit, state.user_id,
+                      pattern, before, (), None, room, then=send)
             return
         if with_name is None:
-            peer.call(request, "db", self.store.search_messages, state.user_id, pattern,
-                      before, limit + 1, tuple(self.rooms_of(state.user_id)), then=send)
+            peer.call(request, "db", self._search_reply, request, limit, state.user_id,
+                      pattern, before, tuple(self.rooms_of(state.user_id)), then=send)
             return
 
         def found(user: Optional[User]) -> None:
             if user is None:
                 peer.reply(request, "no_such_user")
             else:
-                peer.call(request, "db", self.store.search_messages, state.user_id, pattern,
-                          before, limit + 1, (), user.id, then=send)
+                peer.call(request, "db", self._search_reply, request, limit, state.user_id,
+                          pattern, before, (), user.id, then=send)
         peer.call(request, "db", self.store.user_by_key, username_key(with_name), then=found)
+
+    def _search_reply(self, request: Dict[str, Any], limit: int, user_id: int, pattern: str,
+                      before: Optional[int], rooms: Tuple[int, ...],
+                      with_user_id: Optional[int] = None, room_id: Optional[int] = None
+                      ) -> Tuple[bytes, Dict[str, Any]]:
+        """Runs on a db worker: the query, and its reply already encoded. A reply can hold
+        200 messages of 4,000 characters (3 MB of JSON); encoded on the loop, a user who keeps
+        searching on 16 connections stalls everyone's chat (docs/PROTOCOL.md §10)."""
+        messages = self.store.search_messages(user_id, pattern, before, limit + 1, rooms,
+                                              with_user_id, room_id)
+        reply = reply_to(request, messages=_events(messages[:limit]),
+                         more=len(messages) > limit)
+        return encode_message(reply), reply
 
     # -- conversations and read marks -------------------------------------------------------
 

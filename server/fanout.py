@@ -24,6 +24,12 @@ log = logging.getLogger(__name__)
 # history is being read still gets the messages delivered in between. A history query takes
 # about a millisecond; 4,096 events cover far more than any room sends meanwhile.
 RECENT_EVENTS = 4096
+# ... and at most this many bytes of them, counted as their encoded frames, the oldest
+# forgotten first. A count alone lets 4,096 messages of 4,000 emoji (16 KB each, and their
+# decoded text as much again) keep over 100 MB alive (docs/PROTOCOL.md §10). 16 MiB still holds
+# 1,024 of the largest messages: a joiner's history read misses none, and an auth from the ring
+# falls back to the database when the ring has forgotten too much, whichever cap forgot it.
+RECENT_BYTES = 16 * 1024 * 1024
 
 # None: everyone; (a, b): the two user ids of a private message; ("room", id): a room's members
 Audience = Optional[Tuple[Any, int]]
@@ -57,8 +63,9 @@ class Fanout:
         # audience of a private message).
         self._pending: List[Tuple[Optional[Iterable[PeerAPI]], Optional[int], bytes,
                                   Dict[str, Any], Audience]] = []
-        self._recent: Deque[Tuple[int, Audience, bytes, Dict[str, Any]]] = deque(
-            maxlen=RECENT_EVENTS)
+        self._recent: Deque[Tuple[int, Audience, bytes, Dict[str, Any]]] = deque()
+        self._recent_bytes = 0  # of the frames in _recent
+        self._forgot_any = False  # has the ring let go of a message yet (for the warning)
         # Every message with an id from here on is in the ring (or was deleted): set at start
         # to one past the newest message stored before, raised as the ring forgets.
         self.complete_from = 1
@@ -78,7 +85,7 @@ class Fanout:
         newest id is ``newest``) and now; later ones arrive live, and live ones the snapshot
         already had are dropped by the floor. So every message reaches the newcomer once."""
         recent = self._recent
-        if len(recent) == RECENT_EVENTS and recent[0][0] > newest + 1:
+        if self._forgot_any and recent and recent[0][0] > newest + 1:
             log.warning("a connection joined %d messages behind; the oldest of them are only "
                         "in its history", recent[0][0] - newest)
         for msg_id, audience, frame, _ in recent:
@@ -105,18 +112,27 @@ class Fanout:
 
     def forget(self, msg_id: int) -> None:
         """A deleted message: a connection joining now must not be sent it from the ring."""
-        self._recent = deque((entry for entry in self._recent if entry[0] != msg_id),
-                             maxlen=RECENT_EVENTS)
+        self._recent = deque(entry for entry in self._recent if entry[0] != msg_id)
+        self._recent_bytes = sum(len(entry[2]) for entry in self._recent)
+
+    def _remember(self, msg_id: int, audience: Audience, frame: bytes,
+                  event: Dict[str, Any]) -> None:
+        recent = self._recent
+        while recent and (len(recent) >= RECENT_EVENTS
+                          or self._recent_bytes + len(frame) > RECENT_BYTES):
+            oldest = recent.popleft()
+            self._recent_bytes -= len(oldest[2])
+            self._forgot_any = True
+            self.complete_from = max(self.complete_from, oldest[0] + 1)
+        recent.append((msg_id, audience, frame, event))
+        self._recent_bytes += len(frame)
 
     def _deliver_pending(self) -> None:
         pending, self._pending = self._pending, []
         trace = self._trace()
-        recent = self._recent
         for _, msg_id, frame, event, audience in pending:
             if msg_id is not None:
-                if len(recent) == RECENT_EVENTS:  # the oldest is about to be forgotten
-                    self.complete_from = max(self.complete_from, recent[0][0] + 1)
-                recent.append((msg_id, audience, frame, event))
+                self._remember(msg_id, audience, frame, event)
         i = 0
         while i < len(pending):
             targets, msg_id, frame, event, _ = pending[i]

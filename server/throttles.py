@@ -1,6 +1,7 @@
 """Rate limits that live on the loop thread (docs/PROTOCOL.md §4, §10): the login throttle per
-account and address, sliding windows per address and in all, and the fair queue in front of
-the password-hashing lane. Memory is bounded however many names or addresses are tried.
+account and address, sliding windows per address and in all, token buckets per user, and the
+fair queue in front of the password-hashing lane. Memory is bounded however many names or
+addresses are tried.
 """
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import hashlib
 import math
 import time
 from collections import OrderedDict, deque
-from typing import Any, Callable, Deque, Optional, Tuple
+from typing import Any, Callable, Deque, List, Optional, Tuple
 
 LOGIN_MAX_FAILURES = 5
 LOGIN_LOCK_S = 60
@@ -97,6 +98,38 @@ class SlidingWindow:
         events = self._events.get(key)
         if events:
             events.pop()
+
+
+class TokenBuckets:
+    """Per key, ``rate`` events a second sustained and ``burst`` at once (rate 0 = no limit).
+    ``take`` spends a token and says True, or False when the key's bucket is empty. Keys
+    unused the longest are forgotten first, beyond WINDOW_MAX_KEYS: such a key would have
+    a full bucket again anyway, unless that many others took tokens within its refill time."""
+
+    def __init__(self, rate: float, burst: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.clock = clock
+        self._buckets: "OrderedDict[Any, List[float]]" = OrderedDict()  # key -> [tokens, at]
+
+    def take(self, key: Any) -> bool:
+        if self.rate <= 0:
+            return True
+        now = self.clock()
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            while len(self._buckets) >= WINDOW_MAX_KEYS:
+                self._buckets.popitem(last=False)
+            bucket = self._buckets[key] = [self.burst, now]
+        else:
+            bucket[0] = min(self.burst, bucket[0] + (now - bucket[1]) * self.rate)
+            bucket[1] = now
+            self._buckets.move_to_end(key)
+        if bucket[0] < 1.0:
+            return False
+        bucket[0] -= 1.0
+        return True
 
 
 class FairQueue:
