@@ -101,12 +101,17 @@ def test_the_room_line_is_readable_in_the_dark_theme(tk_env, server):  # noqa: F
     assert str(app.chat_view.topic.cget("foreground")) == LIGHT.info_fg
 
 
-def test_download_with_nothing_selected_says_what_to_do(tk_env, server):  # noqa: F811
+def files_window_of_a_new_user(tk_env, server):  # noqa: F811
+    """(app, its files window, drawn) for a user just registered and logged in."""
     app = tk_env(server)
     gui_user(app, server)
     app.open_files()
-    view = app.files_view
     app.root.update()
+    return app, app.files_view
+
+
+def test_download_with_nothing_selected_says_what_to_do(tk_env, server):  # noqa: F811
+    app, view = files_window_of_a_new_user(tk_env, server)
     view.download_button.invoke()
     assert view.error.cget("text") == app.tr("files.pick_first")
 

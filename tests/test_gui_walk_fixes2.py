@@ -18,6 +18,7 @@ from tests.test_gui import (  # noqa: F401
     pump,
     tk_env,
 )
+from tests.test_gui_walk_fixes import files_window_of_a_new_user
 from ui.i18n import Catalog
 
 pytestmark = pytest.mark.gui
@@ -98,11 +99,7 @@ def test_the_login_form_fits_a_480_px_window(tk_env, server, lang):  # noqa: F81
 
 def test_the_transfer_list_scrolls_to_its_newest_row(tk_env, server):  # noqa: F811
     from ui.presenters.files import TransferRow
-    app = tk_env(server)
-    gui_user(app, server)
-    app.open_files()
-    view = app.files_view
-    app.root.update()
+    app, view = files_window_of_a_new_user(tk_env, server)
     rows = [TransferRow(i, "file%d.txt" % i, 0.0, "waiting", True) for i in range(1, 13)]
     view.show_transfers(rows[:2], "", False)
     view.show_transfers(rows, "", False)
