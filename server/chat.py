@@ -101,6 +101,7 @@ class ChatService(RoomOps, ModerationOps, DirectoryOps, ClusterOps, Authenticate
         that a change other processes make while the rooms are read is read again, not lost
         (docs/PROTOCOL.md §13)."""
         self.fanout = Fanout(self.loop.call_soon, lambda: self.loop.trace)
+        self.sessions.on_goodbye = self.fanout.members.discard  # told goodbye: no more events
         self.join_cluster()
         # The ring of recent messages holds every message from now on (server/fanout.py).
         self.fanout.complete_from = self.writer.newest_message + 1

@@ -99,13 +99,11 @@ class ModerationOps:
         self.fanout.to_everyone(change["event"])
 
     def apply_kick(self, change: Dict[str, Any]) -> None:
-        user_id = change["user_id"]
-        self.sessions.forget_user(user_id)
-        self.sessions.end_user(user_id, change["kicked"], service="chat")
-        # docs/PROTOCOL.md §11: the kicked user was told by `kicked`; `moderation` is for
-        # everyone else. Its connections are closing, not closed, so they are still members.
-        self.fanout.to([peer for peer in self.fanout.members if peer.state.user_id != user_id],
-                       change["event"])
+        self.sessions.forget_user(change["user_id"])
+        # Its connections get `kicked` and leave the fan-out (Sessions.on_goodbye), so the
+        # `moderation` event reaches everyone else (docs/PROTOCOL.md §11).
+        self.sessions.end_user(change["user_id"], change["kicked"], service="chat")
+        self.fanout.to_everyone(change["event"])
 
     def apply_quiet(self, change: Dict[str, Any]) -> None:
         room = change["room"]

@@ -46,6 +46,10 @@ class Sessions:
         # Tells the other server processes (db/writer.py MessageWriter.publish); set by the
         # composition root. Alone on a database, nobody listens.
         self.publish: Callable[[Dict[str, Any]], None] = lambda event: None
+        # Told of each connection that got its last word (logged_out, kicked, a password
+        # change) and is closing: set by the chat service, so that it gets no event after it
+        # (docs/PROTOCOL.md §11: the kicked user gets `kicked`, not the `moderation` after).
+        self.on_goodbye: Callable[[PeerAPI], None] = lambda peer: None
         self._by_user: Dict[int, Set[PeerAPI]] = {}
         self._by_token: Dict[str, Set[PeerAPI]] = {}
         self._keys: Dict[PeerAPI, tuple] = {}
@@ -78,10 +82,15 @@ class Sessions:
         """A kick: that user's connections of ``service`` get ``event``, then all of the
         user's connections close."""
         for peer in list(self._by_user.get(user_id, ())):
-            if peer.service.name == service:
-                peer.send(event)
-            peer.close()
-            self.remove(peer)
+            self._goodbye(peer, event if peer.service.name == service else None)
+
+    def _goodbye(self, peer: PeerAPI, event: Optional[Dict[str, Any]]) -> None:
+        """Its last word (if any), then it closes: it is no longer one of the user's."""
+        if event is not None:
+            peer.send(event)
+        peer.close()
+        self.remove(peer)
+        self.on_goodbye(peer)
 
     def token_of(self, peer: PeerAPI) -> Optional[str]:
         """The hash of the token peer authenticated with (None: it has not)."""
@@ -94,9 +103,7 @@ class Sessions:
         peers = [peer for peer in self._by_user.get(user_id, ())
                  if self._keys[peer][1] != keep_token_hash]
         for peer in peers:
-            peer.send(event)
-            peer.close()
-            self.remove(peer)
+            self._goodbye(peer, event)
         return len(peers)
 
     def end_token(self, token: str) -> int:
@@ -136,7 +143,5 @@ class Sessions:
         self._known.pop(key, None)
         peers: List[PeerAPI] = list(self._by_token.get(key, ()))
         for peer in peers:
-            peer.send(LOGGED_OUT_EVENT)
-            peer.close()
-            self.remove(peer)
+            self._goodbye(peer, LOGGED_OUT_EVENT)
         return len(peers)
