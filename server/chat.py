@@ -35,7 +35,7 @@ from server.fanout import Fanout
 from server.moderation import LOBBY, ModerationOps
 from server.rooms import RoomOps
 from server.sessions import Sessions
-from server.throttles import TokenBuckets
+from server.throttles import TokenBucket, TokenBuckets
 
 log = logging.getLogger(__name__)
 
@@ -65,15 +65,13 @@ def history_events(messages: List[Message]) -> List[Dict[str, Any]]:
 class ChatState:
     """What the chat service knows about one authenticated connection."""
 
-    __slots__ = ("user_id", "username", "role", "tokens", "refilled_s", "floor", "in_flight",
-                 "deferred")
+    __slots__ = ("user_id", "username", "role", "says", "floor", "in_flight", "deferred")
 
-    def __init__(self, user: User, burst: float, now_s: float) -> None:
+    def __init__(self, user: User, says: TokenBucket) -> None:
         self.user_id = user.id
         self.username = user.username
         self.role = user.role  # as of this auth: a role change counts from the next one
-        self.tokens = burst
-        self.refilled_s = now_s
+        self.says = says  # flood control of this connection (docs/PROTOCOL.md §5)
         self.floor: Optional[int] = None  # see server/fanout.py
         self.in_flight = 0  # says handed to the writer, not yet stored
         self.deferred: Optional[Dict[str, Any]] = None  # a request waiting for them
@@ -211,8 +209,9 @@ class ChatService(RoomOps, ModerationOps, DirectoryOps, ClusterOps, Authenticate
 
     def _welcome(self, peer: PeerAPI, request: Dict[str, Any], user: User,
                  history: List[Dict[str, Any]], written: bool = False) -> None:
-        burst = self.config.flood_limit * FLOOD_BURST_FACTOR
-        state = peer.state = ChatState(user, burst, time.monotonic())
+        limit = self.config.flood_limit
+        state = peer.state = ChatState(user, TokenBucket(limit, limit * FLOOD_BURST_FACTOR,
+                                                         time.monotonic()))
         if user.muted_until > time.time():
             self.muted[user.id] = user.muted_until
         if user.id not in self.by_user:  # everyone else; the newcomer gets the online list
@@ -288,12 +287,11 @@ class ChatService(RoomOps, ModerationOps, DirectoryOps, ClusterOps, Authenticate
         if limit <= 0:
             return True
         now = time.monotonic()
-        burst = limit * FLOOD_BURST_FACTOR
-        state.tokens = min(burst, state.tokens + (now - state.refilled_s) * limit)
-        state.refilled_s = now
-        if state.tokens < 1.0 or not self.user_says.take(state.user_id):
+        user = self.user_says.of(state.user_id, now)
+        if not (state.says.ready(now) and user.ready(now)):
             return False
-        state.tokens -= 1.0
+        state.says.spend()
+        user.spend()
         return True
 
     def _store(self, peer: PeerAPI, request: Dict[str, Any], state: ChatState,

@@ -9,7 +9,7 @@ import hashlib
 import math
 import time
 from collections import OrderedDict, deque
-from typing import Any, Callable, Deque, List, Optional, Tuple
+from typing import Any, Callable, Deque, Optional, Tuple
 
 LOGIN_MAX_FAILURES = 5
 LOGIN_LOCK_S = 60
@@ -100,36 +100,47 @@ class SlidingWindow:
             events.pop()
 
 
-class TokenBuckets:
-    """Per key, ``rate`` events a second sustained and ``burst`` at once (rate 0 = no limit).
-    ``take`` spends a token and says True, or False when the key's bucket is empty. Keys
-    unused the longest are forgotten first, beyond WINDOW_MAX_KEYS: such a key would have
-    a full bucket again anyway, unless that many others took tokens within its refill time."""
+class TokenBucket:
+    """``rate`` events a second sustained, ``burst`` at once. ``ready(now)`` refills and says
+    whether a token is there; ``spend()`` takes it (two steps, so that an event that needs a
+    token from two buckets takes both or neither)."""
 
-    def __init__(self, rate: float, burst: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    __slots__ = ("rate", "burst", "tokens", "at")
+
+    def __init__(self, rate: float, burst: float, now: float) -> None:
         self.rate = rate
         self.burst = burst
-        self.clock = clock
-        self._buckets: "OrderedDict[Any, List[float]]" = OrderedDict()  # key -> [tokens, at]
+        self.tokens = burst
+        self.at = now
 
-    def take(self, key: Any) -> bool:
-        if self.rate <= 0:
-            return True
-        now = self.clock()
+    def ready(self, now: float) -> bool:
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        return self.tokens >= 1.0
+
+    def spend(self) -> None:
+        self.tokens -= 1.0
+
+
+class TokenBuckets:
+    """A TokenBucket per key. Keys unused the longest are forgotten first, beyond
+    WINDOW_MAX_KEYS: such a key would have a full bucket again anyway, unless that many others
+    took tokens within its refill time."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._buckets: "OrderedDict[Any, TokenBucket]" = OrderedDict()
+
+    def of(self, key: Any, now: float) -> TokenBucket:
         bucket = self._buckets.get(key)
         if bucket is None:
             while len(self._buckets) >= WINDOW_MAX_KEYS:
                 self._buckets.popitem(last=False)
-            bucket = self._buckets[key] = [self.burst, now]
+            bucket = self._buckets[key] = TokenBucket(self.rate, self.burst, now)
         else:
-            bucket[0] = min(self.burst, bucket[0] + (now - bucket[1]) * self.rate)
-            bucket[1] = now
             self._buckets.move_to_end(key)
-        if bucket[0] < 1.0:
-            return False
-        bucket[0] -= 1.0
-        return True
+        return bucket
 
 
 class FairQueue:
