@@ -253,9 +253,11 @@ def test_a_refused_transfer_waits_and_says_why(make_server, tmp_path):
     from ui.transfers import TransferQueue, Upload
     srv = make_server("--max-conns-per-user", "2")
     user = register(srv)
-    session, _, _ = new_session(srv)
+    session, listener, _ = new_session(srv)
     assert login(session, user)["status"] == "ok"
-    pump(session, lambda: session.state == "online", "online")
+    # 'online' says the chat connection is in; the first file list, that the file connection
+    # is too. Before that, the transfer's connection could win the race for the second slot.
+    pump(session, lambda: listener.files, "both connections in")
     clock = Clock()
     queue = TransferQueue(session.open_file_connection, clock=clock)
     (tmp_path / "a.txt").write_bytes(b"a" * 100)
