@@ -1,11 +1,11 @@
 """What a second walk through the desktop client found, through real Tk widgets under Xvfb:
 a room without a name keeps its dialog, Enter after the phone asks for the code, the login
-form fits a 480 px window, the transfer list shows its newest row and a folder download is
-named as a folder, the upload chooser starts at home, the menus are dark in the dark theme,
-the first online list knows the teacher, a deleted message speaks Chinese punctuation, Send
-code keeps its width, Ctrl+Q quits as the close button does, the login window's stale error
-goes when registering starts, and the TLS box and the status bar say when the link is
-encrypted."""
+form and the register window fit a 480 px window, the transfer list shows its newest row and
+a folder download is named as a folder, the upload chooser starts at home, the menus are dark
+in the dark theme, the first online list knows the teacher, a deleted message speaks Chinese
+punctuation, Send code keeps its width, Ctrl+Q quits as the close button does, the login
+window's stale error goes when registering starts, and the TLS box and the status bar say
+when the link is encrypted."""
 import argparse
 import os
 
@@ -95,6 +95,25 @@ def test_the_login_form_fits_a_480_px_window(tk_env, server, lang):  # noqa: F81
     right = view.find_button.winfo_rootx() + view.find_button.winfo_width()
     assert view.form.winfo_rootx() >= view.canvas.winfo_rootx()
     assert right <= view.canvas.winfo_rootx() + view.canvas.winfo_width()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_register_window_fits_a_480_px_window(tk_env, server, lang):  # noqa: F811
+    app = tk_env(server, lang)
+    view = open_register(app)
+    typed = {"username": "a b", "password": "x", "confirm": "y", "phone": "1", "code": "x",
+             "email": "@"}
+    for name, value in typed.items():  # every field wrong: each hint says what to fix
+        view.vars[name].set(value)
+    app.root.update()
+    assert all(view.hints[name].cget("text") for name in typed)
+    assert view.window.winfo_reqwidth() <= 480  # it was 860 px, the hints in a column
+    assert view.window.winfo_reqheight() <= 700
+
+    view.set_code_visible(False)  # a server that sends no code: no Send code beside the phone
+    pump([app], lambda: not view.send_button.winfo_ismapped(), what="Send code hidden")
+    app.root.update()
+    assert view.entries["phone"].winfo_width() == view.entries["email"].winfo_width()
 
 
 def test_the_transfer_list_scrolls_to_its_newest_row(tk_env, server):  # noqa: F811

@@ -12,6 +12,9 @@ from ui.presenters.register import RegisterPresenter
 from ui.tk.common import ERROR_FG, INFO_FG, MUTED_FG
 
 OK_FG = "#2E8B57"
+FORM_ROWS = 3  # lines per field: its name, its box, its hint
+ENTRY_CHARS = 26
+HINT_WRAP_PX = 380  # about a box and Send code side by side
 
 
 def send_button_chars(master: tk.Misc) -> int:
@@ -50,17 +53,23 @@ class RegisterWindow:
         labels = [("username", "register.username", ""), ("password", "register.password", "•"),
                   ("confirm", "register.confirm", "•"), ("phone", "register.phone", ""),
                   ("code", "register.code", ""), ("email", "register.email", "")]
-        for row, (name, key, show) in enumerate(labels):
+        # Each field is three lines (its name, the box, the hint under it) so the window fits
+        # a 480 px screen: with the hints in a column of their own it was 860 px wide. Only
+        # the phone's box shares its line, with Send code.
+        body.columnconfigure(0, weight=1)
+        for index, (name, key, show) in enumerate(labels):
+            row = FORM_ROWS * index
             var = tk.StringVar(window)
             self.vars[name] = var
             label = ttk.Label(body, text=tr(key))
-            label.grid(row=row, column=0, sticky="w", pady=3)
+            label.grid(row=row, column=0, columnspan=2, sticky="w", pady=(6 if index else 0, 0))
             self.labels.append((label, key))
-            entry = ttk.Entry(body, textvariable=var, width=26, show=show)
-            entry.grid(row=row, column=1, sticky="w", pady=3, padx=6)
+            entry = ttk.Entry(body, textvariable=var, width=ENTRY_CHARS, show=show)
+            entry.grid(row=row + 1, column=0, columnspan=1 if name == "phone" else 2,
+                       sticky="ew")
             self.entries[name] = entry
-            hint = ttk.Label(body, text="", foreground=MUTED_FG, width=34, wraplength=300)
-            hint.grid(row=row, column=3, sticky="w")
+            hint = ttk.Label(body, text="", foreground=MUTED_FG, wraplength=HINT_WRAP_PX)
+            hint.grid(row=row + 2, column=0, columnspan=2, sticky="w")
             self.hints[name] = hint
             trace = var.trace_add("write", lambda *_, n=name: self.presenter.check(n))
             self._traces.append((var, trace))
@@ -68,13 +77,14 @@ class RegisterWindow:
         self.send_button = ttk.Button(body, text=tr("register.send_code"),
                                       width=send_button_chars(window),
                                       command=lambda: self.presenter.send_code())
-        self.send_button.grid(row=3, column=2, padx=2)
+        self.send_button.grid(row=FORM_ROWS * 3 + 1, column=1, padx=(6, 0), sticky="e")
         # Tab goes from the phone to Send code, then to the code (Tab follows the stacking
         # order, and the button was made after every field).
         self.send_button.lift(self.entries["phone"])
         self.rows["code"].append(self.send_button)
+        last = FORM_ROWS * len(labels)
         buttons = ttk.Frame(body)
-        buttons.grid(row=len(labels), column=0, columnspan=4, pady=(12, 0))
+        buttons.grid(row=last, column=0, columnspan=2, pady=(12, 0))
         self.submit_button = ttk.Button(buttons, text=tr("register.submit"),
                                         style="Accent.TButton",
                                         command=lambda: self.presenter.submit())
@@ -82,8 +92,8 @@ class RegisterWindow:
         self.back_button = ttk.Button(buttons, text=tr("register.back"),
                                       command=lambda: self.presenter.cancel())
         self.back_button.pack(side="left")
-        self.message = ttk.Label(body, text="", wraplength=520)
-        self.message.grid(row=len(labels) + 1, column=0, columnspan=4, pady=(8, 0))
+        self.message = ttk.Label(body, text="", wraplength=HINT_WRAP_PX)
+        self.message.grid(row=last + 1, column=0, columnspan=2, pady=(8, 0))
         self.entries["username"].focus_set()
         window.bind("<Return>", lambda e: self.presenter.submit())
         # Enter after the phone number asks for the code (the next thing to do), where
@@ -138,6 +148,8 @@ class RegisterWindow:
                 widget.grid()
             else:
                 widget.grid_remove()
+        # Without Send code beside it the phone's box is as wide as the others.
+        self.entries["phone"].grid_configure(columnspan=1 if visible else 2)
 
     def set_send_code(self, enabled: bool, text: str) -> None:
         self.send_button.configure(state="normal" if enabled else "disabled", text=text)
