@@ -95,10 +95,11 @@ def test_the_room_line_is_readable_in_the_dark_theme(tk_env, server):  # noqa: F
     from ui.tk.common import DARK, LIGHT
     app = tk_env(server)
     gui_user(app, server)
+    from tests.test_gui_theme_contrast import shown_foreground
     app.remember(theme="dark")
-    assert str(app.chat_view.topic.cget("foreground")) == DARK.info_fg
+    assert shown_foreground(app.chat_view.topic) == DARK.info_fg
     app.remember(theme="light")
-    assert str(app.chat_view.topic.cget("foreground")) == LIGHT.info_fg
+    assert shown_foreground(app.chat_view.topic) == LIGHT.info_fg
 
 
 def files_window_of_a_new_user(tk_env, server):  # noqa: F811

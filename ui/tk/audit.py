@@ -9,7 +9,7 @@ from typing import Callable, List
 
 from ui.i18n import Catalog
 from ui.presenters.audit import AuditPresenter, AuditRow
-from ui.tk.common import ERROR_FG, MUTED_FG
+from ui.tk.common import ERROR_LABEL, MUTED_LABEL
 
 
 class AuditWindow:
@@ -38,7 +38,7 @@ class AuditWindow:
         self.refresh_button = ttk.Button(bar, text=tr("audit.refresh"), width=-6,
                                          command=lambda: self.presenter.refresh())
         self.refresh_button.pack(side="right")
-        self.note = ttk.Label(bar, text="", foreground=MUTED_FG)
+        self.note = ttk.Label(bar, text="", style=MUTED_LABEL)
         self.note.pack(side="left", padx=8, fill="x", expand=True)
         self.table = ttk.Treeview(body, columns=[c for c, _, _ in self.COLUMNS],
                                   show="headings", height=14)
@@ -76,13 +76,13 @@ class AuditWindow:
         self.table.delete(*self.table.get_children())
         for entry_id, *values in rows:
             self.table.insert("", "end", "a:%d" % entry_id, values=values)
-        self.note.configure(text="" if rows else self.tr("audit.empty"), foreground=MUTED_FG)
+        self.note.configure(text="" if rows else self.tr("audit.empty"), style=MUTED_LABEL)
 
     def set_more(self, more: bool) -> None:
         self.older_button.configure(state="normal" if more else "disabled")
 
     def show_error(self, text: str) -> None:
-        self.note.configure(text=text, foreground=ERROR_FG)
+        self.note.configure(text=text, style=ERROR_LABEL)
 
 
 def add_teacher_menu(menubar: tk.Menu, tr: Catalog, open_hand_ins: Callable[[], None],

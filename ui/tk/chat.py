@@ -31,7 +31,15 @@ from ui.presenters.chat import (
     room_key,
 )
 from ui.presenters.directory import MembersPresenter, PasswordPresenter, SearchPresenter
-from ui.tk.common import ACCENT, BADGE_BG, ERROR_FG, INFO_FG, Palette, palette
+from ui.tk.common import (
+    ACCENT,
+    BADGE_BG,
+    ERROR_LABEL,
+    INFO_LABEL,
+    MUTED_LABEL,
+    Palette,
+    palette,
+)
 from ui.tk.directory import MembersWindow, PasswordDialog, SearchWindow
 from ui.tk.login import lock_image
 from ui.tk.rooms import InviteDialog, NewRoomDialog, RoomListDialog
@@ -151,7 +159,7 @@ class ChatWindow:
         self.password_button = ttk.Button(status_bar, text=tr("password.open"),
                                           command=self.open_password)
         self.password_button.pack(side="right", before=self.status)
-        self.error = ttk.Label(frame, text="", anchor="w", padding=(8, 0), foreground=ERROR_FG)
+        self.error = ttk.Label(frame, text="", anchor="w", padding=(8, 0), style=ERROR_LABEL)
         self.error.pack(fill="x", side="bottom")
         frame.bind("<Configure>", self._resized)
         self.panes = panes = ttk.PanedWindow(frame, orient="horizontal")
@@ -196,7 +204,7 @@ class ChatWindow:
         middle = ttk.Frame(panes, padding=6)
         self.middle = middle
         # A room's name, member count and topic (packed only while a room is shown).
-        self.topic = ttk.Label(middle, text="", anchor="w", foreground=INFO_FG,
+        self.topic = ttk.Label(middle, text="", anchor="w", style=INFO_LABEL,
                                font=("TkDefaultFont", 10, "bold"))
         top = ttk.Frame(middle)
         top.pack(fill="x")
@@ -207,11 +215,11 @@ class ChatWindow:
         self.older_button = ttk.Button(top, text=tr("chat.load_older"),
                                        command=lambda: self.presenter.load_older())
         self.older_button.pack(fill="x", side="left", expand=True)
-        self.hint = ttk.Label(middle, text=tr("chat.enter_hint"), foreground="#999999")
+        self.hint = ttk.Label(middle, text=tr("chat.enter_hint"), style=MUTED_LABEL)
         self.hint.pack(side="bottom", anchor="w")
         # Why the server did not take the last message: right under the draft it is about,
         # packed (above the hint) only while there is something to say.
-        self.draft_note = ttk.Label(middle, text="", foreground=ERROR_FG, justify="left")
+        self.draft_note = ttk.Label(middle, text="", style=ERROR_LABEL, justify="left")
         # These lines wrap at the column's width: a narrow window shows all of each.
         middle.bind("<Configure>", lambda e: [label.configure(wraplength=max(120, e.width - 16))
                                               for label in (self.draft_note, self.hint,
@@ -257,7 +265,7 @@ class ChatWindow:
         self.send_button = ttk.Button(side, text=tr("chat.send"), style="Accent.TButton",
                                       width=-6, command=self._send)
         self.send_button.pack()
-        self.counter = ttk.Label(side, text="", foreground=ERROR_FG)
+        self.counter = ttk.Label(side, text="", style=ERROR_LABEL)
         self.counter.pack()
         # Who receives what is typed: right above the input, in the private colour when
         # it goes to one person only.
@@ -268,7 +276,6 @@ class ChatWindow:
                              borderwidth=1, highlightthickness=2, highlightcolor=ACCENT,
                              font=self.fonts["body"], undo=True)
         self.input.pack(side="left", fill="x", expand=True)
-        self.input.tag_configure("lock", foreground=ERROR_FG)
         self._input_bg = self.input.cget("background")
         self._input_lines = int(self.input.cget("height"))
         self.input.bind("<Configure>", lambda e: self._fit_lock())
@@ -864,13 +871,13 @@ class ChatWindow:
             pass
 
     def show_info(self, text: str) -> None:
-        self._note(text, self.palette.info_fg)
+        self._note(text, INFO_LABEL)
 
     def show_error(self, text: str) -> None:
-        self._note(text, ERROR_FG)
+        self._note(text, ERROR_LABEL)
 
-    def _note(self, text: str, colour: str) -> None:
-        self.error.configure(text=text, foreground=colour)
+    def _note(self, text: str, style: str) -> None:
+        self.error.configure(text=text, style=style)
         if self._error_after is not None:
             self.frame.after_cancel(self._error_after)
         self._error_after = self.frame.after(ERROR_SHOWN_MS, self._clear_error)
@@ -1050,7 +1057,7 @@ class ChatWindow:
         t.tag_configure("system", foreground=p.system_fg)
         t.tag_configure("deleted", foreground=p.muted_fg)
         t.tag_configure("day", foreground=p.meta_fg)
-        t.tag_configure("marker", foreground=ERROR_FG if not dark else "#FF8A80")
+        t.tag_configure("marker", foreground=p.error_fg)
         t.tag_configure("code", background=p.code_bg, foreground=p.fg)
         t.tag_configure("link", foreground=p.link_fg)
         t.tag_configure("mention", background=p.mention_bg, foreground=p.fg)
@@ -1062,7 +1069,7 @@ class ChatWindow:
         for tag in ("code", "mention", "link"):
             t.tag_raise(tag)
         self.input.configure(background=p.input_bg, foreground=p.fg, insertbackground=p.fg)
-        self.topic.configure(foreground=p.info_fg)  # the light theme's teal is lost on dark
+        self.input.tag_configure("lock", foreground=p.error_fg)
         self._input_bg = p.input_bg
         if self._lock:
             self.input.configure(background=p.locked_bg)
@@ -1101,7 +1108,7 @@ class ChatWindow:
         """A bar above the messages: the invitation, Join and Dismiss."""
         self.hide_invitation(room_id)
         bar = ttk.Frame(self.middle, padding=(6, 4), relief="groove")
-        ttk.Label(bar, text=text, foreground=INFO_FG).pack(side="left", fill="x", expand=True)
+        ttk.Label(bar, text=text, style=INFO_LABEL).pack(side="left", fill="x", expand=True)
         ttk.Button(bar, text=self.tr("room.dismiss"),
                    command=lambda: self.presenter.dismiss_invitation(room_id)).pack(side="right")
         ttk.Button(bar, text=self.tr("room.join"), style="Accent.TButton",

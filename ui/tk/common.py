@@ -14,6 +14,14 @@ MINE_BG = "#E3F2FD"
 ERROR_FG = "#B22222"
 INFO_FG = "#2F4F4F"
 MUTED_FG = "#777777"
+OK_FG = "#2E8B57"
+# Labels that say how things went take their colour from the theme through these styles
+# (apply_theme): a colour set on the label itself stays the light theme's after a switch,
+# and the light theme's dark slate and brick red are all but invisible on a dark window.
+ERROR_LABEL = "Error.TLabel"
+INFO_LABEL = "Info.TLabel"
+MUTED_LABEL = "Muted.TLabel"
+OK_LABEL = "Ok.TLabel"
 BADGE_BG = "#2E7D32"  # the teacher's role badge
 
 
@@ -111,6 +119,8 @@ class Palette(NamedTuple):
     system_fg: str  # notices
     muted_fg: str
     info_fg: str
+    error_fg: str
+    ok_fg: str
     code_bg: str
     link_fg: str
     mention_bg: str  # @me
@@ -119,17 +129,26 @@ class Palette(NamedTuple):
 LIGHT = Palette(bg="#DCDAD5", fg="#000000", text_bg="#FFFFFF", input_bg="#FFFFFF",
                 locked_bg="#F2F2F2", meta_fg="#888888", who_fg=ACCENT, mine_bg=MINE_BG,
                 private_fg="#8B008B", private_bg="#F3E5F5", system_fg="#708090",
-                muted_fg=MUTED_FG, info_fg=INFO_FG, code_bg="#F2F2F2", link_fg="#1A0DAB",
+                muted_fg=MUTED_FG, info_fg=INFO_FG, error_fg=ERROR_FG, ok_fg=OK_FG,
+                code_bg="#F2F2F2", link_fg="#1A0DAB",
                 mention_bg="#FFF3B0")
 DARK = Palette(bg="#2B2B2B", fg="#E6E6E6", text_bg="#1E1E1E", input_bg="#262626",
                locked_bg="#3A3A3A", meta_fg="#9A9A9A", who_fg="#8AB4F8", mine_bg="#1F3347",
                private_fg="#E1A6F0", private_bg="#4A2A52", system_fg="#A0AAB4",
-               muted_fg="#A0A0A0", info_fg="#B0C4C4", code_bg="#2D2D2D", link_fg="#8AB4F8",
+               muted_fg="#A0A0A0", info_fg="#B0C4C4", error_fg="#FF8A80", ok_fg="#81C995",
+               code_bg="#2D2D2D", link_fg="#8AB4F8",
                mention_bg="#5C4B00")
 
 
 def palette(dark: bool) -> Palette:
     return DARK if dark else LIGHT
+
+
+def current_palette(widget: tk.Misc) -> Palette:
+    """The palette apply_theme last gave widget's root (it paints the root with its bg):
+    for the colours no style carries, a Treeview's tags."""
+    return palette(str(widget.winfo_toplevel().nametowidget(".").cget("background"))
+                   == DARK.bg)
 
 
 def apply_theme(root: tk.Misc, dark: bool) -> Palette:
@@ -146,6 +165,9 @@ def apply_theme(root: tk.Misc, dark: bool) -> Palette:
     style.configure("TEntry", fieldbackground=p.input_bg, foreground=p.fg)
     style.configure("Treeview", background=p.text_bg, fieldbackground=p.text_bg,
                     foreground=p.fg)
+    for name, colour in ((ERROR_LABEL, p.error_fg), (INFO_LABEL, p.info_fg),
+                         (MUTED_LABEL, p.muted_fg), (OK_LABEL, p.ok_fg)):
+        style.configure(name, foreground=colour)
     style.map("TCheckbutton", background=[("active", p.bg)])
     style.map("TRadiobutton", background=[("active", p.bg)])
     style.map("TButton", background=[("active", "#BEBAB3" if not dark else "#505050")])

@@ -15,10 +15,7 @@ from ui.presenters.directory import (
     ResultRow,
     SearchPresenter,
 )
-from ui.tk.common import ERROR_FG, INFO_FG, MUTED_FG
-
-ONLINE_FG = "#2E7D32"
-
+from ui.tk.common import ERROR_LABEL, INFO_LABEL, MUTED_LABEL, current_palette
 
 
 def scrolled_table(body: Any, columns: Any, tr: Any, stretch: str,
@@ -103,10 +100,10 @@ class MembersWindow(_Window):
                                          style="Accent.TButton", command=self._message)
         self.message_button.pack(side="right")
         self.reset_button = ttk.Button(buttons, text=tr("members.reset"), command=self._reset)
-        self.note = ttk.Label(body, text="", foreground=MUTED_FG, wraplength=380)
+        self.note = ttk.Label(body, text="", style=MUTED_LABEL, wraplength=380)
         self.note.pack(side="bottom", fill="x", pady=(4, 0))
         self.table = scrolled_table(body, self.COLUMNS, tr, "name", self._message)
-        self.table.tag_configure("online", foreground=ONLINE_FG)
+        self.table.tag_configure("online", foreground=current_palette(body).ok_fg)
         self.query.focus_set()
 
     def _typed(self) -> None:
@@ -150,7 +147,7 @@ class MembersWindow(_Window):
             self.names.append(name)
             if name == keep:
                 self.table.selection_set(item)
-        self.note.configure(text=note, foreground=MUTED_FG)
+        self.note.configure(text=note, style=MUTED_LABEL)
 
     def set_admin(self, is_admin: bool) -> None:
         if is_admin:
@@ -159,7 +156,7 @@ class MembersWindow(_Window):
             self.reset_button.pack_forget()
 
     def show_error(self, text: str) -> None:
-        self.note.configure(text=text, foreground=ERROR_FG)
+        self.note.configure(text=text, style=ERROR_LABEL)
 
 
 class SearchWindow(_Window):
@@ -191,7 +188,7 @@ class SearchWindow(_Window):
                                        command=lambda: self.presenter and
                                        self.presenter.load_older())
         self.older_button.pack(side="left")
-        self.note = ttk.Label(body, text="", foreground=MUTED_FG, wraplength=640)
+        self.note = ttk.Label(body, text="", style=MUTED_LABEL, wraplength=640)
         self.note.pack(side="bottom", fill="x", pady=(4, 0))
         self.table = scrolled_table(body, self.COLUMNS, tr, "text", self._open)
         self.text.focus_set()
@@ -223,13 +220,13 @@ class SearchWindow(_Window):
         self.table.delete(*self.table.get_children())
         for msg_id, *values in rows:
             self.table.insert("", "end", "m:%d" % msg_id, values=values)
-        self.note.configure(text=note, foreground=INFO_FG)
+        self.note.configure(text=note, style=INFO_LABEL)
 
     def set_more(self, more: bool) -> None:
         self.older_button.configure(state="normal" if more else "disabled")
 
     def show_error(self, text: str) -> None:
-        self.note.configure(text=text, foreground=ERROR_FG)
+        self.note.configure(text=text, style=ERROR_LABEL)
 
 
 class PasswordDialog(_Window):
@@ -253,7 +250,7 @@ class PasswordDialog(_Window):
         for row, (key, entry) in enumerate(fields):
             ttk.Label(body, text=tr(key)).grid(row=row, column=0, sticky="w", pady=3)
             entry.grid(row=row, column=1, sticky="ew", pady=3, padx=(8, 0))
-        self.error = ttk.Label(body, text="", foreground=ERROR_FG, wraplength=320)
+        self.error = ttk.Label(body, text="", style=ERROR_LABEL, wraplength=320)
         self.error.grid(row=len(fields), column=0, columnspan=2, sticky="w", pady=(4, 0))
         buttons = ttk.Frame(body)
         buttons.grid(row=len(fields) + 1, column=0, columnspan=2, sticky="e", pady=(8, 0))
@@ -274,7 +271,7 @@ class PasswordDialog(_Window):
     # -- PasswordView ---------------------------------------------------------------------
 
     def show_error(self, text: str) -> None:
-        self.error.configure(text=text, foreground=ERROR_FG)
+        self.error.configure(text=text, style=ERROR_LABEL)
 
     def set_busy(self, busy: bool) -> None:
         self.submit_button.configure(state="disabled" if busy else "normal")
@@ -285,7 +282,7 @@ class PasswordDialog(_Window):
         for entry in (self.old, self.new, self.confirm):
             entry.delete(0, "end")
             entry.configure(state="disabled")
-        self.error.configure(text=text, foreground=INFO_FG)
+        self.error.configure(text=text, style=INFO_LABEL)
         self.submit_button.configure(state="disabled")
         self.cancel_button.configure(text=self.tr("password.close"))
         self.cancel_button.focus_set()

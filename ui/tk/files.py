@@ -13,7 +13,7 @@ from typing import Dict, List, NamedTuple, Optional, Tuple
 
 from ui.i18n import Catalog
 from ui.presenters.files import FilesPresenter, Record, TransferRow
-from ui.tk.common import ERROR_FG, INFO_FG, MUTED_FG, ask_files, ask_folder
+from ui.tk.common import ERROR_LABEL, INFO_LABEL, MUTED_LABEL, ask_files, ask_folder
 from ui.transfers import Folder, human_size
 
 # The transfer list is at most this tall (pixels, about four rows); more rows scroll. The
@@ -99,7 +99,7 @@ class FilesWindow:
         self.message_bar.pack(side="bottom", fill="x")
         self.open_button = ttk.Button(self.message_bar, text=tr("files.open_folder"),
                                       width=-6, command=self._open_folder)
-        self.error = ttk.Label(self.message_bar, text="", foreground=ERROR_FG,
+        self.error = ttk.Label(self.message_bar, text="", style=ERROR_LABEL,
                                justify="left")
         self.error.pack(side="left", anchor="w", fill="x", expand=True)
         self.downloaded_folder = ""
@@ -123,7 +123,7 @@ class FilesWindow:
                                               width=-6, command=self._download_all)
         if admin:
             self.download_all_button.pack(side="right")
-        self.hand_ins_note = ttk.Label(hand_ins_bar, foreground=MUTED_FG, text=tr(
+        self.hand_ins_note = ttk.Label(hand_ins_bar, style=MUTED_LABEL, text=tr(
             "files.hand_ins_admin_note" if admin else "files.hand_ins_note"))
         self.hand_ins_note.pack(side="left", fill="x")
         hand_ins_bar.bind("<Configure>", lambda e: self.hand_ins_note.configure(
@@ -142,7 +142,7 @@ class FilesWindow:
         self.preview = ttk.Frame(shared, padding=(8, 0, 0, 0))
         self.preview_image = ttk.Label(self.preview)
         self.preview_image.pack(anchor="n")
-        self.preview_caption = ttk.Label(self.preview, text="", foreground=MUTED_FG,
+        self.preview_caption = ttk.Label(self.preview, text="", style=MUTED_LABEL,
                                          wraplength=PREVIEW_BOX[0], justify="left")
         self.preview_caption.pack(anchor="w", pady=(4, 0))
         self._photo: Optional[tk.PhotoImage] = None
@@ -166,7 +166,7 @@ class FilesWindow:
         self.more_button = ttk.Button(self.more, text=tr("files.load_more"),
                                       command=lambda: self.presenter.load_more())
         self.more_button.pack(side="left")
-        self.more_note = ttk.Label(self.more, text="", foreground=MUTED_FG)
+        self.more_note = ttk.Label(self.more, text="", style=MUTED_LABEL)
         self.more_note.pack(side="left", padx=8)
         self.folders: Dict[str, Folder] = {}  # tree item id -> the folder it shows
 
@@ -469,7 +469,7 @@ class FilesWindow:
         cancel = ttk.Button(frame, text=self.tr("files.cancel"), width=-6,
                             command=lambda i=row.id: self.presenter.cancel(i))
         cancel.grid(row=0, column=2, rowspan=2, sticky="n")
-        state = ttk.Label(frame, text="", justify="left", foreground=MUTED_FG)
+        state = ttk.Label(frame, text="", justify="left", style=MUTED_LABEL)
         state.grid(row=1, column=0, columnspan=2, sticky="w", padx=(16, 0))
         frame.bind("<Configure>", lambda e, w=state, b=cancel: w.configure(
             wraplength=max(80, e.width - b.winfo_reqwidth() - 24)))
@@ -534,11 +534,11 @@ class FilesWindow:
 
     def show_error(self, text: str) -> None:
         self._no_folder()
-        self.error.configure(text=text, foreground=ERROR_FG)
+        self.error.configure(text=text, style=ERROR_LABEL)
 
     def show_info(self, text: str) -> None:
         self._no_folder()
-        self.error.configure(text=text, foreground=INFO_FG)
+        self.error.configure(text=text, style=INFO_LABEL)
 
     def _no_folder(self) -> None:
         """Another message replaces "Downloaded …": its Open folder goes with it."""

@@ -9,7 +9,7 @@ from typing import List
 
 from ui.i18n import Catalog
 from ui.presenters.inspector import InspectorPresenter, Row
-from ui.tk.common import MUTED_FG
+from ui.tk.common import MUTED_LABEL, current_palette
 
 # (column, heading key, width in pixels); keys spelt out so tests/test_i18n.py sees them.
 COLUMNS = (("time", "inspector.col_time", 104), ("dir", "inspector.col_dir", 56),
@@ -46,7 +46,7 @@ class InspectorWindow:
         self.filter_entry.pack(side="left")
         self._trace = self.filter.trace_add(
             "write", lambda *_: self.presenter.set_filter(self.filter.get()))
-        self.status = ttk.Label(toolbar, text="", foreground=MUTED_FG)
+        self.status = ttk.Label(toolbar, text="", style=MUTED_LABEL)
         self.status.pack(side="right")
         # The hex view is packed from the bottom before the table, so it always shows.
         self.detail = tk.Text(body, height=10, wrap="none", font="TkFixedFont",
@@ -61,8 +61,9 @@ class InspectorWindow:
             self.tree.heading(column, text=tr(key), anchor="w")
             self.tree.column(column, width=width, anchor="w",
                              stretch=(column == "preview"))
-        self.tree.tag_configure("in", foreground="#1B5E20")
-        self.tree.tag_configure("out", foreground="#0D47A1")
+        colours = current_palette(table)
+        self.tree.tag_configure("in", foreground=colours.ok_fg)
+        self.tree.tag_configure("out", foreground=colours.link_fg)
         scroll = ttk.Scrollbar(table, orient="vertical", command=self.tree.yview)
         self.tree.configure(yscrollcommand=scroll.set)
         scroll.pack(side="right", fill="y")

@@ -7,7 +7,7 @@ from tkinter import ttk
 
 from ui.i18n import Catalog
 from ui.presenters.preferences import FONT_SIZES, Preferences, PreferencesPresenter
-from ui.tk.common import MUTED_FG, ask_folder, place_over
+from ui.tk.common import MUTED_LABEL, ask_folder, place_over
 
 
 class PreferencesWindow:
@@ -56,7 +56,7 @@ class PreferencesWindow:
                         variable=self.theme).pack(side="left")
         ttk.Radiobutton(themes, text=tr("settings.theme_dark"), value="dark",
                         variable=self.theme).pack(side="left", padx=8)
-        ttk.Label(body, text=tr("settings.restart_lang"), foreground=MUTED_FG).grid(
+        ttk.Label(body, text=tr("settings.restart_lang"), style=MUTED_LABEL).grid(
             row=6, column=0, columnspan=2, sticky="w")
         self.save_button = ttk.Button(body, text=tr("settings.save"), style="Accent.TButton",
                                       command=self._save)

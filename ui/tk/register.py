@@ -9,9 +9,8 @@ from typing import Dict, List, Optional, Tuple
 
 from ui.i18n import LANGUAGES, Catalog
 from ui.presenters.register import RegisterPresenter
-from ui.tk.common import ERROR_FG, INFO_FG, MUTED_FG
+from ui.tk.common import ERROR_LABEL, INFO_LABEL, MUTED_LABEL, OK_LABEL
 
-OK_FG = "#2E8B57"
 FORM_ROWS = 3  # lines per field: its name, its box, its hint
 ENTRY_CHARS = 26
 HINT_WRAP_PX = 380  # about a box and Send code side by side
@@ -68,7 +67,7 @@ class RegisterWindow:
             entry.grid(row=row + 1, column=0, columnspan=1 if name == "phone" else 2,
                        sticky="ew")
             self.entries[name] = entry
-            hint = ttk.Label(body, text="", foreground=MUTED_FG, wraplength=HINT_WRAP_PX)
+            hint = ttk.Label(body, text="", style=MUTED_LABEL, wraplength=HINT_WRAP_PX)
             hint.grid(row=row + 2, column=0, columnspan=2, sticky="w")
             self.hints[name] = hint
             trace = var.trace_add("write", lambda *_, n=name: self.presenter.check(n))
@@ -138,9 +137,9 @@ class RegisterWindow:
         return {name: var.get() for name, var in self.vars.items()}
 
     def set_hint(self, field: str, key: str, ok: Optional[bool]) -> None:
-        colour = MUTED_FG if ok is None else (OK_FG if ok else ERROR_FG)
+        style = MUTED_LABEL if ok is None else (OK_LABEL if ok else ERROR_LABEL)
         self.hint_keys[field] = key
-        self.hints[field].configure(text=self.tr(key), foreground=colour)
+        self.hints[field].configure(text=self.tr(key), style=style)
 
     def set_code_visible(self, visible: bool) -> None:
         for widget in self.rows["code"]:
@@ -158,7 +157,7 @@ class RegisterWindow:
         self.submit_button.configure(state="disabled" if busy else "normal")
 
     def show_error(self, text: str) -> None:
-        self.message.configure(text=text, foreground=ERROR_FG)
+        self.message.configure(text=text, style=ERROR_LABEL)
 
     def show_info(self, text: str) -> None:
-        self.message.configure(text=text, foreground=INFO_FG)
+        self.message.configure(text=text, style=INFO_LABEL)

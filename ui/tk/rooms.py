@@ -8,7 +8,7 @@ from tkinter import ttk
 from typing import Any, Callable, Dict, List
 
 from ui.i18n import Catalog
-from ui.tk.common import ERROR_FG, place_over
+from ui.tk.common import ERROR_LABEL, place_over
 
 
 class _Dialog:
@@ -56,7 +56,7 @@ class NewRoomDialog(_Dialog):
         self.private_var = tk.BooleanVar(self.window, False)
         self.private = ttk.Checkbutton(body, text=tr("room.private"), variable=self.private_var)
         self.private.grid(row=2, column=1, sticky="w", pady=4)
-        self.message = ttk.Label(body, text="", foreground=ERROR_FG, wraplength=320)
+        self.message = ttk.Label(body, text="", style=ERROR_LABEL, wraplength=320)
         self.message.grid(row=3, column=0, columnspan=2, sticky="w")
         buttons = ttk.Frame(body)
         buttons.grid(row=4, column=0, columnspan=2, sticky="e", pady=(8, 0))
