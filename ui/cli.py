@@ -22,6 +22,7 @@ from __future__ import annotations
 import getpass
 import os
 import select
+import shutil
 import sys
 import threading
 import time
@@ -46,6 +47,7 @@ from ui.presenters.directory import (
     MEMBERS_PAGE,
     SEARCH_PAGE,
     SEARCH_TEXT_MAX_CHARS,
+    ReadMarks,
     result_row,
     unread_counts,
 )
@@ -72,10 +74,17 @@ from ui.transfers import (
     safe_local_path,
 )
 
+try:
+    import termios
+except ImportError:  # Windows: the console keeps its own mode
+    termios = None  # type: ignore[assignment]
+
 POLL_INTERVAL_S = 0.02
 # Back to the start of the terminal's line, and erase it: a progress line is drawn over
 # and over in place, and cleared before a message is printed where it was.
 CLEAR_LINE = "\r\x1b[K"
+# Erase from the cursor to the end of the screen: every row of a typed line that wrapped.
+ERASE_DOWN = "\x1b[J"
 # The prompt an interactive terminal shows where the next command is typed.
 PROMPT = "> "
 # Files /files shows at a time: a screenful or two; /files more shows the next ones.
@@ -194,7 +203,13 @@ class TerminalLines:
             out.write(text + "\n")
             return
         typed = self.readline.get_line_buffer() if self.readline is not None else ""
-        out.write(CLEAR_LINE + text + "\n" + self.prompt + typed)
+        # A typed line longer than the terminal is wide wraps: go up to its first row and
+        # erase from there, or its first rows stay on the screen above the text (a narrow
+        # terminal). This takes the cursor to be at the end of the line.
+        columns = shutil.get_terminal_size().columns
+        rows_up = max(0, display_width(self.prompt + typed) - 1) // max(1, columns)
+        out.write("\r" + ("\x1b[%dA" % rows_up if rows_up else "") + ERASE_DOWN + text +
+                  "\n" + self.prompt + typed)
 
     def close(self) -> None:
         self._done = True
@@ -216,6 +231,7 @@ class Cli:
         connect = chaotic(chaos) if chaos is not None else ClientConnection
         self.session = Session(host, port, self, tls=tls, connect=connect)
         self.transfers = TransferQueue(self.session.open_file_connection)
+        self.read_marks = ReadMarks(self.session)
         self.busy: Optional[Callable[[], bool]] = None  # "still running?" for the current command
         self.failed = False
         self.quitting = False
@@ -321,6 +337,7 @@ class Cli:
         """One message a line, with its id (`[#42]`) for /delete."""
         if event.get("msg_id") is not None:
             self._shown_ids.add(event.get("msg_id"))
+        self._mark_read(event)
         stamp = time.strftime("%H:%M", time.localtime(event.get("ts", time.time())))
         room = event.get("room")
         if event.get("to"):
@@ -333,6 +350,20 @@ class Cli:
         else:
             self.say("[%s] [#%s] %s: %s" % (stamp, event.get("msg_id"), event["from"],
                                             event["text"]))
+
+    def _mark_read(self, event: Dict[str, Any]) -> None:
+        """A printed message has been read: /unread, and this user's other clients, count
+        only the rest (docs/PROTOCOL.md §5, mark_read)."""
+        msg_id, sender = event.get("msg_id"), event.get("from")
+        if not isinstance(msg_id, int) or not isinstance(sender, str):
+            return
+        if event.get("to"):
+            me = (self.session.username or "").casefold()
+            peer = event["to"] if sender.casefold() == me else sender
+            self.read_marks.seen("@" + peer.casefold(), peer, None, msg_id)
+            return
+        room = event.get("room") if isinstance(event.get("room"), int) else LOBBY
+        self.read_marks.seen("#%d" % room, None, room, msg_id)
 
     def on_moderation(self, event: Dict[str, Any]) -> None:
         self.say("* " + moderation_notice(self.tr, event))
@@ -564,10 +595,22 @@ class Cli:
 
     def ask(self, prompt: str, secret: bool, then: Callable[[str], None]) -> None:
         if self.interactive:
-            value = getpass.getpass(prompt + ": ") if secret else input(prompt + ": ")
+            try:
+                value = getpass.getpass(prompt + ": ") if secret else input(prompt + ": ")
+            except EOFError:  # Ctrl+D at the prompt ends this command, not the client
+                self.out.write("\n")
+                self._cancel()
+                return
             then(value)
         else:
             self._prompts.append(then)
+
+    def _cancel(self) -> None:
+        """The command that waits for an answer (a password, a code) will get none: drop it,
+        so that the next line is read (a script that ended there used to wait forever)."""
+        self._prompts.clear()
+        self.busy = None
+        self.error(self.tr("cli.cancelled"))
 
     def handle(self, line: str) -> None:
         if self._prompts:
@@ -669,13 +712,22 @@ class Cli:
         self.session.hello(after_hello)
 
     def _need_login(self) -> bool:
-        if self.session.state != "online":
+        if self.session.state == "online":
+            return False
+        if self._reconnecting():
+            self.error(self.tr("cli.still_reconnecting"))
+        else:
             self.error(self.tr("cli.not_logged_in"))
-            return True
-        return False
+        return True
+
+    def _reconnecting(self) -> bool:
+        """Logged in, the connection lost and not back yet (the token still holds)."""
+        return self.session.token is not None and self.session.state != "online"
 
     def _say(self, text: str, to: Optional[str], room: int = LOBBY) -> None:
         if self._need_login():
+            if self._reconnecting():  # give the text back, as a refused message does
+                self.say("  " + text)
             return
         done: Dict[str, Any] = {}
         self._wait(done)
@@ -704,9 +756,12 @@ class Cli:
                                                      users=", ".join(r["online"])))))
 
     def cmd_history(self, rest: str) -> None:
+        limit = parse_minutes(rest, 1, 200) if rest.strip() else 20
+        if limit is None:
+            self.usage("cli.usage_history")
+            return
         if self._need_login():
             return
-        limit = int(rest) if rest.isdigit() and 0 < int(rest) <= 200 else 20
         done: Dict[str, Any] = {}
         self._wait(done)
 
@@ -858,11 +913,17 @@ class Cli:
                                 limit=FILES_PAGE_LINES)
 
     def cmd_upload(self, rest: str, visibility: str = "all") -> None:
+        if not rest.strip():
+            self.usage("cli.usage_handin" if visibility == HAND_IN else "cli.usage_upload")
+            return
         if self._need_login():
             return
         path = os.path.expanduser(rest)
         if os.path.isdir(path):
             entries = folder_entries(path)
+            if not entries:  # os.walk says nothing of a folder it may not read
+                self.error(self.tr("cli.empty_folder", path=rest))
+                return
         elif os.path.isfile(path):
             entries = [(path, os.path.basename(path))]
         else:
@@ -872,6 +933,9 @@ class Cli:
         self.busy = lambda: any(not j.finished for j in jobs)
 
     def cmd_download(self, rest: str) -> None:
+        if not rest.strip():
+            self.usage("cli.usage_download")
+            return
         if self._need_login():
             return
         target, _, dest = rest.partition(" ")
@@ -1114,6 +1178,8 @@ class Cli:
             if self.busy is None or self._prompts:
                 line = self.lines.get()
                 if line is None:
+                    if self._prompts:
+                        self._cancel()
                     if self.busy is None:
                         break
                 elif line:
@@ -1125,6 +1191,9 @@ class Cli:
                                  self.transfers.active())
             wait_readable(conns, 0 if busy_transfers else POLL_INTERVAL_S)
         self._clear_progress()
+        if self.interactive and self.lines.eof:  # Ctrl+D: the shell's prompt on a new line
+            self.out.write("\n")
+            self.out.flush()
         self.lines.close()
         self.session.close()
         return 1 if self.failed else 0
@@ -1205,8 +1274,28 @@ def discover(targets: List[Tuple[str, int]], lang: str, out: TextIO = sys.stdout
     return 0
 
 
+def terminal_mode() -> Any:
+    """stdin's terminal settings (None: not a terminal), to be put back on the way out."""
+    if termios is None or not sys.stdin.isatty():
+        return None
+    try:
+        return termios.tcgetattr(sys.stdin.fileno())
+    except termios.error:
+        return None
+
+
 def main(host: str, port: int, lang: str, tls: Any = None, chaos: Any = None) -> int:
+    saved_mode = terminal_mode()
     try:
         return Cli(host, port, lang, tls=tls, chaos=chaos).run()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl+C: the shell's prompt on a new line
+        sys.stdout.write("\n")
         return 130
+    finally:
+        # Ctrl+C stops the pump while readline, on the input thread, has the terminal in
+        # its raw mode (no echo): it never gets to undo that, so the mode is put back here.
+        if saved_mode is not None:
+            try:
+                termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, saved_mode)
+            except termios.error:
+                pass

@@ -740,6 +740,20 @@ teachers (admins) only:
                          "zh": "/search 文字（1 到 200 个字符）"},
     "cli.unread_line": {"en": "{where}: {n} unread", "zh": "{where}：{n} 条未读"},
     "cli.no_unread": {"en": "Nothing unread.", "zh": "没有未读消息。"},
+    "cli.usage_upload": {"en": "/upload PATH (a file or a folder)",
+                         "zh": "/upload 路径（文件或文件夹）"},
+    "cli.usage_handin": {"en": "/handin PATH (a file or a folder)",
+                         "zh": "/handin 路径（文件或文件夹）"},
+    "cli.usage_download": {"en": "/download ID [DEST], or /download OWNER/NAME/ [DEST]",
+                           "zh": "/download 编号 [目标]，或 /download 上传者/文件夹/ [目标]"},
+    "cli.usage_history": {"en": "/history [N] (N: 1 to 200)", "zh": "/history [条数]（1 到 200）"},
+    "cli.empty_folder": {"en": "nothing to send in {path}: the folder is empty, or you may "
+                               "not read it",
+                         "zh": "{path} 里没有可发送的文件：文件夹是空的，或者你没有读取它的权限"},
+    "cli.cancelled": {"en": "cancelled", "zh": "已取消"},
+    "cli.still_reconnecting": {"en": "the connection to the server is lost and is being made "
+                                     "again; try once it says it is back",
+                               "zh": "与服务器的连接已断开，正在重连；提示已重新连上后再试"},
     "audit.action_reset_password": {"en": "reset password", "zh": "重置密码"},
     # -- end of issue 20 (4, Add) -------------------------------------------------------------
     # -- issue 20 (3, 6, 7, 8, 13, 16): the files window and transfers --------------------

@@ -1,0 +1,159 @@
+"""ui/cli.py walked through as a new user would: what a first walk found (Ctrl+C leaving the
+terminal without echo, Ctrl+D at a password prompt ending in a traceback, a script that
+ends at a prompt waiting forever, "not logged in" while reconnecting, printed messages
+still counted unread, commands without their argument, a wrapped line left on a narrow
+terminal)."""
+import io
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from tests.conftest import chat_client, register
+from tests.test_cli_ux import LAUNCHER, read_until
+from ui.cli import Cli, TerminalLines
+
+
+def cli_script(srv, lines, lang="en"):
+    out = io.StringIO()
+    cli = Cli("127.0.0.1", srv.auth, lang, stdin=io.StringIO("\n".join(lines) + "\n"),
+              out=out)
+    return cli, out
+
+
+def run_with_deadline(cli, timeout_s=20):
+    """cli.run() on a thread: a client that hangs fails the test instead of hanging it."""
+    result = []
+    runner = threading.Thread(target=lambda: result.append(cli.run()), daemon=True)
+    runner.start()
+    runner.join(timeout_s)
+    assert not runner.is_alive(), "the client never ended"
+    return result[0]
+
+
+def test_a_script_that_ends_at_the_password_prompt_ends_too(make_server):
+    srv = make_server()
+    cli, out = cli_script(srv, ["/login nobody"])
+    assert run_with_deadline(cli) == 1
+    assert "! cancelled" in out.getvalue()
+
+
+def test_commands_without_their_path_show_their_usage(make_server, tmp_path):
+    srv = make_server()
+    user = register(srv)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    cli, out = cli_script(srv, ["/login " + user["username"], user["password"], "/upload",
+                                "/handin", "/download", "/history abc",
+                                "/upload " + str(empty), "/quit"])
+    assert run_with_deadline(cli) == 1
+    text = out.getvalue()
+    for usage in ("usage: /upload PATH", "usage: /handin PATH", "usage: /download ID",
+                  "usage: /history [N]"):
+        assert usage in text, text
+    assert "no such file or folder" not in text and "That file is gone" not in text, text
+    assert "nothing to send in %s" % empty in text, text
+
+
+def test_messages_the_terminal_printed_are_not_counted_unread(make_server):
+    srv = make_server("--flood-limit", "0")
+    alice, bob = register(srv), register(srv)
+    with chat_client(srv, bob) as c:
+        for text in ("one", "two"):
+            assert c.request("say", text=text)["status"] == "ok"
+        assert c.request("say", text="for alice", to=alice["username"])["status"] == "ok"
+    cli, out = cli_script(srv, ["/login " + alice["username"], alice["password"], "/unread",
+                                "/quit"])
+    assert run_with_deadline(cli) == 0, out.getvalue()
+    text = out.getvalue()
+    assert "for alice" in text and "Nothing unread." in text, text
+
+
+def test_while_reconnecting_a_line_is_not_called_not_logged_in_and_is_given_back():
+    out = io.StringIO()
+    cli = Cli("127.0.0.1", 1, "en", stdin=io.StringIO(""), out=out)
+    cli.session.token, cli.session.state = "a token", "reconnecting"
+    cli.handle("see you at three")
+    text = out.getvalue()
+    assert "not logged in" not in text
+    assert "is being made again" in text and "  see you at three\n" in text, text
+
+
+def test_a_wrapped_typed_line_is_erased_from_its_first_row(monkeypatch):
+    class Typed:
+        @staticmethod
+        def get_line_buffer():
+            return "x" * 60  # with the prompt, 62 columns: two rows of a 40-column terminal
+    monkeypatch.setattr("shutil.get_terminal_size", lambda *a: os.terminal_size((40, 24)))
+    lines = TerminalLines("> ")
+    try:
+        lines.readline, lines.reading = Typed(), True
+        out = io.StringIO()
+        lines.say_above(out, "[14:05] [#7] bob: hi")
+        assert out.getvalue() == "\r\x1b[1A\x1b[J[14:05] [#7] bob: hi\n> " + "x" * 60
+    finally:
+        lines.close()
+
+
+def terminal_client(srv):
+    """The launcher's cli on a pseudo-terminal: (process, the master side, the slave side)."""
+    import fcntl
+    import termios
+    master, slave = os.openpty()
+    env = dict(os.environ, TERM="xterm", PYTHONIOENCODING="utf-8")
+
+    def own_terminal():  # in a session of its own, the pty is its terminal: Ctrl+C reaches it
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    proc = subprocess.Popen([sys.executable, LAUNCHER, "cli", "--port", str(srv.auth),
+                             "--lang", "en"], stdin=slave, stdout=slave, stderr=slave,
+                            env=env, start_new_session=True, preexec_fn=own_terminal)
+    return proc, master, slave
+
+
+def stop(proc, *fds):
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    for fd in fds:
+        os.close(fd)
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+def test_ctrl_d_at_the_password_prompt_cancels_the_login_only(make_server):
+    pytest.importorskip("readline")
+    srv = make_server()
+    proc, master, slave = terminal_client(srv)
+    seen = [""]
+    try:
+        read_until(master, r"/help for commands", seen)
+        os.write(master, b"/login nobody\r")
+        read_until(master, r"Password: ", seen)
+        os.write(master, b"\x04")
+        read_until(master, r"! cancelled", seen)
+        os.write(master, b"/users\r")
+        read_until(master, r"not logged in", seen)
+        os.write(master, b"/quit\r")
+        assert proc.wait(20) == 1
+        assert "Traceback" not in seen[0], seen[0]
+    finally:
+        stop(proc, master, slave)
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+def test_ctrl_c_gives_the_terminal_back_with_echo(make_server):
+    termios = pytest.importorskip("termios")
+    pytest.importorskip("readline")
+    srv = make_server()
+    proc, master, slave = terminal_client(srv)
+    seen = [""]
+    try:
+        read_until(master, r"/help for commands\r?\n> ", seen)
+        os.write(master, b"\x03")
+        assert proc.wait(20) == 130
+        local_modes = termios.tcgetattr(slave)[3]
+        assert local_modes & termios.ECHO and local_modes & termios.ICANON
+    finally:
+        stop(proc, master, slave)
