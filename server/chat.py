@@ -222,11 +222,11 @@ class ChatService(RoomOps, ModerationOps, DirectoryOps, ClusterOps, Authenticate
         self.room_joined(peer)
         online = self.online_count()
         muted_s = self.muted_for(user.id)
+        rooms = [self.rooms[r].record(user.id, online) for r in self.rooms_of(user.id)]
         peer.reply(request, user_id=state.user_id, username=state.username, role=state.role,
                    quiet=LOBBY in self.quiet,
                    muted_until=self.muted[user.id] if muted_s else 0, online=self.online(),
-                   rooms=[self.rooms[r].record(user.id, online) for r in self.rooms_of(user.id)],
-                   history=history)
+                   rooms=rooms, quiet_rooms=self.quiet_among(rooms), history=history)
         self.fanout.welcome(peer, user.id, history[-1]["msg_id"] if history else 0,
                             self.may_see_room)
 

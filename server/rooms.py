@@ -73,6 +73,7 @@ class RoomOps:
     store: Any
     fanout: Any
     by_user: Dict[int, List[PeerAPI]]
+    quiet: Set[int]  # the quiet rooms' ids (server/moderation.py)
 
     def init_rooms(self) -> None:
         self.rooms: Dict[int, RoomState] = {}
@@ -195,6 +196,11 @@ class RoomOps:
 
     # -- ops ------------------------------------------------------------------------------
 
+    def quiet_among(self, records: List[Dict[str, Any]]) -> List[int]:
+        """Which of these rooms are quiet now: *this implementation* tells a client so beside
+        the records (docs/PROTOCOL.md §12), and so the switch and the input show it."""
+        return [record["room"] for record in records if record["room"] in self.quiet]
+
     def op_rooms(self, peer: PeerAPI, request: Dict[str, Any]) -> None:
         user_id = peer.state.user_id
 
@@ -203,7 +209,7 @@ class RoomOps:
             records = [room.record(user_id, online) for room in self.rooms.values()
                        if not room.private or user_id in room.members
                        or user_id in room.invited]
-            peer.reply(request, rooms=records)
+            peer.reply(request, rooms=records, quiet_rooms=self.quiet_among(records))
         self.when_current(peer, request, answer)
 
     def op_create_room(self, peer: PeerAPI, request: Dict[str, Any]) -> None:
@@ -249,12 +255,14 @@ class RoomOps:
             peer.reply(request, "not_found", "there is no such room")
             return
         if room_id == LOBBY or state.user_id in room.members:
-            peer.reply(request, room=room.record(state.user_id, self.online_count()))
+            peer.reply(request, room=room.record(state.user_id, self.online_count()),
+                       quiet=room_id in self.quiet)
             return
 
         def joined(_: Any) -> None:
             self.share_then(peer, request, "joined",
-                            lambda: peer.reply(request, room=room.record(state.user_id)),
+                            lambda: peer.reply(request, room=room.record(state.user_id),
+                                               quiet=room_id in self.quiet),
                             room=room_id, user_id=state.user_id, user=state.username)
         peer.call(request, "db", self.store.join_room, room_id, state.user_id, time.time(),
                   then=joined)

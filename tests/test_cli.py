@@ -383,3 +383,25 @@ def test_help_names_the_room_commands():
     Cli("127.0.0.1", 1, "en", stdin=io.StringIO(""), out=out).cmd_help("")
     for usage in ("/join ROOM", "/leave [ROOM]", "/invite [ROOM] USER", "/switch ROOM"):
         assert usage in out.getvalue()
+
+
+def test_quiet_is_about_the_room_plain_lines_go_to_and_its_owner_may_quiet_it(make_server):
+    srv = make_server("--flood-limit", "0")
+    ann, bob = register(srv), register(srv)
+    a = ann["username"]
+    rc, out = as_user(srv, ann, ["/create physics"])
+    physics = created_room(out, "physics")
+    rc, out = as_user(srv, bob, ["/join %d" % physics])
+    assert rc == 0, out
+
+    rc, out = as_user(srv, ann, ["/room %d" % physics, "/quiet on", "still mine to speak"])
+    assert rc == 0, out
+    assert "* (physics) %s made the room quiet" % a in out
+    assert "] (physics) %s: still mine to speak" % a in out
+
+    rc, out = as_user(srv, bob, ["fine in the lobby", "/room %d" % physics, "not here",
+                                 "/quiet off"])
+    assert rc == 1, out  # the refused say, and a member's /quiet in ann's room
+    assert "] %s: fine in the lobby" % bob["username"] in out
+    assert "! The room is quiet: only the teacher speaks." in out and "\n  not here\n" in out
+    assert "! Only a teacher (an admin) may do that." in out

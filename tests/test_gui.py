@@ -582,6 +582,35 @@ def test_a_quiet_room_closes_the_students_input_only(tk_env, make_server):
     assert not t_app.chat_view.quiet_var.get()
 
 
+def test_a_rooms_owner_quiets_it_and_a_member_is_closed_there_only(tk_env, make_server):
+    """docs/PROTOCOL.md §12: the switch is about the room shown; a student who owns a room
+    has it there, and speaks there while it is quiet."""
+    srv = make_server("--flood-limit", "0")
+    owner, member = tk_env(srv), tk_env(srv)
+    gui_user(owner, srv)
+    gui_user(member, srv)
+    apps = [owner, member]
+    assert not owner.chat_view.quiet_check.winfo_ismapped()  # a student: none in the lobby
+    owner.chat.create_room("lab", "", False)
+    pump(apps, lambda: owner.chat.current.startswith("room "), what="the room made")
+    room_id = int(owner.chat.current.split()[1])
+    member.chat.join_room(room_id)
+    pump(apps, lambda: member.chat.current == "room %d" % room_id, what="the member in")
+    owner.root.update()
+    assert owner.chat_view.quiet_check.winfo_ismapped()
+    owner.chat_view.quiet_check.invoke()
+    pump(apps, lambda: input_locked(member.chat_view), what="the member's input closed")
+    assert not input_locked(owner.chat_view)
+    send_via_gui(owner, "the owner still speaks")
+    pump(apps, lambda: "the owner still speaks" in conversation_texts(member, "room %d" %
+                                                                       room_id),
+         what="the owner's message")
+    member.chat.switch_to("")  # the lobby is not quiet
+    member.root.update()
+    assert not input_locked(member.chat_view)
+    assert not member.chat_view.quiet_check.winfo_ismapped()
+
+
 def test_a_kicked_student_is_back_at_the_login_window_and_told_until_when(tk_env,
                                                                          make_server):
     srv, teacher, student, t_app, s_app = a_class(tk_env, make_server)

@@ -542,7 +542,7 @@ def test_flood_control_names_the_wait_and_keeps_the_draft(chat):
     presenter.tr = Catalog("zh")
     presenter.send("快")
     presenter.session.say_callback({"op": "say", "status": "rate_limited", "retry_after": 2})
-    assert view.last("set_draft_note") == ("发送太快了，请 2 秒后再试；消息仍保留在输入框中。",)
+    assert view.last("set_draft_note") == ("发送太快了，请 2 秒后再试；消息没有丢失。",)
 
 
 def test_an_acknowledged_message_restores_nothing(chat):
@@ -797,7 +797,7 @@ def test_a_deleted_message_is_replaced_where_it_was(chat):
 def test_the_quiet_switch_asks_the_server_and_shows_the_truth_on_failure():
     presenter, view = teacher_chat()
     presenter.set_quiet(True)
-    assert presenter.session.requests[-1] == ("quiet", {"on": True})
+    assert presenter.session.requests[-1] == ("quiet", {"on": True, "room": 1})
     presenter.session.callbacks["quiet"]({"op": "quiet", "status": "disconnected",
                                           "message": "not connected"})
     assert view.last("set_admin_controls") == (True, False)
@@ -1081,3 +1081,66 @@ def test_a_quiet_lobby_does_not_close_the_input_of_another_room(chat):
     assert presenter.lock
     presenter.switch_to("room 7")
     assert presenter.lock == ""
+
+
+def test_a_quiet_room_closes_its_members_input_there_only(chat):
+    presenter, view = welcomed_with_rooms(chat)
+    feed(presenter, {"op": "moderation", "action": "quiet", "on": True, "room": 7,
+                     "by": "ann"})
+    assert presenter.conversations["room 7"][-1]["text"] == \
+        "ann made the room quiet: only the teacher speaks"
+    assert presenter.lock == ""  # the lobby is shown, and it is not quiet
+    presenter.switch_to("room 7")
+    assert presenter.lock.startswith("The room is quiet")
+    assert view.last("set_admin_controls") == (False, True)  # ann's room, not ours
+    presenter.switch_to(PUBLIC)
+    assert presenter.lock == ""
+
+
+def test_a_rooms_owner_has_its_quiet_switch_and_still_speaks_there(chat):
+    presenter, view = welcomed_with_rooms(chat)
+    presenter.on_room_event({"op": "room", "room": dict(room_record(9, "mine"), owner="me")})
+    presenter.switch_to("room 9")
+    assert view.last("set_admin_controls") == (True, False)
+    presenter.set_quiet(True)
+    assert presenter.session.requests[-1] == ("quiet", {"on": True, "room": 9})
+    feed(presenter, {"op": "moderation", "action": "quiet", "on": True, "room": 9,
+                     "by": "me"})
+    assert view.last("set_admin_controls") == (True, True)
+    assert presenter.lock == ""  # its owner may speak in a quiet room
+    presenter.switch_to("room 7")  # ann's
+    assert view.last("set_admin_controls") == (False, False)
+    presenter.set_quiet(True)  # no switch there: nothing is asked
+    assert presenter.session.requests[-1] == ("quiet", {"on": True, "room": 9})
+    presenter.switch_to("bob")  # a private conversation has no switch
+    assert view.last("set_admin_controls") == (False, False)
+
+
+def test_a_teachers_switch_is_about_the_room_shown():
+    presenter, view = teacher_chat()
+    presenter.on_room_event({"op": "room", "room": room_record(7, "physics")})
+    presenter.switch_to("room 7")
+    presenter.set_quiet(True)
+    assert presenter.session.requests[-1] == ("quiet", {"on": True, "room": 7})
+    presenter.switch_to(PUBLIC)
+    assert view.last("set_admin_controls") == (True, False)
+
+
+def test_the_session_learns_the_quiet_rooms_from_replies_and_events():
+    session = FakeSession()
+    session.learn_quiet({"status": "ok", "rooms": [room_record(1, "lobby"),
+                                                   room_record(7, "physics")],
+                         "quiet_rooms": [7]})
+    assert session.is_quiet(7) and not session.quiet
+    session.join_room(5, lambda reply: None)
+    session.callbacks["join"]({"status": "ok", "room": room_record(5, "art"), "quiet": True})
+    assert session.is_quiet(5)
+    session.rooms(lambda reply: None)
+    session.callbacks["rooms"]({"status": "ok", "rooms": [room_record(5, "art")],
+                                "quiet_rooms": []})
+    assert not session.is_quiet(5) and session.is_quiet(7)  # 7 was not in this list
+    session._event({"op": "room_closed", "room": 7})
+    assert not session.is_quiet(7)
+    session.note_say_reply(None, {"status": "forbidden"}, 3)
+    session.note_say_reply("bob", {"status": "forbidden"})  # a private one: the lobby
+    assert session.is_quiet(3) and session.quiet

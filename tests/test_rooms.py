@@ -143,6 +143,29 @@ def test_a_room_owner_may_quiet_and_moderate_their_room(group):
     assert c["cat"].request("quiet", on=True)["status"] == "forbidden"
 
 
+def test_which_rooms_are_quiet_is_told_beside_the_records(group):
+    """*This implementation*: the auth and `rooms` replies name the quiet rooms among their
+    records (`quiet_rooms`), the `join` reply says whether its room is (`quiet`); the records
+    themselves keep their fields (docs/PROTOCOL.md §12)."""
+    srv, p, c = group
+    rid = c["ann"].request("create_room", name="Quiet one")["room"]["room"]
+    other = c["ann"].request("create_room", name="Loud one")["room"]["room"]
+    joined = c["bob"].request("join", room=rid)
+    assert joined["quiet"] is False and "quiet" not in joined["room"]
+    assert c["ann"].request("quiet", on=True, room=rid)["status"] == "ok"
+    assert c["teacher"].request("quiet", on=True)["status"] == "ok"  # the lobby
+    listed = c["cat"].request("rooms")
+    assert sorted(listed["quiet_rooms"]) == sorted([1, rid])
+    assert all("quiet" not in record for record in listed["rooms"])
+    assert c["cat"].request("join", room=rid)["quiet"] is True
+    assert c["cat"].request("join", room=other)["quiet"] is False
+    with chat_client(srv, p["bob"]) as again:
+        assert again.auth_reply["quiet"] is True
+        assert sorted(again.auth_reply["quiet_rooms"]) == sorted([1, rid])
+    assert c["ann"].request("quiet", on=False, room=rid)["status"] == "ok"
+    assert c["cat"].request("rooms")["quiet_rooms"] == [1]
+
+
 def test_one_user_owns_at_most_fifty_open_rooms(group):
     _, _, c = group
     for i in range(50):

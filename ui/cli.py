@@ -366,7 +366,10 @@ class Cli:
         self.read_marks.seen("#%d" % room, None, room, msg_id)
 
     def on_moderation(self, event: Dict[str, Any]) -> None:
-        self.say("* " + moderation_notice(self.tr, event))
+        room = event.get("room")
+        where = "(%s) " % self.room_names.get(room, room) \
+            if isinstance(room, int) and room != LOBBY else ""  # a room's quiet: which one
+        self.say("* " + where + moderation_notice(self.tr, event))
 
     # -- rooms (docs/PROTOCOL.md §12) -----------------------------------------------------
 
@@ -1051,7 +1054,8 @@ class Cli:
         if choice not in ("on", "off"):
             self.usage("cli.usage_quiet")
             return
-        self._moderate(lambda then: self.session.set_quiet(choice == "on", then))
+        room = self.room  # the room plain lines go to (docs/PROTOCOL.md §12)
+        self._moderate(lambda then: self.session.set_quiet(choice == "on", then, room=room))
 
     def cmd_audit(self, rest: str) -> None:
         limit = parse_minutes(rest, 1, 200) if rest.strip() else 20

@@ -96,13 +96,13 @@ STRINGS: Dict[str, Dict[str, str]] = {
                         "zh": "回车发送，Shift+回车换行"},
     "chat.too_fast": {"en": "You are sending too fast. Try again in {n} s; your message is "
                             "still here.",
-                      "zh": "发送太快了，请 {n} 秒后再试；消息仍保留在输入框中。"},
+                      "zh": "发送太快了，请 {n} 秒后再试；消息没有丢失。"},
     "chat.refused": {"en": "The server refused this message: {why}",
                      "zh": "服务器拒绝了这条消息：{why}"},
     "chat.not_sent": {"en": "Not sent: {why}", "zh": "未发送：{why}"},
     "chat.maybe_not_sent": {"en": "The connection dropped before the server confirmed this "
-                                  "message ({why}); it is back in the input.",
-                            "zh": "服务器确认这条消息之前连接断开了（{why}），消息已放回输入框。"},
+                                  "message ({why}); your message is still here.",
+                            "zh": "服务器确认这条消息之前连接断开了（{why}），消息没有丢失。"},
     # menus
     "menu.file": {"en": "File", "zh": "文件"},
     "menu.files": {"en": "Shared files…", "zh": "共享文件…"},
@@ -227,11 +227,10 @@ STRINGS: Dict[str, Dict[str, str]] = {
     "chat.delete_gone": {"en": "That message is gone already.", "zh": "这条消息已经不存在了。"},
     "chat.muted_refused": {"en": "You are muted until {time}; your message is still here. "
                                  "You may still write to the teacher privately.",
-                           "zh": "你已被禁言至 {time}，消息仍保留在输入框中。仍可私聊老师。"},
+                           "zh": "你已被禁言至 {time}，消息没有丢失。仍可私聊老师。"},
     "chat.quiet_refused": {"en": "The room is quiet: only the teacher speaks. Your message is "
                                  "still here; you may write to the teacher privately.",
-                           "zh": "全员安静中：只有老师可以发言。消息仍保留在输入框中，"
-                                 "可以私聊老师。"},
+                           "zh": "全员安静中：只有老师可以发言。消息没有丢失，可以私聊老师。"},
     "lock.muted": {"en": "You are muted until {time}. You may still write to the teacher "
                          "privately.",
                    "zh": "你已被禁言至 {time}。仍可私聊老师。"},
@@ -513,8 +512,9 @@ teachers (admins) only:
   /unmute USER              USER may speak again
   /kick USER [MINUTES] [REASON]   remove USER from the chat; with MINUTES (1-10080), USER
                             may not log in again until then
-  /quiet on|off             while on, only teachers speak in the room (students may still
-                            write to a teacher with /msg)
+  /quiet on|off             while on, only teachers and its owner speak in the room you
+                            write to (/room); in a quiet lobby students may still write to
+                            a teacher with /msg. A room's owner may quiet it too
   /handins                  every student's hand-ins
   /handins get all|STUDENT [DEST]   download them into DEST/STUDENT/
   /audit [N]                the last N moderation actions (default 20)
@@ -557,7 +557,8 @@ teachers (admins) only:
   /unmute 用户名              解除禁言
   /kick 用户名 [分钟数] [原因]   将用户移出聊天室；给出分钟数（1-10080）时，在此之前不能
                               重新登录
-  /quiet on|off               开启后只有老师能在大厅发言（学生仍可用 /msg 私聊老师）
+  /quiet on|off               开启后只有老师和群主能在当前聊天室（/room）发言；大厅安静时
+                              学生仍可用 /msg 私聊老师。群主也可以让自己的群安静
   /handins                    所有学生上交的作业
   /handins get all|学生 [目标]   下载到 目标/学生/ 下
   /audit [条数]               最近的管理记录（默认 20 条）

@@ -135,7 +135,7 @@ class SessionListener(Protocol):
 
     def on_moderation(self, event: Dict[str, Any]) -> None:
         """A teacher muted, unmuted or removed someone, or made the room quiet or not
-        (docs/PROTOCOL.md §11); Session.quiet and Session.muted_until already say so."""
+        (docs/PROTOCOL.md §11); Session.is_quiet(room) and Session.muted_until already say so."""
 
     def on_message_deleted(self, event: Dict[str, Any]) -> None: ...
 
@@ -234,9 +234,9 @@ class Session:
     close() at the end.
     Fields: state (as in SessionListener.on_state), refusal (a Refusal while the server
     refuses our connections, else None), username, user_id, role ('admin' or 'member'),
-    is_admin, quiet (the lobby is quiet), muted_until (wall-clock seconds; 0: not muted),
-    admins (the casefolded names of the teachers seen so far), sms (the server's SMS mode,
-    after hello), host, port."""
+    is_admin, quiet (the lobby is quiet), is_quiet(room), muted_until (wall-clock seconds;
+    0: not muted), admins (the casefolded names of the teachers seen so far), sms (the
+    server's SMS mode, after hello), host, port."""
 
     def __init__(self, host: str, port: int, listener: Optional[SessionListener] = None,
                  clock: Callable[[], float] = time.monotonic,
@@ -257,7 +257,9 @@ class Session:
         self.wall = wall  # the clock a mute's end is told in (the server's `until`)
         self._refreshing_files = False  # a first page of the file list is on its way
         self.role = "member"
-        self.quiet = False
+        # The rooms known to be quiet (docs/PROTOCOL.md §11, §12): the auth reply's `quiet`
+        # (the lobby), the room records' `quiet`, the moderation events, a refused say.
+        self.quiet_rooms: Set[int] = set()
         self.muted_until = 0.0
         # Members are not told who the teachers are; they learn it from what teachers do
         # (the `by` of a moderation event), so a muted student's client knows whom it may
@@ -383,7 +385,7 @@ class Session:
                 self.username = reply["username"]
                 self.user_id = reply["user_id"]
                 self.role = reply.get("role", "member")
-                self.quiet = False
+                self.quiet_rooms = set()
                 self.muted_until = 0.0
                 self.admins = {self.username.casefold()} if self.is_admin else set()
                 self.members = set()
@@ -457,7 +459,9 @@ class Session:
         if status == "ok":
             self._settled("chat")
             self.role = reply.get("role", self.role)
+            self.quiet_rooms = set()
             self.quiet = bool(reply.get("quiet"))
+            self.learn_quiet(reply)
             self._set_state("online", "%s:%d" % (self.host, self.port))
             self._emit(self.listener.on_welcome, reply)
             if self.chat is not None:
@@ -564,20 +568,22 @@ class Session:
             fields["room"] = room
 
         def said(reply: Dict[str, Any]) -> None:
-            self.note_say_reply(to, reply)
+            self.note_say_reply(to, reply, fields.get("room", LOBBY))
             if callback is not None:
                 callback(reply)
         self.chat.request("say", said, **fields)
         return True
 
-    def note_say_reply(self, to: Optional[str], reply: Dict[str, Any]) -> None:
+    def note_say_reply(self, to: Optional[str], reply: Dict[str, Any],
+                       room: int = LOBBY) -> None:
         """A refused say tells what no event told us: a mute from before this login (its
-        retry_after), a room gone quiet before we joined, and that `to` is no teacher."""
+        retry_after), a room gone quiet before we joined, and that `to` is no teacher. (A
+        private message is refused while the lobby is quiet: docs/PROTOCOL.md §11.)"""
         status = reply.get("status")
         if status == "muted":
             self.muted_until = self.wall() + (retry_after_s(reply) or 1)
         elif status == "forbidden":
-            self.quiet = True
+            self.quiet_rooms.add(LOBBY if to else room)
         if status in ("muted", "forbidden") and to:
             self.members.add(to.casefold())
 
@@ -609,8 +615,47 @@ class Session:
             fields["reason"] = reason
         self._request(self.chat, "kick", callback, **fields)
 
-    def set_quiet(self, on: bool, callback: Callback) -> None:
-        self._request(self.chat, "quiet", callback, on=on)
+    def set_quiet(self, on: bool, callback: Callback, room: int = LOBBY) -> None:
+        """Only teachers (and, in a room of theirs, its owner) may speak in `room` while it
+        is quiet (docs/PROTOCOL.md §11, §12)."""
+        self._request(self.chat, "quiet", callback, on=on, room=room)
+
+    @property
+    def quiet(self) -> bool:
+        """The lobby is quiet."""
+        return LOBBY in self.quiet_rooms
+
+    @quiet.setter
+    def quiet(self, on: bool) -> None:
+        self.mark_quiet(LOBBY, on)
+
+    def is_quiet(self, room: Optional[int]) -> bool:
+        return (LOBBY if room is None else room) in self.quiet_rooms
+
+    def mark_quiet(self, room: int, on: bool) -> None:
+        if on:
+            self.quiet_rooms.add(room)
+        else:
+            self.quiet_rooms.discard(room)
+
+    def learn_quiet(self, reply: Dict[str, Any]) -> None:
+        """Which rooms are quiet, from a reply: the auth and `rooms` replies name them
+        (`quiet_rooms`, beside their room records), the `join` reply says so of its room
+        (`quiet`): docs/PROTOCOL.md §12. A server that does not say changes nothing."""
+        quiet_ids = reply.get("quiet_rooms")
+        if isinstance(quiet_ids, list):
+            for record in reply.get("rooms", []):
+                if isinstance(record, dict) and isinstance(record.get("room"), int):
+                    self.mark_quiet(record["room"], record["room"] in quiet_ids)
+        record = reply.get("room")
+        if isinstance(reply.get("quiet"), bool) and isinstance(record, dict) and \
+                isinstance(record.get("room"), int):
+            self.mark_quiet(record["room"], reply["quiet"])
+
+    def is_room_owner(self, record: Any) -> bool:
+        return isinstance(record, dict) and self.username is not None and \
+            isinstance(record.get("owner"), str) and \
+            record["owner"].casefold() == self.username.casefold()
 
     def audit(self, callback: Callback, before: Optional[int] = None, limit: int = 50) -> None:
         """A page of the moderation log, newest first (reply 'entries')."""
@@ -638,8 +683,9 @@ class Session:
             self.muted_until = float(until) if isinstance(until, (int, float)) else 0.0
         elif action == "unmute" and mine:
             self.muted_until = 0.0
-        elif action == "quiet" and event.get("room", LOBBY) in (None, LOBBY):
-            self.quiet = bool(event.get("on"))
+        elif action == "quiet":
+            room = event.get("room")
+            self.mark_quiet(room if isinstance(room, int) else LOBBY, bool(event.get("on")))
 
     def _kicked(self, event: Dict[str, Any]) -> None:
         """A teacher removed us: the token is dead, so no reconnecting."""
@@ -657,7 +703,10 @@ class Session:
 
     def rooms(self, callback: Callback) -> None:
         """The public rooms, ours, and those we are invited to (reply 'rooms')."""
-        self._request(self.chat, "rooms", callback)
+        def listed(reply: Dict[str, Any]) -> None:
+            self.learn_quiet(reply)
+            callback(reply)
+        self._request(self.chat, "rooms", listed)
 
     def create_room(self, name: str, topic: str, private: bool, callback: Callback) -> None:
         fields: Dict[str, Any] = {"name": name, "private": private}
@@ -666,7 +715,10 @@ class Session:
         self._request(self.chat, "create_room", callback, **fields)
 
     def join_room(self, room: int, callback: Callback) -> None:
-        self._request(self.chat, "join", callback, room=room)
+        def joined(reply: Dict[str, Any]) -> None:
+            self.learn_quiet(reply)
+            callback(reply)
+        self._request(self.chat, "join", joined, room=room)
 
     def leave_room(self, room: int, callback: Callback) -> None:
         self._request(self.chat, "leave", callback, room=room)
@@ -814,6 +866,8 @@ class Session:
             return
         if op == "moderation":
             self._moderated(event)
+        elif op == "room_closed" and isinstance(event.get("room"), int):
+            self.mark_quiet(event["room"], False)
         handler = getattr(self.listener, EVENT_HANDLERS.get(op, ""), None)
         if handler is not None:
             self._emit(handler, event)

@@ -162,7 +162,8 @@ class ChatView(Protocol):
         and the reason is shown in their place. '' opens them again."""
 
     def set_admin_controls(self, visible: bool, quiet: bool) -> None:
-        """The teacher's switch "quiet room": shown or not, and whether it is on."""
+        """The switch "quiet room" for the room shown (a teacher's, or the room owner's):
+        shown or not, and whether it is on."""
 
     def set_topic(self, text: str) -> None:
         """The line above the messages: the room's name and topic ('' hides it)."""
@@ -283,7 +284,7 @@ class ChatPresenter:
             self._add_message(event, live=False)
         self.view.set_title(self._title())
         self.view.set_badge(self.tr("role.admin") if self.session.is_admin else "")
-        self.view.set_admin_controls(self.session.is_admin, self.session.quiet)
+        self._show_quiet_switch()
         self._refresh_conversation()
         self._update_lock()
         # Every conversation with its unread count, however old (docs/PROTOCOL.md §5).
@@ -409,11 +410,15 @@ class ChatPresenter:
             self.view.append_entry(burst.entry)
 
     def on_moderation(self, event: Dict[str, Any]) -> None:
-        """A notice for everyone; the session has already noted what it changes for us."""
-        self._system(moderation_notice(self.tr, event, self.session.wall()))
+        """A notice for everyone (a room's quiet: in that room); the session has already
+        noted what it changes for us."""
+        room = event.get("room")
+        key = room_key(room) if event.get("action") == "quiet" and room in self.rooms \
+            else PUBLIC
+        self._system(moderation_notice(self.tr, event, self.session.wall()), key)
         self._show_online()  # its `by` is a teacher
         if event.get("action") == "quiet":
-            self.view.set_admin_controls(self.session.is_admin, self.session.quiet)
+            self._show_quiet_switch()
         self._update_lock()
 
     def on_message_deleted(self, event: Dict[str, Any]) -> None:
@@ -441,9 +446,11 @@ class ChatPresenter:
         if self.view is None:
             return
         room = room_of(self.current)
-        # In a room of ours only a mute closes the input (`quiet` is about the lobby here).
+        # A quiet room is closed to its members, but for its owner (docs/PROTOCOL.md §12).
+        quiet = room is not None and self.session.is_quiet(room) and \
+            not self.session.is_room_owner(self.rooms.get(room))
         lock = speaking_lock(self.tr, self.session, self.current if room is None else PUBLIC,
-                             quiet_applies=room == LOBBY)
+                             quiet=quiet)
         if lock != self.lock:
             self.lock = lock
             self.view.set_input_lock(lock)
@@ -678,6 +685,7 @@ class ChatPresenter:
         self.marked.discard(key)  # seen now: its next unseen message gets a new line
         self._refresh_conversation()
         self._update_lock()
+        self._show_quiet_switch()
         record = self.rooms.get(room) if room is not None else None
         self._show_topic()
         self.view.set_room_actions(record is not None)
@@ -685,6 +693,14 @@ class ChatPresenter:
         if key in self.listed and not self.conversations[key]:  # its messages: not yet
             self.session.history(None, key, self._room_history)
         self._mark_current()
+
+    def _show_quiet_switch(self) -> None:
+        """The "quiet room" switch is about the room shown: a teacher has it in every room,
+        a room's owner in theirs (docs/PROTOCOL.md §12), nobody in a private conversation."""
+        room = room_of(self.current)
+        may = room is not None and (self.session.is_admin or
+                                    self.session.is_room_owner(self.rooms.get(room)))
+        self.view.set_admin_controls(may, room is not None and self.session.is_quiet(room))
 
     def _show_topic(self) -> None:
         """The line above the messages: the room shown now, its member count and topic."""
@@ -1048,15 +1064,18 @@ class ChatPresenter:
         self.session.delete_message(msg_id, done)
 
     def set_quiet(self, on: bool) -> None:
-        """The teacher's switch: only teachers may speak in the room while it is on."""
-        if not self.session.is_admin:
+        """The switch of the room shown: only teachers (and its owner) may speak in it while
+        it is on."""
+        room = room_of(self.current)
+        if room is None or not (self.session.is_admin or
+                                self.session.is_room_owner(self.rooms.get(room))):
             return
 
         def done(reply: Dict[str, Any]) -> None:
             if reply.get("status") != "ok" and self.view is not None:
                 self.view.show_error(status_text(self.tr, reply))
-                self.view.set_admin_controls(True, self.session.quiet)  # as it really is
-        self.session.set_quiet(on, done)
+                self._show_quiet_switch()  # as it really is
+        self.session.set_quiet(on, done, room=room)
 
 
 # An address in a message: http or https up to a space, a quote or an angle bracket (or a

@@ -77,14 +77,13 @@ def banned_text(tr: Catalog, retry_after_s: Optional[int], now: Optional[float] 
     return tr("error.banned_until", time=clock_text(now + retry_after_s, now))
 
 
-def speaking_lock(tr: Catalog, session: Any, conversation: str,
-                  quiet_applies: bool = True) -> str:
+def speaking_lock(tr: Catalog, session: Any, conversation: str, quiet: bool) -> str:
     """Why this user cannot write in this conversation now ('' when they can): muted, or a
     quiet room. Teachers always may; a private conversation with a teacher stays open (a
     student must be able to ask, docs/PROTOCOL.md §11), and so does one with somebody not
     known to be a member, since members are not told who the teachers are: there the server
-    decides, and its refusal teaches us who is not a teacher. quiet_applies: False for a
-    room other than the lobby (Session.quiet is the lobby's)."""
+    decides, and its refusal teaches us who is not a teacher. quiet: the room shown is quiet
+    and this user does not own it."""
     if session.is_admin:
         return ""
     if conversation and (session.is_known_admin(conversation) or
@@ -94,7 +93,7 @@ def speaking_lock(tr: Catalog, session: Any, conversation: str,
     if muted_s > 0:
         now = session.wall()
         return tr("lock.muted", time=clock_text(now + muted_s, now))
-    if session.quiet and quiet_applies:
+    if quiet:
         return tr("lock.quiet")
     return ""
 
