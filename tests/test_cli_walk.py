@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import chat_client, register
 from tests.test_cli_ux import LAUNCHER, read_until
+from tests.wire import WireClient
 from ui.cli import Cli, TerminalLines
 
 
@@ -157,3 +158,42 @@ def test_ctrl_c_gives_the_terminal_back_with_echo(make_server):
         assert local_modes & termios.ECHO and local_modes & termios.ICANON
     finally:
         stop(proc, master, slave)
+
+
+def test_a_download_into_a_folder_that_cannot_be_made_names_the_folder(make_server,
+                                                                        tmp_path):
+    from tests.conftest import file_client
+    srv = make_server()
+    user = register(srv)
+    with file_client(srv, user) as c:
+        done = c.upload("notes.txt", b"some notes")
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder")
+    dest = blocker / "inside"
+    cli, out = cli_script(srv, ["/login " + user["username"], user["password"],
+                                "/download %d %s" % (done["file"]["file_id"], dest), "/quit"])
+    assert run_with_deadline(cli) == 1
+    text = out.getvalue()
+    assert "Could not make the folder %s" % dest in text, text
+    assert "gone" not in text, text
+
+
+def test_logout_ends_the_login_on_the_server_and_another_may_follow(make_server):
+    srv = make_server()
+    ann, bob = register(srv), register(srv)
+    tokens = []
+    cli, out = cli_script(srv, ["/login " + ann["username"], ann["password"], "/logout",
+                                "/users", "/login " + bob["username"], bob["password"],
+                                "/quit"])
+    login = cli.session.login
+
+    def remember_token(name, password, callback):
+        login(name, password, lambda reply: (tokens.append(reply.get("token")),
+                                             callback(reply)))
+    cli.session.login = remember_token
+    assert run_with_deadline(cli) == 1  # the /users while logged out
+    text = out.getvalue()
+    assert "* Logged out. /login NAME to log in again." in text, text
+    assert "! not logged in" in text and "* logged in as %s" % bob["username"] in text, text
+    with WireClient(srv.chat) as c:  # ann's token is dead on the server
+        assert c.request("auth", token=tokens[0])["status"] == "unauthorized"

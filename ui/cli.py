@@ -638,6 +638,24 @@ class Cli:
     def cmd_quit(self, rest: str) -> None:
         self.quitting = True
 
+    def cmd_logout(self, rest: str) -> None:
+        """The token ends on the server (every window of this login); transfers with it."""
+        if self.session.token is None:
+            self.error(self.tr("cli.not_logged_in"))
+            return
+        for transfer in self.transfers.active():
+            transfer.cancel()
+        done: Dict[str, Any] = {}
+        self._wait(done)  # a /quit right after must not close the line before it is sent
+
+        def answered(reply: Dict[str, Any]) -> None:
+            done["done"] = True
+            if reply.get("status") == "ok":
+                self.say("* " + self.tr("cli.logged_out"))
+            else:
+                self.error(self.net_error(reply))
+        self.session.logout(answered)
+
     def _wait(self, done: Dict[str, Any]) -> None:
         self.busy = lambda: not done.get("done")
 

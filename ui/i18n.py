@@ -506,7 +506,8 @@ rooms:
   /delete file ID           delete a file you shared (a teacher: any file)
   /handin PATH              hand a file (or a folder's files) in: only the teachers and
                             you see it
-  /quit                     leave
+  /logout                   log out here (then /login again, perhaps as someone else)
+  /quit                     leave (Ctrl+D too)
 teachers (admins) only:
   /mute USER MINUTES        USER may not speak for MINUTES (1-10080)
   /unmute USER              USER may speak again
@@ -551,7 +552,8 @@ teachers (admins) only:
                               消息
   /delete file 编号           删除自己共享的文件（老师：任何文件）
   /handin 路径                上交作业（文件或文件夹中的文件）：只有老师和你能看到
-  /quit                       退出
+  /logout                     退出登录（之后可以再 /login，也可以换一个账号）
+  /quit                       退出程序（也可以按 Ctrl+D）
 仅限老师（管理员）：
   /mute 用户名 分钟数         禁言该用户若干分钟（1-10080）
   /unmute 用户名              解除禁言
@@ -752,6 +754,8 @@ teachers (admins) only:
                                "not read it",
                          "zh": "{path} 里没有可发送的文件：文件夹是空的，或者你没有读取它的权限"},
     "cli.cancelled": {"en": "cancelled", "zh": "已取消"},
+    "cli.logged_out": {"en": "Logged out. /login NAME to log in again.",
+                       "zh": "已退出登录。输入 /login 用户名 可以重新登录。"},
     "cli.still_reconnecting": {"en": "the connection to the server is lost and is being made "
                                      "again; try once it says it is back",
                                "zh": "与服务器的连接已断开，正在重连；提示已重新连上后再试"},
@@ -816,6 +820,9 @@ teachers (admins) only:
     "error.local_full": {"en": "This computer's disk is full.", "zh": "本机磁盘已满。"},
     "error.local_changed": {"en": "The file changed while it was being sent.",
                             "zh": "文件在发送过程中被修改了。"},
+    "error.local_no_folder": {"en": "Could not make the folder {folder} on this computer to "
+                                    "save into: choose another folder.",
+                              "zh": "无法在本机创建用来保存的文件夹 {folder}，请换一个文件夹。"},
     "error.local_error": {"en": "The file on this computer could not be read or written.",
                           "zh": "无法读写本机上的文件。"},
     "error.bad_request": {"en": "The server did not accept the request.",

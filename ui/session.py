@@ -395,9 +395,12 @@ class Session:
             callback(reply)
         self._auth_request("login", got, login=login, password=password)
 
-    def logout(self) -> None:
+    def logout(self, callback: Optional[Callback] = None) -> None:
+        """The token ends on the server; callback (if any) gets the reply."""
         if self.token:
-            self._auth().request("logout", None, token=self.token)
+            self._auth().request("logout", callback, token=self.token)
+        elif callback is not None:
+            callback({"status": "ok"})
         self._drop(offline_because="")
 
     def _drop(self, offline_because: str) -> None:

@@ -96,6 +96,10 @@ def safe_local_path(root: str, name: str) -> Optional[str]:
     return path
 
 
+# A download's folder could not be made (error.local_no_folder in ui/i18n.py).
+NO_FOLDER = "local_no_folder"
+
+
 def local_error(exc: OSError) -> str:
     """The code (error.<code> in ui/i18n.py) of what went wrong with a local file."""
     return LOCAL_ERRORS.get(exc.errno or 0, "local_error")
@@ -118,7 +122,7 @@ def available_path(path: str, taken: Collection[str] = (), skip_parts: bool = Fa
 
 def folder_entries(folder: str) -> List[Tuple[str, str]]:
     """(local path, shared name) for every file under folder; names keep the relative paths
-    under the folder's own name, '/'-separated, as SPEC §6 asks."""
+    under the folder's own name, '/'-separated, as docs/PROTOCOL.md §6 asks."""
     base = os.path.basename(os.path.normpath(folder))
     entries = []
     for root, dirs, files in os.walk(folder):
@@ -414,8 +418,16 @@ class Download(Transfer):
         if self.state == "waiting":
             if now < self.retry_at:
                 return
-            os.makedirs(os.path.dirname(self.dest) or ".", exist_ok=True)
-            self._file = open(self.part, "ab+")
+            try:
+                os.makedirs(os.path.dirname(self.dest) or ".", exist_ok=True)
+                self._file = open(self.part, "ab+")
+            except OSError as exc:
+                # A folder that cannot be made (a file on its way, /proc, a name the disk
+                # refuses): about where to save, not about a file that is "gone".
+                if exc.errno not in (errno.ENOENT, errno.ENOTDIR, errno.EINVAL):
+                    raise
+                self.fail(NO_FOLDER)
+                return
             self._file.seek(0)
             self._hasher = hashlib.sha256()
             self.hashed_bytes = 0

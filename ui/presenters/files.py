@@ -25,6 +25,7 @@ from ui.settings import config_dir
 from ui.transfers import (
     HAND_IN,
     MAX_RETRIES,
+    NO_FOLDER,
     Download,
     Folder,
     Transfer,
@@ -757,6 +758,8 @@ def failure_text(tr: Catalog, t: Transfer) -> str:
                   limit=human_size(t.limit_bytes))
     if t.error == "connection_lost":
         return lost_text(tr, t)
+    if t.error == NO_FOLDER and isinstance(t, Download):
+        return tr("error.local_no_folder", folder=os.path.dirname(t.dest) or ".")
     if t.error in WHY_KEYS:
         return why_text(tr, t.error or "")
     if reply is not None and reply.get("status") == "forbidden" and t.kind == "up":
