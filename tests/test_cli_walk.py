@@ -197,3 +197,30 @@ def test_logout_ends_the_login_on_the_server_and_another_may_follow(make_server)
     assert "! not logged in" in text and "* logged in as %s" % bob["username"] in text, text
     with WireClient(srv.chat) as c:  # ann's token is dead on the server
         assert c.request("auth", token=tokens[0])["status"] == "unauthorized"
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+def test_a_mistyped_code_is_asked_for_again_not_the_whole_form(make_server):
+    pytest.importorskip("readline")
+    from tests.conftest import new_identity
+    srv = make_server()
+    name, phone = new_identity()
+    proc, master, slave = terminal_client(srv)
+    seen = [""]
+    try:
+        read_until(master, r"/help for commands", seen)
+        os.write(master, ("/register %s %s\r" % (name, phone)).encode())
+        read_until(master, r"Password: ", seen)
+        os.write(master, b"a good password 1\r")
+        read_until(master, r"SMS code: ", seen)
+        wrong = "000000" if srv.sms_code(phone) != "000000" else "111111"
+        os.write(master, wrong.encode() + b"\r")
+        read_until(master, r"The code is wrong or has expired\.[^\n]*\n[^\n]*SMS code: ", seen)
+        os.write(master, srv.sms_code(phone).encode() + b"\r")
+        read_until(master, r"Account created", seen)
+        os.write(master, b"/quit\r")
+        proc.wait(20)
+    finally:
+        stop(proc, master, slave)
+    with WireClient(srv.auth) as c:
+        assert c.request("login", login=name, password="a good password 1")["status"] == "ok"

@@ -80,6 +80,8 @@ except ImportError:  # Windows: the console keeps its own mode
     termios = None  # type: ignore[assignment]
 
 POLL_INTERVAL_S = 0.02
+# Wrong codes the server takes before the code is invalid (docs/PROTOCOL.md §4).
+CODE_TRIES = 5
 # Back to the start of the terminal's line, and erase it: a progress line is drawn over
 # and over in place, and cleared before a message is printed where it was.
 CLEAR_LINE = "\r\x1b[K"
@@ -700,9 +702,21 @@ class Cli:
         def registered(reply: Dict[str, Any]) -> None:
             self.say("* " + self.tr("register.done"))
 
-        def with_code(password: str, code: str) -> None:
-            self.session.register(name, password, phone, code, email,
-                                  self._reply_handler(done, registered))
+        def with_code(password: str, code: str, tries: int = 1) -> None:
+            answer = self._reply_handler(done, registered)
+
+            def answered(reply: Dict[str, Any]) -> None:
+                # A mistyped code is asked for again, not the whole form: the code stays
+                # good for 5 tries (docs/PROTOCOL.md §4), and a new one only after 60 s. A
+                # script's next line is no code, so a script still stops here.
+                if reply.get("status") == "bad_code" and self.interactive and \
+                        tries < CODE_TRIES:
+                    self.error(self.tr.error("bad_code"))
+                    self.ask(self.tr("register.code"), False,
+                             lambda again: with_code(password, again, tries + 1))
+                    return
+                answer(reply)
+            self.session.register(name, password, phone, code, email, answered)
 
         def with_password(password: str) -> None:
             if check_password(password):
