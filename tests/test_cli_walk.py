@@ -224,3 +224,16 @@ def test_a_mistyped_code_is_asked_for_again_not_the_whole_form(make_server):
         stop(proc, master, slave)
     with WireClient(srv.auth) as c:
         assert c.request("login", login=name, password="a good password 1")["status"] == "ok"
+
+
+def test_a_narrow_terminal_gets_each_file_on_two_short_lines():
+    from ui.cli import FILE_LINE_COLUMNS, file_lines
+    from ui.i18n import Catalog
+    record = {"file_id": 42, "name": "hw/week 1/report.pdf", "size": 123456, "owner": "ann",
+              "uploaded_at": 1764169937.0, "visibility": "all"}
+    wide = file_lines(Catalog("en"), record, FILE_LINE_COLUMNS)
+    assert len(wide) == 1 and len(wide[0]) <= FILE_LINE_COLUMNS
+    narrow = file_lines(Catalog("en"), record, 40)
+    assert narrow[0] == "    42  hw/week 1/report.pdf"
+    assert narrow[1].startswith("        120.6 KB  ann  ") and all(len(n) <= 40 for n in narrow)
+    assert file_lines(Catalog("en"), record) == wide  # not a terminal: one line, always

@@ -934,12 +934,10 @@ class Cli:
             files = reply["files"]
             if not files and not more:
                 self.say("* " + self.tr("cli.no_files"))
-            for f in files:  # columns by display width: a CJK character takes two
-                self.say("%6d  %s %10s  %s %s%s" % (
-                    f["file_id"], pad(f["name"], 40), human_size(f["size"]), pad(f["owner"], 12),
-                    time.strftime("%Y-%m-%d %H:%M", time.localtime(f["uploaded_at"])),
-                    "  " + self.tr("cli.handed_in") if f.get("visibility") == HAND_IN
-                    else ""))
+            columns = shutil.get_terminal_size().columns if self.interactive else 0
+            for f in files:
+                for line in file_lines(self.tr, f, columns):
+                    self.say(line)
             self._files_before = files[-1]["file_id"] if files and reply.get("more") else None
             if self._files_before is not None:
                 self.say("* " + self.tr("cli.more_files", n=FILES_PAGE_LINES))
@@ -1308,6 +1306,23 @@ def discover(targets: List[Tuple[str, int]], lang: str, out: TextIO = sys.stdout
             err.write("  %s\n" % error)
         return 1
     return 0
+
+
+# Columns a file's one-line entry takes; a narrower terminal gets two lines a file.
+FILE_LINE_COLUMNS = 94
+
+
+def file_lines(tr: Catalog, f: Dict[str, Any], columns: int = 0) -> List[str]:
+    """A shared file as /files shows it: one line in columns (a CJK character takes two),
+    or, in a terminal narrower than that, its id and name, then the rest indented (a
+    wrapped line is hard to read). columns 0: not a terminal, one line."""
+    stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(f["uploaded_at"]))
+    handed_in = "  " + tr("cli.handed_in") if f.get("visibility") == HAND_IN else ""
+    if columns and columns < FILE_LINE_COLUMNS:
+        return ["%6d  %s" % (f["file_id"], f["name"]),
+                "        %s  %s  %s%s" % (human_size(f["size"]), f["owner"], stamp, handed_in)]
+    return ["%6d  %s %10s  %s %s%s" % (f["file_id"], pad(f["name"], 40), human_size(f["size"]),
+                                       pad(f["owner"], 12), stamp, handed_in)]
 
 
 def terminal_mode() -> Any:
