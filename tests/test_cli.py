@@ -396,12 +396,14 @@ def test_quiet_is_about_the_room_plain_lines_go_to_and_its_owner_may_quiet_it(ma
 
     rc, out = as_user(srv, ann, ["/room %d" % physics, "/quiet on", "still mine to speak"])
     assert rc == 0, out
-    assert "* (physics) %s made the room quiet" % a in out
+    assert "* (physics) %s made this room quiet: only its owner and the teachers speak" % a \
+        in out
     assert "] (physics) %s: still mine to speak" % a in out
 
     rc, out = as_user(srv, bob, ["fine in the lobby", "/room %d" % physics, "not here",
                                  "/quiet off"])
     assert rc == 1, out  # the refused say, and a member's /quiet in ann's room
     assert "] %s: fine in the lobby" % bob["username"] in out
-    assert "! The room is quiet: only the teacher speaks." in out and "\n  not here\n" in out
+    assert "! This room is quiet: only its owner and the teachers speak." in out
+    assert "\n  not here\n" in out
     assert "! Only a teacher (an admin) may do that." in out

@@ -1088,10 +1088,10 @@ def test_a_quiet_room_closes_its_members_input_there_only(chat):
     feed(presenter, {"op": "moderation", "action": "quiet", "on": True, "room": 7,
                      "by": "ann"})
     assert presenter.conversations["room 7"][-1]["text"] == \
-        "ann made the room quiet: only the teacher speaks"
+        "ann made this room quiet: only its owner and the teachers speak"
     assert presenter.lock == ""  # the lobby is shown, and it is not quiet
     presenter.switch_to("room 7")
-    assert presenter.lock.startswith("The room is quiet")
+    assert presenter.lock == "This room is quiet: only its owner and the teachers speak."
     assert view.last("set_admin_controls") == (False, True)  # ann's room, not ours
     presenter.switch_to(PUBLIC)
     assert presenter.lock == ""

@@ -770,7 +770,7 @@ class Cli:
         def said(reply: Dict[str, Any]) -> None:
             done["done"] = True
             if reply.get("status") != "ok":  # say why, and give the text back: nothing lost
-                self.error(send_failure_text(self.tr, reply))
+                self.error(send_failure_text(self.tr, reply, None if to else room))
                 self.say("  " + text)
         self.session.say(text, to, said, room=room)
 

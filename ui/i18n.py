@@ -228,6 +228,9 @@ STRINGS: Dict[str, Dict[str, str]] = {
     "chat.muted_refused": {"en": "You are muted until {time}; your message is still here. "
                                  "You may still write to the teacher privately.",
                            "zh": "你已被禁言至 {time}，消息没有丢失。仍可私聊老师。"},
+    "chat.room_quiet_refused": {"en": "This room is quiet: only its owner and the teachers "
+                                      "speak. Your message is still here.",
+                                "zh": "本群全员安静中：只有群主和老师可以发言。消息没有丢失。"},
     "chat.quiet_refused": {"en": "The room is quiet: only the teacher speaks. Your message is "
                                  "still here; you may write to the teacher privately.",
                            "zh": "全员安静中：只有老师可以发言。消息没有丢失，可以私聊老师。"},
@@ -237,6 +240,8 @@ STRINGS: Dict[str, Dict[str, str]] = {
     "lock.quiet": {"en": "The room is quiet: only the teacher speaks. You may still write to "
                          "the teacher privately.",
                    "zh": "全员安静中：只有老师可以发言。仍可私聊老师。"},
+    "lock.room_quiet": {"en": "This room is quiet: only its owner and the teachers speak.",
+                        "zh": "本群全员安静中：只有群主和老师可以发言。"},
     "mod.quiet_toggle": {"en": "Quiet room", "zh": "全员安静"},
     "mod.mute_minutes": {"en": "Mute for 5 minutes", "zh": "禁言 5 分钟"},
     "mod.mute_hour": {"en": "Mute for 1 hour", "zh": "禁言 1 小时"},
@@ -260,6 +265,11 @@ STRINGS: Dict[str, Dict[str, str]] = {
                      "zh": "{by} 开启了全员安静：只有老师可以发言"},
     "mod.quiet_off": {"en": "{by} ended the quiet: everyone may speak again",
                       "zh": "{by} 关闭了全员安静：大家可以发言了"},
+    "mod.room_quiet_on": {"en": "{by} made this room quiet: only its owner and the teachers "
+                                "speak",
+                          "zh": "{by} 开启了本群的全员安静：只有群主和老师可以发言"},
+    "mod.room_quiet_off": {"en": "{by} ended the quiet in this room: everyone may speak again",
+                           "zh": "{by} 关闭了本群的全员安静：大家可以发言了"},
     "mod.other": {"en": "{by}: {action}", "zh": "{by}：{action}"},
     "login.kicked": {"en": "{by} removed you from the chat.", "zh": "{by} 已将你移出聊天室。"},
     "login.kicked_reason": {"en": "Reason: {reason}.", "zh": "原因：{reason}。"},

@@ -447,8 +447,8 @@ class ChatPresenter:
             return
         room = room_of(self.current)
         # A quiet room is closed to its members, but for its owner (docs/PROTOCOL.md §12).
-        quiet = room is not None and self.session.is_quiet(room) and \
-            not self.session.is_room_owner(self.rooms.get(room))
+        quiet = room if room is not None and self.session.is_quiet(room) and \
+            not self.session.is_room_owner(self.rooms.get(room)) else None
         lock = speaking_lock(self.tr, self.session, self.current if room is None else PUBLIC,
                              quiet=quiet)
         if lock != self.lock:
@@ -759,7 +759,7 @@ class ChatPresenter:
             if reply.get("status") != "ok" and self.view is not None:
                 # Nothing typed is lost: the text goes back into the input, with the reason.
                 self.view.restore_draft(text)
-                self.view.set_draft_note(send_failure_text(self.tr, reply))
+                self.view.set_draft_note(send_failure_text(self.tr, reply, room))
                 self._update_lock()  # a mute or a quiet room we had not been told of
         if self.session.say(text, to, done, room=room if room != LOBBY else None):
             self.view.clear_input()
@@ -1200,7 +1200,7 @@ def room_failure_text(tr: Catalog, reply: Dict[str, Any]) -> str:
     return status_text(tr, reply)
 
 
-def send_failure_text(tr: Catalog, reply: Dict[str, Any]) -> str:
+def send_failure_text(tr: Catalog, reply: Dict[str, Any], room: Optional[int] = None) -> str:
     """Why the server did not take a message (docs/PROTOCOL.md §5): flood control with its
     retry_after, a text it refuses in its own words, a connection that dropped before the
     answer, or any other failure."""
@@ -1211,7 +1211,7 @@ def send_failure_text(tr: Catalog, reply: Dict[str, Any]) -> str:
         return tr("chat.muted_refused", time=clock_text(time.time() +
                                                         (retry_after_s(reply) or 1)))
     if status == "forbidden":  # docs/PROTOCOL.md §11: the only say a member may not send
-        return tr("chat.quiet_refused")
+        return tr("chat.quiet_refused" if room in (None, LOBBY) else "chat.room_quiet_refused")
     if status == "bad_request":
         return tr("chat.refused", why=reply.get("message") or status)
     if status == "disconnected" and refusal_of(reply) is None:

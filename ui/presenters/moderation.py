@@ -8,6 +8,7 @@ import time
 from typing import Any, Dict, List, Optional, Tuple
 
 from ui.i18n import Catalog
+from ui.session import LOBBY
 
 # What a right-click on a user offers a teacher: (catalog key of the label, action). An
 # action is "mute:MINUTES", "unmute" or "kick:MINUTES" (0: removed, not banned); the
@@ -53,6 +54,8 @@ def moderation_notice(tr: Catalog, event: Dict[str, Any], now: Optional[float] =
             return tr("mod.kicked_until", user=user, by=by, time=clock_text(until, now))
         return tr("mod.kicked", user=user, by=by)
     if action == "quiet":
+        if event.get("room") not in (None, LOBBY):  # its owner speaks too (§12)
+            return tr("mod.room_quiet_on" if event.get("on") else "mod.room_quiet_off", by=by)
         return tr("mod.quiet_on" if event.get("on") else "mod.quiet_off", by=by)
     return tr("mod.other", by=by, action=str(action))
 
@@ -77,13 +80,13 @@ def banned_text(tr: Catalog, retry_after_s: Optional[int], now: Optional[float] 
     return tr("error.banned_until", time=clock_text(now + retry_after_s, now))
 
 
-def speaking_lock(tr: Catalog, session: Any, conversation: str, quiet: bool) -> str:
+def speaking_lock(tr: Catalog, session: Any, conversation: str, quiet: Optional[int]) -> str:
     """Why this user cannot write in this conversation now ('' when they can): muted, or a
     quiet room. Teachers always may; a private conversation with a teacher stays open (a
     student must be able to ask, docs/PROTOCOL.md §11), and so does one with somebody not
     known to be a member, since members are not told who the teachers are: there the server
-    decides, and its refusal teaches us who is not a teacher. quiet: the room shown is quiet
-    and this user does not own it."""
+    decides, and its refusal teaches us who is not a teacher. quiet: the room shown, when it
+    is quiet and this user does not own it (else None)."""
     if session.is_admin:
         return ""
     if conversation and (session.is_known_admin(conversation) or
@@ -93,8 +96,8 @@ def speaking_lock(tr: Catalog, session: Any, conversation: str, quiet: bool) -> 
     if muted_s > 0:
         now = session.wall()
         return tr("lock.muted", time=clock_text(now + muted_s, now))
-    if quiet:
-        return tr("lock.quiet")
+    if quiet is not None:
+        return tr("lock.quiet" if quiet == LOBBY else "lock.room_quiet")
     return ""
 
 
