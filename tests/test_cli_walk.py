@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -58,18 +59,39 @@ def test_commands_without_their_path_show_their_usage(make_server, tmp_path):
     assert "nothing to send in %s" % empty in text, text
 
 
-def test_messages_the_terminal_printed_are_not_counted_unread(make_server):
+def test_messages_printed_as_they_come_are_not_counted_unread(make_server):
+    """The login's glimpse of the last ten messages leaves them unread
+    (tests/test_directory_ui.py); a message printed as it arrives has been read."""
     srv = make_server("--flood-limit", "0")
     alice, bob = register(srv), register(srv)
-    with chat_client(srv, bob) as c:
-        for text in ("one", "two"):
-            assert c.request("say", text=text)["status"] == "ok"
-        assert c.request("say", text="for alice", to=alice["username"])["status"] == "ok"
-    cli, out = cli_script(srv, ["/login " + alice["username"], alice["password"], "/unread",
-                                "/quit"])
-    assert run_with_deadline(cli) == 0, out.getvalue()
-    text = out.getvalue()
-    assert "for alice" in text and "Nothing unread." in text, text
+    read_end, write_end = os.pipe()
+    out = io.StringIO()
+    with os.fdopen(read_end, "r") as stdin:
+        cli = Cli("127.0.0.1", srv.auth, "en", stdin=stdin, out=out)
+        result = []
+        runner = threading.Thread(target=lambda: result.append(cli.run()), daemon=True)
+        runner.start()
+        with os.fdopen(write_end, "w") as typed:
+            typed.write("/login %s\n%s\n" % (alice["username"], alice["password"]))
+            typed.flush()
+            wait_for(lambda: "* online:" in out.getvalue(), "alice online")
+            with chat_client(srv, bob) as c:
+                for text in ("one", "two"):
+                    assert c.request("say", text=text)["status"] == "ok"
+                assert c.request("say", text="for alice",
+                                 to=alice["username"])["status"] == "ok"
+            wait_for(lambda: "for alice" in out.getvalue(), "the messages printed")
+            typed.write("/unread\n/quit\n")
+        runner.join(20)
+    assert result == [0], out.getvalue()
+    assert "Nothing unread." in out.getvalue(), out.getvalue()
+
+
+def wait_for(condition, what, timeout_s=20):
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "never: " + what
+        time.sleep(0.02)
 
 
 def test_while_reconnecting_a_line_is_not_called_not_logged_in_and_is_given_back():

@@ -325,8 +325,10 @@ class Cli:
             self._switch_to(LOBBY)
         new = [event for event in reply.get("history", [])
                if event.get("msg_id") not in self._shown_ids]
+        # After a login the last ten are a glimpse, not a reading: /unread still counts what
+        # came while we were away. After a reconnect every message missed is printed: read.
         for event in (new if self._welcomed else new[-10:]):
-            self.on_message(event)
+            self._show(event, read=self._welcomed)
         if not self._welcomed:
             self.say("* " + self.tr("cli.online", users=", ".join(reply.get("online", []))))
             if self.session.is_admin:
@@ -336,10 +338,15 @@ class Cli:
         self._welcomed = True
 
     def on_message(self, event: Dict[str, Any]) -> None:
-        """One message a line, with its id (`[#42]`) for /delete."""
+        self._show(event, read=True)
+
+    def _show(self, event: Dict[str, Any], read: bool) -> None:
+        """One message a line, with its id (`[#42]`) for /delete; read: the server is told
+        this user has read its conversation up to it."""
         if event.get("msg_id") is not None:
             self._shown_ids.add(event.get("msg_id"))
-        self._mark_read(event)
+        if read:
+            self._mark_read(event)
         stamp = time.strftime("%H:%M", time.localtime(event.get("ts", time.time())))
         room = event.get("room")
         if event.get("to"):
