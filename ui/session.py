@@ -258,7 +258,8 @@ class Session:
         self._refreshing_files = False  # a first page of the file list is on its way
         self.role = "member"
         # The rooms known to be quiet (docs/PROTOCOL.md §11, §12): the auth reply's `quiet`
-        # (the lobby), the room records' `quiet`, the moderation events, a refused say.
+        # (the lobby) and `quiet_rooms`, those of `rooms` and `join`, the moderation events,
+        # a refused say.
         self.quiet_rooms: Set[int] = set()
         self.muted_until = 0.0
         # Members are not told who the teachers are; they learn it from what teachers do
