@@ -138,6 +138,24 @@ def test_plain_terminal_client_at_a_tls_server_is_told_to_use_tls(tls_server):
     assert "reset" not in text.lower()
 
 
+def test_closing_the_session_while_it_asks_whether_the_server_is_tls_says_nothing(
+        tls_server):
+    """A /quit right after a failed login used to print "the connection was reset" too: the
+    start's hello was still asking over TLS, and closing answered it with the reset."""
+    from ui.session import Session
+    srv, _ = tls_server
+    session = Session("127.0.0.1", srv.auth)
+    replies = []
+    session.hello(replies.append)
+    deadline = time.monotonic() + 10
+    while not session._tls_probes:  # the plain connection was reset: the TLS question is out
+        assert time.monotonic() < deadline and not replies, replies
+        session.poll()
+        wait_readable(session.connections(), 0.02)
+    session.close()
+    assert replies == []
+
+
 def test_session_reply_says_tls_required_only_for_a_tls_server(tls_server, server):
     from ui.session import Session
     srv, _ = tls_server

@@ -352,6 +352,8 @@ class Session:
         self._tls_probes.append((probe, self.clock() + TLS_PROBE_S))
 
         def answered(probe_reply: Dict[str, Any]) -> None:
+            if all(p is not probe for p, _ in self._tls_probes):
+                return  # the session was closed: nobody waits, and "reset" would be wrong
             self._tls_probes = [(p, t) for p, t in self._tls_probes if p is not probe]
             if probe_reply.get("status") == "ok":
                 callback(dict(reply, tls_required=True))
@@ -881,7 +883,8 @@ class Session:
         if self.auth_conn is not None:
             self.auth_conn.close()
         self.auth_conn = None
-        for probe, _ in list(self._tls_probes):
+        probes, self._tls_probes = self._tls_probes, []
+        for probe, _ in probes:
             probe.close()
 
 
