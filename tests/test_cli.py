@@ -406,4 +406,4 @@ def test_quiet_is_about_the_room_plain_lines_go_to_and_its_owner_may_quiet_it(ma
     assert "] %s: fine in the lobby" % bob["username"] in out
     assert "! This room is quiet: only its owner and the teachers speak." in out
     assert "\n  not here\n" in out
-    assert "! Only a teacher (an admin) may do that." in out
+    assert "! Only this room's owner or a teacher may do that." in out

@@ -1043,8 +1043,10 @@ class Cli:
 
     # -- the teacher's controls (docs/PROTOCOL.md §11) ------------------------------------
 
-    def _moderate(self, send: Callable[[Callable[[Dict[str, Any]], None]], None]) -> None:
-        """Send one admin op; the server's moderation event is the notice of success."""
+    def _moderate(self, send: Callable[[Callable[[Dict[str, Any]], None]], None],
+                  forbidden: str = "") -> None:
+        """Send one admin op; the server's moderation event is the notice of success.
+        forbidden: the catalog key that says who may, when not only teachers may."""
         if self._need_login():
             return
         done: Dict[str, Any] = {}
@@ -1052,7 +1054,9 @@ class Cli:
 
         def answered(reply: Dict[str, Any]) -> None:
             done["done"] = True
-            if reply.get("status") != "ok":
+            if reply.get("status") == "forbidden" and forbidden:
+                self.error(self.tr(forbidden))
+            elif reply.get("status") != "ok":
                 self.error(moderation_failure(self.tr, reply, self.net_error(reply),
                                               self.session.is_admin))
         send(answered)
@@ -1092,7 +1096,8 @@ class Cli:
             self.usage("cli.usage_quiet")
             return
         room = self.room  # the room plain lines go to (docs/PROTOCOL.md §12)
-        self._moderate(lambda then: self.session.set_quiet(choice == "on", then, room=room))
+        self._moderate(lambda then: self.session.set_quiet(choice == "on", then, room=room),
+                       forbidden="" if room == LOBBY else "mod.room_owner_only")
 
     def cmd_audit(self, rest: str) -> None:
         limit = parse_minutes(rest, 1, 200) if rest.strip() else 20

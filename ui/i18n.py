@@ -253,6 +253,8 @@ STRINGS: Dict[str, Dict[str, str]] = {
                          "zh": "不能对老师禁言或将其移出。"},
     "mod.teachers_only": {"en": "Only a teacher (an admin) may do that.",
                           "zh": "只有老师（管理员）可以这样做。"},
+    "mod.room_owner_only": {"en": "Only this room's owner or a teacher may do that.",
+                            "zh": "只有群主或老师可以这样做。"},
     "mod.muted": {"en": "{user} was muted until {time} by {by}",
                   "zh": "{user} 被 {by} 禁言至 {time}"},
     "mod.unmuted": {"en": "{user} may speak again (unmuted by {by})",
