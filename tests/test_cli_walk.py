@@ -5,6 +5,7 @@ still counted unread, commands without their argument, a wrapped line left on a 
 terminal)."""
 import io
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -129,6 +130,9 @@ def terminal_client(srv):
 
     def own_terminal():  # in a session of its own, the pty is its terminal: Ctrl+C reaches it
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        # A test run started as a background job of a script inherits SIGINT ignored, and
+        # Python keeps an ignored SIGINT ignored: Ctrl+C would then do nothing at all.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
 
     proc = subprocess.Popen([sys.executable, LAUNCHER, "cli", "--port", str(srv.auth),
                              "--lang", "en"], stdin=slave, stdout=slave, stderr=slave,
