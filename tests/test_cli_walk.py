@@ -3,6 +3,7 @@ terminal without echo, Ctrl+D at a password prompt ending in a traceback, a scri
 ends at a prompt waiting forever, "not logged in" while reconnecting, printed messages
 still counted unread, commands without their argument, a wrapped line left on a narrow
 terminal)."""
+import contextlib
 import io
 import os
 import signal
@@ -121,10 +122,13 @@ def test_a_wrapped_typed_line_is_erased_from_its_first_row(monkeypatch):
         lines.close()
 
 
-def terminal_client(srv):
-    """The launcher's cli on a pseudo-terminal: (process, the master side, the slave side)."""
+@contextlib.contextmanager
+def client_on_a_terminal(srv):
+    """The launcher's cli on a pseudo-terminal, once it shows its prompt: (the process, the
+    master side, the slave side, [what it printed so far]); stopped at the end."""
     import fcntl
     import termios
+    pytest.importorskip("readline")
     master, slave = os.openpty()
     env = dict(os.environ, TERM="xterm", PYTHONIOENCODING="utf-8")
 
@@ -137,25 +141,21 @@ def terminal_client(srv):
     proc = subprocess.Popen([sys.executable, LAUNCHER, "cli", "--port", str(srv.auth),
                              "--lang", "en"], stdin=slave, stdout=slave, stderr=slave,
                             env=env, start_new_session=True, preexec_fn=own_terminal)
-    return proc, master, slave
-
-
-def stop(proc, *fds):
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait()
-    for fd in fds:
-        os.close(fd)
+    seen = [""]
+    try:
+        read_until(master, r"/help for commands\r?\n> ", seen)
+        yield proc, master, slave, seen
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+        os.close(slave)
 
 
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
 def test_ctrl_d_at_the_password_prompt_cancels_the_login_only(make_server):
-    pytest.importorskip("readline")
-    srv = make_server()
-    proc, master, slave = terminal_client(srv)
-    seen = [""]
-    try:
-        read_until(master, r"/help for commands", seen)
+    with client_on_a_terminal(make_server()) as (proc, master, _, seen):
         os.write(master, b"/login nobody\r")
         read_until(master, r"Password: ", seen)
         os.write(master, b"\x04")
@@ -165,25 +165,16 @@ def test_ctrl_d_at_the_password_prompt_cancels_the_login_only(make_server):
         os.write(master, b"/quit\r")
         assert proc.wait(20) == 1
         assert "Traceback" not in seen[0], seen[0]
-    finally:
-        stop(proc, master, slave)
 
 
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
 def test_ctrl_c_gives_the_terminal_back_with_echo(make_server):
     termios = pytest.importorskip("termios")
-    pytest.importorskip("readline")
-    srv = make_server()
-    proc, master, slave = terminal_client(srv)
-    seen = [""]
-    try:
-        read_until(master, r"/help for commands\r?\n> ", seen)
+    with client_on_a_terminal(make_server()) as (proc, master, slave, _):
         os.write(master, b"\x03")
         assert proc.wait(20) == 130
         local_modes = termios.tcgetattr(slave)[3]
         assert local_modes & termios.ECHO and local_modes & termios.ICANON
-    finally:
-        stop(proc, master, slave)
 
 
 def test_a_download_into_a_folder_that_cannot_be_made_names_the_folder(make_server,
@@ -227,14 +218,10 @@ def test_logout_ends_the_login_on_the_server_and_another_may_follow(make_server)
 
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
 def test_a_mistyped_code_is_asked_for_again_not_the_whole_form(make_server):
-    pytest.importorskip("readline")
     from tests.conftest import new_identity
     srv = make_server()
     name, phone = new_identity()
-    proc, master, slave = terminal_client(srv)
-    seen = [""]
-    try:
-        read_until(master, r"/help for commands", seen)
+    with client_on_a_terminal(srv) as (proc, master, _, seen):
         os.write(master, ("/register %s %s\r" % (name, phone)).encode())
         read_until(master, r"Password: ", seen)
         os.write(master, b"a good password 1\r")
@@ -246,8 +233,6 @@ def test_a_mistyped_code_is_asked_for_again_not_the_whole_form(make_server):
         read_until(master, r"Account created", seen)
         os.write(master, b"/quit\r")
         proc.wait(20)
-    finally:
-        stop(proc, master, slave)
     with WireClient(srv.auth) as c:
         assert c.request("login", login=name, password="a good password 1")["status"] == "ok"
 
