@@ -3,6 +3,7 @@ and, for the chat and file services, the gate that lets only authenticated peers
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from db.store import User
@@ -116,9 +117,19 @@ class AuthenticatedService(BaseService):
                 verified(loaded)
                 return
 
-        def looked_up(result: Tuple[Optional[User], Any]) -> None:
-            if result[0] is not None:
-                self.sessions.remember(token, result[0])
+        asked_at = time.monotonic()
+
+        def looked_up(result: Tuple[Optional[User], Any], again: bool = False) -> None:
+            user = result[0]
+            if user is not None and not again and \
+                    self.sessions.changed_since(token, user.id, asked_at):
+                # A logout (here or elsewhere), a kick or a password change came while the
+                # database was read: that read may predate it. Once more, from now on.
+                peer.call(request, "db", self.load_user, token,
+                          then=lambda fresh: looked_up(fresh, again=True), on_error=peer.close)
+                return
+            if user is not None:
+                self.sessions.remember(token, user)
             verified(result)
         peer.call(request, "db", self.load_user, token, then=looked_up, on_error=peer.close)
 

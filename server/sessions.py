@@ -23,6 +23,15 @@ TOKEN_CACHE_TTL_S = 60.0
 TOKEN_CACHE_MAX = 10_000
 
 
+def _note_now(times: "OrderedDict[Any, float]", key: Any) -> None:
+    """times[key] = now, newest last; at most TOKEN_CACHE_MAX of them (a lookup in flight
+    takes seconds at most, and the oldest go first)."""
+    times.pop(key, None)
+    times[key] = time.monotonic()
+    while len(times) > TOKEN_CACHE_MAX:
+        times.popitem(last=False)
+
+
 def token_hash(token: str) -> str:
     """Tokens are stored hashed: a copy of the database does not let anyone log in."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
@@ -54,6 +63,12 @@ class Sessions:
         self._by_token: Dict[str, Set[PeerAPI]] = {}
         self._keys: Dict[PeerAPI, tuple] = {}
         self._known: "OrderedDict[str, Tuple[Any, float]]" = OrderedDict()  # hash -> (user, at)
+        # When a token ended here (logout) and when a user last changed (kick, mute, a
+        # password): an auth whose database lookup was asked before then may have read the
+        # old row, and must ask again (changed_since), or a logged-out token would be let
+        # in, and cached, by a lookup that was in flight when it ended.
+        self._ended_at: "OrderedDict[str, float]" = OrderedDict()
+        self._changed_at: "OrderedDict[int, float]" = OrderedDict()
 
     def may_add(self, user_id: int) -> bool:
         if not self.max_per_user:
@@ -138,9 +153,18 @@ class Sessions:
         """Something about the user changed (muted, kicked, a password): look them up again."""
         for key in [k for k, (user, _) in self._known.items() if user.id == user_id]:
             del self._known[key]
+        _note_now(self._changed_at, user_id)
+
+    def changed_since(self, token: str, user_id: int, since: float) -> bool:
+        """The token ended, or its user changed, at or after ``since`` (time.monotonic())."""
+        ended = self._ended_at.get(token_hash(token))
+        changed = self._changed_at.get(user_id)
+        return (ended is not None and ended >= since) or (changed is not None and
+                                                          changed >= since)
 
     def end_token_hash(self, key: str) -> int:
         self._known.pop(key, None)
+        _note_now(self._ended_at, key)
         peers: List[PeerAPI] = list(self._by_token.get(key, ()))
         for peer in peers:
             self._goodbye(peer, LOGGED_OUT_EVENT)

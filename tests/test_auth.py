@@ -6,7 +6,7 @@ import re
 import pytest
 
 from tests.conftest import PASSWORD, new_identity, register
-from tests.wire import WireClient
+from tests.wire import Closed, WireClient
 
 
 @pytest.fixture
@@ -208,3 +208,27 @@ def test_trace_masks_secrets(make_server):
     log = srv.log()
     assert "Secret123xyz" not in log and r["token"] not in log
     assert re.search(r"'password': '\*\*\*'", log)
+
+
+@pytest.mark.parametrize("service", ["chat", "file"])
+def test_an_auth_in_flight_when_its_token_logs_out_does_not_outlive_it(server, auth, service):
+    """docs/PROTOCOL.md §5: after logout's `ok`, the token lets nobody in. An `auth` already
+    in flight when the logout came (its database read may come first, its answer after) was
+    let in and cached: the token then worked for another minute."""
+    user = register(server)
+    port = server.chat if service == "chat" else server.file
+    for attempt in range(25):
+        token = auth.request("login", login=user["username"], password=PASSWORD)["token"]
+        with WireClient(port) as racing:
+            racing.send({"op": "auth", "id": 1, "token": token})
+            assert auth.request("logout", token=token)["status"] == "ok"
+            try:
+                raced = racing.wait_reply(1)
+                if raced["status"] == "ok":  # it was in before the logout: told, and closed
+                    assert racing.next_event("logged_out")["op"] == "logged_out"
+                else:
+                    assert raced["status"] == "unauthorized", raced
+            except Closed:
+                pass
+        with WireClient(server.chat) as later:
+            assert later.request("auth", token=token)["status"] == "unauthorized", attempt
